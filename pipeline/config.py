@@ -1,0 +1,144 @@
+"""The run configuration: one YAML file, validated with pydantic, frozen into the run directory.
+
+A bad field gives an error naming it (e.g. `benchmarks.0.n: Input should be greater than 0`).
+Model engines, sandbox limits and costs are embedded as plain mappings here and validated by the
+packages that own them (workers, sandbox, cost model), so this module stays import-light.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(ValueError):
+    """The run config is missing, unreadable or invalid; the message names the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSpec(_Strict):
+    """One generator model: where it comes from, how its engine runs, what a sample costs."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    path: str  # local directory, "smollm2-135m", "tiny-llama", or a Hugging Face id
+    engine: dict[str, Any] = Field(default_factory=dict)  # workers.engine.EngineConfig fields
+    cost: dict[str, Any] = Field(default_factory=dict)  # pipeline.cost.ModelCost fields
+    replicas: int = Field(default=1, ge=1)  # generation actors for this model
+    num_cpus: float = Field(default=1, gt=0)  # per actor
+    num_gpus: float = Field(default=0, ge=0)  # per actor (tensor_parallel_size on a cluster)
+
+
+class Subset(_Strict):
+    """Which problems of a benchmark to run: explicit ids, or the first `limit`."""
+
+    task_ids: Optional[list[str]] = None
+    limit: Optional[int] = Field(default=None, ge=1)
+
+
+class BenchmarkSpec(_Strict):
+    """One benchmark and its sampling; unset settings take the paper's values."""
+
+    name: str
+    data: Optional[str] = None  # local file/dir; default: the package's or dataset's copy
+    subset: Subset = Field(default_factory=Subset)
+    n: int = Field(ge=1)  # samples per problem
+    temperature: Optional[float] = Field(default=None, ge=0)
+    top_p: Optional[float] = Field(default=None, gt=0, le=1)
+    max_new_tokens: Optional[int] = Field(default=None, ge=1)
+    greedy: bool = False  # also one T=0 sample per problem, for greedy pass@1
+    difficulties: Optional[list[str]] = None  # APPS only
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        from pipeline.benchmarks import REGISTRY
+
+        if value.lower() not in REGISTRY:
+            raise ValueError(f"unknown benchmark {value!r}; choose one of: {', '.join(REGISTRY)}")
+        return value.lower()
+
+
+class RankerSpec(_Strict):
+    """The model that scores each completion's mean NLL (rank-score@k)."""
+
+    name: str
+    path: str
+    engine: dict[str, Any] = Field(default_factory=dict)
+    num_cpus: float = Field(default=1, gt=0)
+    num_gpus: float = Field(default=0, ge=0)
+
+
+class RayOptions(_Strict):
+    address: Optional[str] = None  # None: $RAY_ADDRESS if set, else a local Ray started in-process
+    num_cpus: Optional[int] = Field(default=None, ge=1)  # for the local Ray only
+    max_retries: int = Field(default=2, ge=0)  # per shard, before it is marked failed
+
+
+class RunConfig(_Strict):
+    """Everything a run needs; frozen as RUN_DIR/config.yaml at start."""
+
+    run_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    output_dir: str  # local path or a pyarrow filesystem URI (s3://, gs://)
+    seed: int = 0
+    models: list[ModelSpec] = Field(min_length=1)
+    benchmarks: list[BenchmarkSpec] = Field(min_length=1)
+    ranker: Optional[RankerSpec] = None
+    sandbox: dict[str, Any] = Field(default_factory=dict)  # sandbox.config.SandboxConfig fields
+    shard_size: int = Field(default=8, ge=1)  # problems per generation shard
+    ray: RayOptions = Field(default_factory=RayOptions)
+    reduce: dict[str, Any] = Field(default_factory=dict)  # ci, n_boot, ...
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "RunConfig":
+        names = [m.name for m in self.models]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"model names must be unique; repeated: {sorted(dup)}")
+        benches = [b.name for b in self.benchmarks]
+        dup = {n for n in benches if benches.count(n) > 1}
+        if dup:
+            raise ValueError(f"benchmarks must be unique; repeated: {sorted(dup)}")
+        return self
+
+
+def _format(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid run config"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def parse(data: Any, source: str = "config") -> RunConfig:
+    """Validate a mapping as a RunConfig; ConfigError names every bad field."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a run config is a mapping, got {type(data).__name__}")
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format(exc, source)) from None
+
+
+def load(path: str | Path) -> RunConfig:
+    """Read and validate a YAML run config."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    return parse(data, str(path))
+
+
+def dump(config: RunConfig) -> str:
+    """The config as YAML (what RUN_DIR/config.yaml holds)."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
