@@ -51,3 +51,88 @@ def problems(
 
 def main() -> None:
     app()
+
+
+def _report(outcome) -> None:
+    from pipeline.rundir import RunDir
+
+    root = RunDir(outcome.run_dir).root
+    done = ", ".join(f"{stage} {n}" for stage, n in outcome.done.items())
+    typer.echo(f"shards done: {done}")
+    if outcome.failed:
+        typer.secho(f"{len(outcome.failed)} shard(s) failed:", fg=typer.colors.RED, err=True)
+        for e in outcome.failed[:10]:
+            typer.echo(f"  {e.stage} {e.shard} after {e.attempts} attempt(s): {e.error}", err=True)
+        typer.echo(f"fix the cause, then: budget-realloc resume {root}", err=True)
+        raise typer.Exit(code=1)
+    if outcome.reduced:
+        _print_summary(root)
+
+
+def _print_summary(root: str) -> None:
+    from pipeline import results
+
+    r = results.load(root)
+    curves = r.curves
+    typer.echo(f"results: {root}")
+    for (model, bench), group in curves[curves.metric == "pass@k"].groupby(["model", "benchmark"]):
+        points = group.set_index("k")["value"]
+        shown = ", ".join(f"pass@{k}={points[k]:.3f}" for k in (1, 10, 100) if k in points.index)
+        typer.echo(f"  {model} {bench}: {shown}")
+    typer.echo(f"  tables:  {root}/tables/")
+    typer.echo(f"  figures: {root}/figures/")
+    typer.echo(f"  query:   python -c \"from pipeline import results; r = results.load('{root}')\"")
+
+
+@app.command()
+def run(
+    config: Path = typer.Argument(..., help="run config (YAML)"),
+    progress: bool = typer.Option(True, help="progress bars"),
+) -> None:
+    """Run a config end to end: generate, execute, score, reduce (continues a matching run dir)."""
+    from pipeline import config as config_mod
+    from pipeline import orchestrate, storage
+
+    try:
+        cfg = config_mod.load(config)
+        outcome = orchestrate.run(cfg, progress=progress)
+    except (config_mod.ConfigError, DataError, storage.StorageError) as exc:
+        _fail(str(exc))
+    _report(outcome)
+
+
+@app.command()
+def resume(
+    run_dir: str = typer.Argument(..., help="run directory"),
+    progress: bool = typer.Option(True, help="progress bars"),
+) -> None:
+    """Continue a run: only missing or failed shards run again; finished work is kept."""
+    from pipeline import config as config_mod
+    from pipeline import orchestrate, storage
+
+    try:
+        outcome = orchestrate.resume(run_dir, progress=progress)
+    except (config_mod.ConfigError, DataError, storage.StorageError) as exc:
+        _fail(str(exc))
+    _report(outcome)
+
+
+@app.command()
+def status(run_dir: str = typer.Argument(..., help="run directory")) -> None:
+    """Per-stage progress of a run and its failures with their errors."""
+    from pipeline import config as config_mod
+    from pipeline import status as status_mod
+    from pipeline import storage
+
+    try:
+        st = status_mod.status(run_dir)
+    except (config_mod.ConfigError, DataError, storage.StorageError) as exc:
+        _fail(str(exc))
+    typer.echo(f"run: {st.run_dir}")
+    for stage, counts in st.counts.items():
+        total = sum(counts.values())
+        extra = "".join(f", {counts[s]} {s}" for s in ("running", "pending", "failed") if counts[s])
+        typer.echo(f"  {stage:<9} {counts['done']}/{total} shards done ({st.rows[stage]} rows){extra}")
+    typer.echo(f"  reduce    {'done' if st.reduced else 'not yet'}")
+    for e in st.failed:
+        typer.echo(f"  failed: {e.stage} {e.shard} ({e.attempts} attempts): {e.error}")

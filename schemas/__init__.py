@@ -2,16 +2,19 @@
 
 Every writer and reader in the project goes through these: `samples`, `verdicts` and `scores`
 share the sample key (run_id, model, benchmark, task_id, sample_idx); `problems` is keyed by
-(benchmark, task_id); `curves` is the reducer's long-format output.
+(benchmark, task_id); `curves` is the reducer's long-format output; `manifest` tracks every shard of a run.
 """
 
 from schemas.tables import (
     CURVES,
     KEY,
+    MANIFEST,
     PROBLEMS,
     SAMPLES,
     SCHEMA_VERSION,
     SCORES,
+    SHARD_STATES,
+    STAGES,
     TABLES,
     VERDICTS,
     VERDICT_STATUSES,
@@ -21,10 +24,13 @@ from schemas.validate import SchemaError, conform, empty, from_pandas, from_rows
 __all__ = [
     "CURVES",
     "KEY",
+    "MANIFEST",
     "PROBLEMS",
     "SAMPLES",
     "SCHEMA_VERSION",
     "SCORES",
+    "SHARD_STATES",
+    "STAGES",
     "TABLES",
     "VERDICTS",
     "VERDICT_STATUSES",

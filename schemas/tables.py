@@ -113,10 +113,31 @@ CURVES = _schema(
     ],
 )
 
+#: Stages of a run, in order; every shard of every stage has one manifest row.
+STAGES = ("generate", "execute", "score", "reduce")
+SHARD_STATES = ("pending", "running", "done", "failed")
+
+MANIFEST = _schema(
+    "manifest",
+    [
+        pa.field("stage", pa.string(), nullable=False),  # one of STAGES
+        pa.field("shard", pa.string(), nullable=False),  # e.g. smollm2/humaneval/sampled-00003
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("benchmark", pa.string(), nullable=False),
+        pa.field("path", pa.string(), nullable=False),  # output file, relative to the run dir
+        pa.field("state", pa.string(), nullable=False),  # one of SHARD_STATES
+        pa.field("attempts", pa.int32(), nullable=False),
+        pa.field("error", pa.string(), nullable=False),  # last error, "" if none
+        pa.field("rows", pa.int64(), nullable=False),  # rows in the output file when done
+        pa.field("seconds", pa.float64(), nullable=False),  # wall time of the last attempt
+    ],
+)
+
 TABLES: dict[str, pa.Schema] = {
     "problems": PROBLEMS,
     "samples": SAMPLES,
     "verdicts": VERDICTS,
     "scores": SCORES,
     "curves": CURVES,
+    "manifest": MANIFEST,
 }

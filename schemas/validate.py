@@ -31,6 +31,8 @@ def _unique_key(name: str) -> tuple[str, ...] | None:
         return ("benchmark", "task_id")
     if name in ("samples", "verdicts", "scores"):
         return KEY
+    if name == "manifest":
+        return ("stage", "shard")
     return None
 
 

@@ -39,6 +39,11 @@ ROWS = {
         {"model": "m", "benchmark": "humaneval", "metric": "pass@k", "x": 1.0, "k": 1,
          "value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n_problems": 164, "ranker": None}
     ],
+    "manifest": [
+        {"stage": "generate", "shard": "m/humaneval/sampled-00000", "model": "m",
+         "benchmark": "humaneval", "path": "samples/model=m/benchmark=humaneval/sampled-00000.parquet",
+         "state": "done", "attempts": 1, "error": "", "rows": 80, "seconds": 12.5}
+    ],
 }
 
 

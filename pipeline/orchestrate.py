@@ -1,0 +1,362 @@
+"""Runs a config on Ray: build problems, then stream shards generate -> (execute, score), then reduce.
+
+Execution and scoring of a shard start as soon as its samples file lands, while generation goes
+on elsewhere. Work already on disk is never redone: each stage's shard is done when its file
+exists and reads back valid. A failed call is retried (a dead actor is replaced) up to
+`ray.max_retries` times; then the shard is marked failed with its error and the run goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline import storage
+from pipeline.benchmarks import get as get_benchmark
+from pipeline.config import ConfigError, RunConfig
+from pipeline.faults import crash_point
+from pipeline.rundir import Entry, RunDir
+from pipeline.shards import Shard, plan
+from pipeline.stages import ExecuteWorker, GenerateWorker, ScoreWorker
+
+MANIFEST_EVERY_S = 2.0
+
+
+@dataclass
+class Outcome:
+    """What a run or resume achieved."""
+
+    run_dir: str
+    done: dict[str, int] = field(default_factory=dict)  # stage -> shards done
+    failed: list[Entry] = field(default_factory=list)
+    reduced: bool = False
+
+
+# -- problems --------------------------------------------------------------------------------------
+def _select(table: pa.Table, spec) -> pa.Table:
+    subset = spec.subset
+    if subset.task_ids:
+        known = set(table.column("task_id").to_pylist())
+        unknown = [t for t in subset.task_ids if t not in known]
+        if unknown:
+            raise ConfigError(
+                f"benchmarks.{spec.name}.subset.task_ids: unknown task id(s) {unknown[:5]} "
+                f"(ids look like {table.column('task_id')[0].as_py()!r})"
+            )
+        table = table.filter(pc.is_in(table.column("task_id"), value_set=pa.array(subset.task_ids)))
+    if subset.limit:
+        table = table.slice(0, subset.limit)
+    return table
+
+
+def prepare_problems(config: RunConfig, rundir: RunDir) -> dict[str, pa.Table]:
+    """The problems table of each benchmark, built once and kept in the run directory."""
+    out = {}
+    for spec in config.benchmarks:
+        path = rundir.problems_path(spec.name)
+        if storage.exists(path):
+            out[spec.name] = storage.read_table(path, "problems")
+            continue
+        module = get_benchmark(spec.name)
+        kwargs: dict[str, Any] = {}
+        if spec.difficulties and spec.name == "apps":
+            kwargs["difficulties"] = tuple(spec.difficulties)
+        table = _select(module.load(spec.data, **kwargs), spec)
+        storage.write_table(table, path, "problems")
+        out[spec.name] = table
+    return out
+
+
+def _check_model_paths(config: RunConfig) -> None:
+    specs = [(f"models.{m.name}.path", m.path) for m in config.models]
+    if config.ranker:
+        specs.append(("ranker.path", config.ranker.path))
+    for where, path in specs:
+        looks_local = path.startswith(("/", "./", "../", "~"))
+        if looks_local and not Path(path).expanduser().is_dir():
+            raise ConfigError(
+                f"{where}: model directory {path!r} not found; give an existing directory with a "
+                "config.json, 'smollm2-135m', 'tiny-llama', or a Hugging Face id"
+            )
+
+
+# -- Ray -------------------------------------------------------------------------------------------
+def connect(config: RunConfig, needed_cpus: float) -> None:
+    """Join RAY_ADDRESS / ray.address if set, else start a local Ray in this process."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    address = config.ray.address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=False)
+        return
+    cpus = config.ray.num_cpus or max(os.cpu_count() or 1, int(needed_cpus + 0.999))
+    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+
+
+class _Pool:
+    """Actors of one kind, used round-robin; a dead one is replaced."""
+
+    def __init__(self, make: Callable[[], Any], size: int):
+        self.make = make
+        self.actors = [make() for _ in range(size)]
+        self.i = 0
+
+    def next(self):
+        actor = self.actors[self.i % len(self.actors)]
+        self.i += 1
+        return actor
+
+    def replace(self, dead) -> None:
+        import ray
+
+        for i, actor in enumerate(self.actors):
+            if actor is dead:
+                try:
+                    ray.kill(actor, no_restart=True)
+                except Exception:  # already gone
+                    pass
+                self.actors[i] = self.make()
+
+
+def _cpu_env(num_gpus: float) -> dict[str, str]:
+    if num_gpus:
+        return {}
+    from workers.engine import cpu_env
+
+    return cpu_env()
+
+
+def _error_text(exc: BaseException) -> str:
+    cause = getattr(exc, "cause", None) or exc
+    text = f"{type(cause).__name__}: {cause}".strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1][:500] if lines else type(cause).__name__
+
+
+# -- the run ---------------------------------------------------------------------------------------
+class Runner:
+    """One pass over the run's shards; call `run()` once."""
+
+    def __init__(self, config: RunConfig, rundir: RunDir, *, progress: bool = True):
+        self.config = config
+        self.rundir = rundir
+        self.progress = progress
+        self.stages = ("generate", "execute") + (("score",) if config.ranker else ())
+        self.problems: dict[str, pa.Table] = {}
+        self.shards: list[Shard] = []
+        self.entries: dict[tuple[str, str], Entry] = {}
+        self.pools: dict[str, _Pool] = {}
+        self.inflight: dict[Any, tuple[str, Shard, Any, float]] = {}
+        self._last_manifest = 0.0
+
+    # bookkeeping
+    def _save_manifest(self, force: bool = False) -> None:
+        if force or time.monotonic() - self._last_manifest > MANIFEST_EVERY_S:
+            self.rundir.write_manifest(self.entries)
+            self._last_manifest = time.monotonic()
+
+    def _todo(self, stage: str, shard: Shard) -> bool:
+        return self.entries[(stage, shard.name)].state != "done"
+
+    def _shard_problems(self, shard: Shard) -> pa.Table:
+        table = self.problems[shard.benchmark]
+        return table.filter(pc.is_in(table.column("task_id"), value_set=pa.array(shard.task_ids)))
+
+    # actors
+    def _pool(self, key: str) -> _Pool:
+        if key in self.pools:
+            return self.pools[key]
+        import ray
+
+        cfg = self.config
+        if key.startswith("generate:"):
+            spec = next(m for m in cfg.models if m.name == key.split(":", 1)[1])
+            cls = ray.remote(GenerateWorker).options(
+                num_cpus=spec.num_cpus, num_gpus=spec.num_gpus,
+                runtime_env={"env_vars": _cpu_env(spec.num_gpus)},
+            )
+            pool = _Pool(lambda: cls.remote(cfg.run_id, spec.model_dump()), spec.replicas)
+        elif key == "execute":
+            cls = ray.remote(ExecuteWorker).options(num_cpus=1, resources=cfg.sandbox_resources or None)
+            pool = _Pool(lambda: cls.remote(cfg.sandbox), cfg.sandbox_actors)
+        else:
+            spec = cfg.ranker
+            cls = ray.remote(ScoreWorker).options(
+                num_cpus=spec.num_cpus, num_gpus=spec.num_gpus,
+                runtime_env={"env_vars": _cpu_env(spec.num_gpus)},
+            )
+            pool = _Pool(lambda: cls.remote(spec.model_dump()), 1)
+        self.pools[key] = pool
+        return pool
+
+    def _submit(self, stage: str, shard: Shard) -> None:
+        entry = self.entries[(stage, shard.name)]
+        entry.state, entry.attempts = "running", entry.attempts + 1
+        out = self.rundir.shard_path(stage, shard)
+        problems = self._shard_problems(shard)
+        if stage == "generate":
+            pool = self._pool(f"generate:{shard.model}")
+            actor = pool.next()
+            ref = actor.run.remote(shard, problems, out)
+        else:
+            pool = self._pool(stage)
+            actor = pool.next()
+            samples = self.rundir.shard_path("generate", shard)
+            ref = actor.run.remote(shard, problems, samples, out)
+        self.inflight[ref] = (stage, shard, actor, time.monotonic())
+
+    def _downstream(self, shard: Shard) -> None:
+        for stage in self.stages[1:]:
+            if self._todo(stage, shard):
+                self._submit(stage, shard)
+
+    def _on_result(self, ref, bars) -> None:
+        import ray
+
+        stage, shard, actor, started = self.inflight.pop(ref)
+        entry = self.entries[(stage, shard.name)]
+        try:
+            info = ray.get(ref)
+        except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError,
+                ray.exceptions.WorkerCrashedError) as exc:
+            entry.error = _error_text(exc)
+            entry.seconds = time.monotonic() - started
+            key = stage if stage != "generate" else f"generate:{shard.model}"
+            if isinstance(exc, (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError)):
+                self.pools[key].replace(actor)
+            if entry.attempts <= self.config.ray.max_retries:
+                self._submit(stage, shard)
+            else:
+                entry.state = "failed"
+                bars.fail(stage)
+            return
+        entry.state, entry.rows, entry.seconds, entry.error = "done", info["rows"], info["seconds"], ""
+        bars.advance(stage, info["rows"])
+        crash_point(f"after-{stage}")
+        if stage == "generate":
+            self._downstream(shard)
+
+    def run(self) -> Outcome:
+        cfg = self.config
+        _check_model_paths(cfg)
+        self.rundir.freeze_config(cfg)
+        self.problems = prepare_problems(cfg, self.rundir)
+        task_ids = {b: t.column("task_id").to_pylist() for b, t in self.problems.items()}
+        self.shards = plan(cfg, task_ids)
+        self.entries = self.rundir.reconcile(self.shards, self.stages)
+        self._save_manifest(force=True)
+
+        pending = {s: [sh for sh in self.shards if self._todo(s, sh)] for s in self.stages}
+        if any(pending.values()):
+            needed = sum(m.num_cpus for m in cfg.models) + cfg.sandbox_actors + (
+                cfg.ranker.num_cpus if cfg.ranker else 0)
+            connect(cfg, needed)
+        with _Bars(self.progress, self.shards, self.entries, self.stages) as bars:
+            for shard in pending["generate"]:
+                self._submit("generate", shard)
+            for shard in self.shards:
+                if not self._todo("generate", shard):
+                    self._downstream(shard)
+            used_ray = bool(self.inflight)
+            while self.inflight:
+                import ray
+
+                ready, _ = ray.wait(list(self.inflight), num_returns=1, timeout=5.0)
+                for ref in ready:
+                    self._on_result(ref, bars)
+                self._save_manifest()
+            self._save_manifest(force=True)
+        self._close_pools(used_ray)
+
+        outcome = Outcome(self.rundir.root)
+        for (stage, _), e in self.entries.items():
+            if e.state == "done":
+                outcome.done[stage] = outcome.done.get(stage, 0) + 1
+            elif e.state == "failed":
+                outcome.failed.append(e)
+        if not outcome.failed:
+            crash_point("reduce")
+            from pipeline.reduce import reduce_run
+
+            reduce_run(self.rundir.root)
+            outcome.reduced = True
+        return outcome
+
+    def _close_pools(self, used_ray: bool) -> None:
+        if not used_ray:
+            return
+        import ray
+
+        for key, pool in self.pools.items():
+            for actor in pool.actors:
+                if key == "execute":
+                    try:
+                        ray.get(actor.close.remote(), timeout=30)
+                    except Exception:
+                        pass
+                ray.kill(actor, no_restart=True)
+        self.pools.clear()
+
+
+class _Bars:
+    """Progress bars per stage (shards and rows), drawn with rich; silent when disabled."""
+
+    def __init__(self, enabled: bool, shards: list[Shard], entries, stages):
+        self.enabled = enabled
+        self.progress = None
+        self.tasks: dict[str, Any] = {}
+        self.rows: dict[str, int] = {s: 0 for s in stages}
+        self.failed: dict[str, int] = {s: 0 for s in stages}
+        self.totals = {s: len(shards) for s in stages}
+        self.start = {s: sum(entries[(s, sh.name)].state == "done" for sh in shards) for s in stages}
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                TextColumn("{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("shards {task.fields[info]}"), TimeElapsedColumn(),
+            )
+            self.progress.start()
+            for stage, total in self.totals.items():
+                self.tasks[stage] = self.progress.add_task(
+                    stage, total=total, completed=self.start[stage], info="")
+        return self
+
+    def advance(self, stage: str, rows: int) -> None:
+        self.rows[stage] += rows
+        self._update(stage, 1)
+
+    def fail(self, stage: str) -> None:
+        self.failed[stage] += 1
+        self._update(stage, 0)
+
+    def _update(self, stage: str, step: int) -> None:
+        if self.progress is not None:
+            info = f"· {self.rows[stage]} rows" + (f" · {self.failed[stage]} failed" if self.failed[stage] else "")
+            self.progress.update(self.tasks[stage], advance=step, info=info)
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def run(config: RunConfig, *, progress: bool = True) -> Outcome:
+    """Start (or continue, if its directory holds the same config) the run described by `config`."""
+    return Runner(config, RunDir(config.output_dir), progress=progress).run()
+
+
+def resume(run_dir: str, *, progress: bool = True) -> Outcome:
+    """Continue a run from its directory: only missing or failed shards are run again."""
+    rundir = RunDir(run_dir)
+    return Runner(rundir.load_config(), rundir, progress=progress).run()

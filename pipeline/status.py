@@ -1,0 +1,50 @@
+"""`budget-realloc status`: per-stage progress of a run and its failures, from the files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.orchestrate import prepare_problems
+from pipeline.rundir import Entry, RunDir
+from pipeline.shards import plan
+
+
+@dataclass
+class Status:
+    run_dir: str
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # stage -> state -> shards
+    rows: dict[str, int] = field(default_factory=dict)  # stage -> rows done
+    failed: list[Entry] = field(default_factory=list)
+    reduced: bool = False
+
+
+def status(run_dir: str) -> Status:
+    """Reconcile the manifest with the files (read-only for outputs) and count shard states."""
+    rundir = RunDir(run_dir)
+    config = rundir.load_config()
+    problems = prepare_problems(config, rundir)
+    shards = plan(config, {b: t.column("task_id").to_pylist() for b, t in problems.items()})
+    stages = ("generate", "execute") + (("score",) if config.ranker else ())
+    manifest = rundir.read_manifest()
+    out = Status(rundir.root)
+    for stage in stages:
+        counts = {"done": 0, "running": 0, "pending": 0, "failed": 0}
+        rows = 0
+        for shard in shards:
+            entry = manifest.get((stage, shard.name))
+            n = rundir.output_rows(stage, shard)
+            if n is not None:
+                counts["done"] += 1
+                rows += n
+            elif entry is not None and entry.state == "failed":
+                counts["failed"] += 1
+                out.failed.append(entry)
+            elif entry is not None and entry.state == "running":
+                counts["running"] += 1
+            else:
+                counts["pending"] += 1
+        out.counts[stage], out.rows[stage] = counts, rows
+    from pipeline import storage
+
+    out.reduced = storage.exists(rundir.uri("curves.parquet"))
+    return out
