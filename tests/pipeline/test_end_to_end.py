@@ -1,0 +1,158 @@
+"""End to end with the real workers, sandbox and reducer on a tiny model, and crash recovery.
+
+One uninterrupted run is the reference. A second run of the same config is SIGKILLed (the whole
+process group: driver and the local Ray it started) during generation, during execution and
+during reduce, and resumed each time; its results must equal the reference's, with every
+(problem, sample) exactly once and no finished shard written twice.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import schemas
+from pipeline import results, storage
+
+pytestmark = pytest.mark.slow
+
+N, LIMIT, SHARD = 3, 4, 2
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> str:
+    from workers.tiny_model import build_tiny_llama
+
+    return build_tiny_llama(str(tmp_path_factory.mktemp("tiny-llama")), seed=0)
+
+
+def write_config(path: Path, out: Path, model: str, humaneval_path: Path) -> Path:
+    engine = {"dtype": "float32", "max_model_len": 1024, "kv_cache_space_gb": 0.25}
+    data = {
+        "run_id": "e2e",
+        "output_dir": str(out),
+        "seed": 7,
+        "shard_size": SHARD,
+        "models": [{"name": "tiny", "path": model, "engine": engine, "num_cpus": 1}],
+        "benchmarks": [{"name": "humaneval", "data": str(humaneval_path), "subset": {"limit": LIMIT},
+                        "n": N, "max_new_tokens": 24, "greedy": True}],
+        "ranker": {"name": "tiny", "path": model, "engine": engine, "num_cpus": 1},
+        "sandbox": {"backend": "bwrap", "workers": 1},
+        "ray": {"num_cpus": 4},
+        "reduce": {"n_boot": 50},
+    }
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def cli(*args: str, env: dict | None = None, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", *args, "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True, env={**os.environ, **(env or {})}, **kw,
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float = 600) -> str:
+    out, _ = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out
+    return out
+
+
+def kill_when(proc: subprocess.Popen, ready, timeout: float = 600) -> None:
+    """SIGKILL the process group as soon as `ready()` holds (or fail if the run ends first)."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, f"run ended before the kill point:\n{proc.communicate()[0]}"
+        assert time.monotonic() < deadline, "kill point never reached"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    # the local Ray lives in the same session: make sure nothing of it is left
+    subprocess.run(["pkill", "-9", "-s", str(proc.pid)], check=False)
+
+
+def files(run: Path, stage: str) -> dict[str, float]:
+    root = run / stage
+    return {str(p.relative_to(run)): p.stat().st_mtime_ns for p in root.rglob("*.parquet")} if root.exists() else {}
+
+
+def comparable_curves(run: Path) -> pd.DataFrame:
+    # pass_time depends on measured seconds, which differ between runs by nature
+    curves = storage.read_table(run / "curves.parquet", "curves").to_pandas()
+    curves = curves[curves.metric != "pass_time"]
+    return curves.sort_values(["model", "benchmark", "metric", "ranker", "x"]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, tiny_model, humaneval_path) -> Path:
+    base = tmp_path_factory.mktemp("reference")
+    cfg = write_config(base / "cfg.yaml", base / "run", tiny_model, humaneval_path)
+    finish(cli("run", str(cfg)))
+    return base / "run"
+
+
+def test_a_run_writes_every_stage_valid_against_the_schemas(reference):
+    for stage, name in [("samples", "samples"), ("verdicts", "verdicts"), ("scores", "scores")]:
+        paths = storage.list_files(reference / stage)
+        assert len(paths) == 2 * (LIMIT // SHARD)  # sampled and greedy shards
+        for p in paths:
+            storage.read_table(p, name)  # raises if invalid
+    storage.read_table(reference / "curves.parquet", "curves")
+    storage.read_table(reference / "manifest.parquet", "manifest")
+    assert list((reference / "figures").glob("*.png"))
+    r = results.load(str(reference))
+    keys = r.samples[list(schemas.KEY)]
+    assert not keys.duplicated().any()
+    assert len(r.samples) == LIMIT * (N + 1)
+    assert sorted(r.samples.sample_idx.unique()) == [-1, *range(N)]
+    assert r.samples.status.notna().all() and r.samples.mean_nll.notna().all()
+
+
+def test_a_run_killed_during_each_stage_resumes_to_the_same_results(tmp_path, tiny_model, humaneval_path, reference):
+    run = tmp_path / "run"
+    cfg = write_config(tmp_path / "cfg.yaml", run, tiny_model, humaneval_path)
+
+    # 1. killed during generation: as soon as the first samples shard lands
+    kill_when(cli("run", str(cfg)), lambda: len(files(run, "samples")) >= 1)
+    kept = files(run, "samples")
+    assert 1 <= len(kept) < 2 * (LIMIT // SHARD) + 1
+
+    # 2. resumed, then killed during execution: as soon as the first verdicts shard lands
+    kill_when(cli("resume", str(run)), lambda: len(files(run, "verdicts")) >= 1)
+    for path, mtime in kept.items():
+        assert files(run, "samples")[path] == mtime, f"{path} was regenerated"
+    kept = {**files(run, "samples"), **files(run, "verdicts"), **files(run, "scores")}
+
+    # 3. resumed, then killed at the start of reduce (all shards done by then)
+    proc = cli("resume", str(run), env={"BUDGET_REALLOC_CRASH_AT": "reduce"})
+    proc.wait(timeout=600)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (run / "curves.parquet").exists()
+    done = {**files(run, "samples"), **files(run, "verdicts"), **files(run, "scores")}
+
+    # 4. resumed to the end: reduce only, nothing else rewritten
+    finish(cli("resume", str(run)))
+    after = {**files(run, "samples"), **files(run, "verdicts"), **files(run, "scores")}
+    assert after == done
+    for path, mtime in kept.items():
+        assert after[path] == mtime, f"{path} was redone"
+
+    r = results.load(str(run))
+    ref = results.load(str(reference))
+    assert not r.samples[list(schemas.KEY)].duplicated().any()
+    assert len(r.samples) == len(ref.samples) == LIMIT * (N + 1)
+    key = ["task_id", "sample_idx"]
+    a = r.samples.sort_values(key).reset_index(drop=True)
+    b = ref.samples.sort_values(key).reset_index(drop=True)
+    assert a.completion.tolist() == b.completion.tolist()
+    assert a.status.tolist() == b.status.tolist()
+    pd.testing.assert_frame_equal(comparable_curves(run), comparable_curves(reference))
