@@ -1,0 +1,184 @@
+"""Cost model of the reducer: what one sample of a model costs, in FLOPs and in wall time.
+
+Role in the pipeline: `pipeline.reduce` turns pass@k curves into pass_flops@f / pass_time@t
+with these costs. FLOPs per forward pass come from `calflops` on a model built from its config
+on PyTorch's meta device (no weights, no memory), input length 128 as in the paper (Hassid et
+al. 2024, Sec. 3.2); this reproduces the paper's Table 1 for Code Llama 7B/13B/34B/70B. Wall
+time per sample comes from the samples table (measured `gen_seconds`) or a supplied table.
+Normalised cost = cost / cost of the cheapest model compared.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, Mapping, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: Sequence length of the FLOPs count (the paper's choice).
+SEQ_LEN = 128
+
+#: Code Llama's published sizes (LlamaConfig fields), as in ../shared/notes/runtime.md.
+PRESETS: dict[str, dict[str, Any]] = {
+    "codellama-7b": dict(hidden_size=4096, num_hidden_layers=32, num_attention_heads=32,
+                         num_key_value_heads=32, intermediate_size=11008, vocab_size=32016),
+    "codellama-13b": dict(hidden_size=5120, num_hidden_layers=40, num_attention_heads=40,
+                          num_key_value_heads=40, intermediate_size=13824, vocab_size=32016),
+    "codellama-34b": dict(hidden_size=8192, num_hidden_layers=48, num_attention_heads=64,
+                          num_key_value_heads=8, intermediate_size=22016, vocab_size=32000),
+    "codellama-70b": dict(hidden_size=8192, num_hidden_layers=80, num_attention_heads=64,
+                          num_key_value_heads=8, intermediate_size=28672, vocab_size=32016),
+}
+
+#: The paper's Table 1 (TFLOPs per forward pass; wall seconds to generate ~1k samples on 8 A100s).
+PAPER_TABLE1: dict[str, dict[str, float]] = {
+    "codellama-7b": {"tflops": 1.69, "seconds": 395.0},
+    "codellama-13b": {"tflops": 3.29, "seconds": 667.0},
+    "codellama-34b": {"tflops": 8.58, "seconds": 2994.0},
+    "codellama-70b": {"tflops": 17.60, "seconds": 5605.0},
+}
+
+
+class CostError(ValueError):
+    """A cost cannot be determined (unknown preset, unreadable config, missing measurements)."""
+
+
+class ModelCost(BaseModel):
+    """What one sample of a model costs; embeddable in the run config as `models[].cost`.
+
+    Give FLOPs directly (`flops_per_pass`), or let them be computed from `config` (a named
+    preset such as "codellama-7b", a Hugging Face config.json file or a model directory).
+    `seconds_per_sample` overrides the wall time measured in the samples table (e.g. the paper's
+    Table 1 times, `PAPER_TABLE1`; only ratios matter once normalised).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Optional[str] = None
+    flops_per_pass: Optional[float] = Field(default=None, gt=0)
+    seconds_per_sample: Optional[float] = Field(default=None, gt=0)
+    config: Optional[str] = None
+    seq_len: int = Field(default=SEQ_LEN, ge=1)
+
+    @model_validator(mode="after")
+    def _known_preset(self) -> "ModelCost":
+        if self.config and not _is_path_like(self.config) and self.config not in PRESETS:
+            raise ValueError(
+                f"unknown cost preset {self.config!r}; known: {', '.join(PRESETS)} "
+                "(or give a path to a Hugging Face config.json / model directory)"
+            )
+        return self
+
+    def flops(self) -> Optional[float]:
+        """FLOPs per forward pass: the given value, else calflops on `config`, else None."""
+        if self.flops_per_pass is not None:
+            return float(self.flops_per_pass)
+        if self.config:
+            return flops_per_forward(self.config, self.seq_len)
+        return None
+
+    def seconds(self) -> Optional[float]:
+        """Seconds per sample if given (else None: the reducer then uses the measured time)."""
+        return None if self.seconds_per_sample is None else float(self.seconds_per_sample)
+
+
+def _is_path_like(text: str) -> bool:
+    return os.sep in text or text.endswith(".json") or os.path.exists(text)
+
+
+def hf_config(spec: Any):
+    """A transformers config from a preset name, a config.json / model directory, a dict of
+    LlamaConfig fields, or a config object (returned as is)."""
+    from transformers import AutoConfig, LlamaConfig, PretrainedConfig
+
+    if isinstance(spec, PretrainedConfig):
+        return spec
+    if isinstance(spec, Mapping):
+        return LlamaConfig(**spec)
+    if isinstance(spec, str) and spec in PRESETS:
+        return LlamaConfig(**PRESETS[spec])
+    if isinstance(spec, (str, os.PathLike)) and os.path.exists(spec):
+        try:
+            return AutoConfig.from_pretrained(str(spec), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise CostError(f"{spec}: not a readable Hugging Face config ({exc})") from None
+    raise CostError(
+        f"cannot build a model config from {spec!r}: give a preset ({', '.join(PRESETS)}), a "
+        "config.json file or model directory, or a dict of LlamaConfig fields"
+    )
+
+
+def flops_per_forward(spec: Any, seq_len: int = SEQ_LEN) -> float:
+    """FLOPs of one forward pass over `seq_len` tokens (batch 1), counted by calflops on a
+    model built on the meta device. `spec`: see `hf_config`."""
+    if isinstance(spec, str):
+        return _flops_cached(spec, seq_len)
+    return _count_flops(hf_config(spec), seq_len)
+
+
+@functools.lru_cache(maxsize=64)
+def _flops_cached(spec: str, seq_len: int) -> float:
+    return _count_flops(hf_config(spec), seq_len)
+
+
+def _count_flops(config, seq_len: int) -> float:
+    import torch
+    from calflops import calculate_flops
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    ids = torch.zeros((1, seq_len), dtype=torch.long, device="meta")
+    flops, _macs, _params = calculate_flops(
+        model=model, kwargs={"input_ids": ids}, print_results=False, output_as_string=False
+    )
+    return float(flops)
+
+
+def seconds_per_sample(samples) -> dict[str, float]:
+    """Measured wall seconds per sample for each model: sum(gen_seconds) / rows.
+
+    `samples` is a table with the `samples` schema (pyarrow Table or pandas DataFrame).
+    """
+    frame = samples.to_pandas() if hasattr(samples, "to_pandas") else samples
+    if len(frame) == 0:
+        return {}
+    sums = frame.groupby("model")["gen_seconds"].agg(["sum", "count"])
+    out = {str(m): float(r["sum"]) / float(r["count"]) for m, r in sums.iterrows()}
+    bad = [m for m, v in out.items() if not v > 0]
+    if bad:
+        raise CostError(f"models {bad} have no positive measured gen_seconds; supply a time cost")
+    return out
+
+
+def normalise(costs: Mapping[str, Optional[float]]) -> dict[str, float]:
+    """Cost / cost of the cheapest model, over the models whose cost is known (others dropped)."""
+    known = {m: float(v) for m, v in costs.items() if v is not None}
+    if not known:
+        return {}
+    bad = [m for m, v in known.items() if not v > 0]
+    if bad:
+        raise CostError(f"costs must be positive; got {', '.join(f'{m}={known[m]}' for m in bad)}")
+    cheapest = min(known.values())
+    return {m: v / cheapest for m, v in known.items()}
+
+
+def model_costs(
+    models, costs: Optional[Mapping[str, ModelCost]] = None, samples=None
+) -> tuple[dict[str, Optional[float]], dict[str, Optional[float]]]:
+    """(FLOPs per sample, seconds per sample) for each model in `models`.
+
+    FLOPs come only from `costs`; seconds from `costs` where given, else measured in `samples`.
+    A model without a cost gets None (its budget curves are left out).
+    """
+    costs = dict(costs or {})
+    measured = seconds_per_sample(samples) if samples is not None else {}
+    flops: dict[str, Optional[float]] = {}
+    secs: dict[str, Optional[float]] = {}
+    for m in models:
+        c = costs.get(m)
+        flops[m] = c.flops() if c else None
+        s = c.seconds() if c else None
+        secs[m] = s if s is not None else measured.get(m)
+    return flops, secs

@@ -1,0 +1,231 @@
+"""Specification of the reducer (pipeline.reduce): tables in -> curves; a run dir -> curves,
+tables and figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+import yaml
+
+import schemas
+from pipeline import metrics, storage
+from pipeline.cost import ModelCost
+from pipeline.reduce import ReduceError, load_costs, reduce_run, reduce_tables
+
+RUN_ID = "run-test"
+
+
+def synthetic_run(
+    models=(("small", 0.35, 1.0), ("large", 0.55, 4.0)),
+    benchmarks=("humaneval", "mbpp"),
+    n_problems=12,
+    n=16,
+    seed=0,
+):
+    """samples, verdicts, scores: each model has its own pass rate and seconds per sample;
+    one greedy sample per problem; ranker 'r' scores passing samples lower NLL on average."""
+    rng = np.random.default_rng(seed)
+    s_rows, v_rows, sc_rows = [], [], []
+    for model, rate, secs in models:
+        for bench in benchmarks:
+            for t in range(n_problems):
+                difficulty = rng.uniform(0, 2 * rate)
+                for i in range(n + 1):
+                    greedy = i == n
+                    passed = rng.random() < min(difficulty, 1.0)
+                    key = dict(run_id=RUN_ID, model=model, benchmark=bench,
+                               task_id=f"{bench}/{t}", sample_idx=i)
+                    truncated = bool(rng.random() < 0.1) and not passed
+                    s_rows.append({**key, "seed": i, "temperature": 0.0 if greedy else 0.8,
+                                   "completion": "pass" if passed else "x", "n_tokens": 10,
+                                   "finish_reason": "length" if truncated else "stop",
+                                   "gen_seconds": secs})
+                    v_rows.append({**key, "status": "pass" if passed else "fail",
+                                   "tests_passed": int(passed), "tests_total": 1, "detail": "",
+                                   "exec_ms": 1.0, "cached": False})
+                    nll = rng.normal(1.0 - 0.5 * passed, 0.3)
+                    sc_rows.append({**key, "ranker": "r", "mean_nll": round(nll, 1),
+                                    "n_tokens": 10, "truncated": truncated})
+    return (schemas.from_rows(s_rows, "samples"), schemas.from_rows(v_rows, "verdicts"),
+            schemas.from_rows(sc_rows, "scores"))
+
+
+@pytest.fixture(scope="module")
+def tables3():
+    return synthetic_run()
+
+
+@pytest.fixture(scope="module")
+def curves(tables3):
+    samples, verdicts, scores = tables3
+    costs = {"small": ModelCost(flops_per_pass=1e12), "large": ModelCost(flops_per_pass=3e12)}
+    return reduce_tables(samples, verdicts, scores, costs, n_boot=200, seed=0).to_pandas()
+
+
+def test_curves_table_has_the_curves_schema_and_every_metric(tables3):
+    samples, verdicts, scores = tables3
+    costs = {"small": ModelCost(flops_per_pass=1e12), "large": ModelCost(flops_per_pass=3e12)}
+    table = reduce_tables(samples, verdicts, scores, costs, n_boot=50)
+    schemas.validate(table, "curves")
+    assert set(table.column("metric").to_pylist()) == {
+        "pass@k", "greedy_pass@1", "pass_flops", "pass_time", "rank_score"}
+
+
+def test_pass_at_k_curve_matches_the_estimator_on_the_runs_counts(tables3, curves):
+    samples, verdicts, _ = tables3
+    s = samples.to_pandas().merge(verdicts.to_pandas(), on=list(schemas.KEY))
+    s = s[(s["model"] == "small") & (s["benchmark"] == "mbpp") & (s["temperature"] > 0)]
+    g = s.groupby("task_id")["status"].agg(n="size", c=lambda x: (x == "pass").sum())
+    expect = metrics.pass_at_k(g["n"], g["c"], np.arange(1, 17)).mean(axis=0)
+    got = curves[(curves.model == "small") & (curves.benchmark == "mbpp")
+                 & (curves.metric == "pass@k")].sort_values("k")
+    assert got["k"].tolist() == list(range(1, 17))
+    np.testing.assert_allclose(got["value"], expect, atol=1e-12)
+    assert (got["n_problems"] == 12).all()
+
+
+def test_every_point_lies_inside_its_confidence_interval(curves):
+    both = curves.dropna(subset=["ci_low"])
+    assert len(both) == len(curves)
+    assert (both["ci_low"] <= both["value"] + 1e-12).all()
+    assert (both["value"] <= both["ci_high"] + 1e-12).all()
+
+
+def test_greedy_pass_at_1_is_the_mean_pass_of_temperature_zero_samples(tables3, curves):
+    samples, verdicts, _ = tables3
+    s = samples.to_pandas().merge(verdicts.to_pandas(), on=list(schemas.KEY))
+    s = s[(s["model"] == "large") & (s["benchmark"] == "humaneval") & (s["temperature"] == 0)]
+    got = curves[(curves.model == "large") & (curves.benchmark == "humaneval")
+                 & (curves.metric == "greedy_pass@1")]
+    assert got["value"].item() == pytest.approx((s["status"] == "pass").mean())
+
+
+def test_pass_flops_reads_pass_at_k_at_the_samples_a_budget_buys(curves):
+    sel = (curves.benchmark == "humaneval")
+    pk = curves[sel & (curves.metric == "pass@k")].set_index(["model", "k"])["value"]
+    pf = curves[sel & (curves.metric == "pass_flops")]
+    large = pf[pf.model == "large"]
+    assert np.allclose(large["k"], np.floor(large["x"] / 3 + 1e-9))
+    for _, row in pf.iterrows():
+        assert row["value"] == pk[(row["model"], row["k"])]
+    # the two models share one budget grid: where both are defined, they have the same budgets
+    small = pf[pf.model == "small"]
+    lo, hi = large["x"].min(), small["x"].max()
+    assert set(large["x"][large["x"] <= hi]) == set(small["x"][small["x"] >= lo])
+    assert {4.0, 5.0} <= set(large["x"])  # small-model steps inside the large model's range
+
+
+def test_pass_time_uses_measured_seconds_per_sample(curves):
+    pt = curves[(curves.metric == "pass_time") & (curves.model == "large")]
+    assert np.allclose(pt["x"] / pt["k"], 4.0) or (pt["k"] == np.floor(pt["x"] / 4 + 1e-9)).all()
+    assert pt["x"].min() == pytest.approx(4.0)
+
+
+def test_rank_score_excludes_truncated_samples_and_stays_below_their_pass_at_k(tables3, curves):
+    rs = curves[(curves.metric == "rank_score")]
+    assert set(rs["ranker"]) == {"r"}
+    samples, verdicts, scores = tables3
+    s = scores.to_pandas().merge(verdicts.to_pandas(), on=list(schemas.KEY)).merge(
+        samples.to_pandas()[list(schemas.KEY) + ["temperature"]], on=list(schemas.KEY))
+    s = s[(s.model == "small") & (s.benchmark == "mbpp") & (s.temperature > 0) & ~s.truncated]
+    g = s.groupby("task_id")["status"].agg(n="size", c=lambda x: (x == "pass").sum())
+    mine = rs[(rs.model == "small") & (rs.benchmark == "mbpp")].sort_values("k")
+    # truncated samples are left out: the curve ends at the smallest usable n, not at n = 16
+    assert mine["k"].max() == g["n"].min() < 16
+    usable_pass = metrics.pass_at_k(g["n"], g["c"], mine["k"]).mean(axis=0)
+    assert np.all(mine["value"].to_numpy() <= usable_pass + 1e-12)
+    # rank-score@1 = mean over problems of c/n among the non-truncated samples
+    assert mine["value"].iloc[0] == pytest.approx((g["c"] / g["n"]).mean(), abs=1e-12)
+
+
+def test_the_same_seed_gives_the_same_intervals(tables3):
+    samples, verdicts, _ = tables3
+    a = reduce_tables(samples, verdicts, n_boot=100, seed=3)
+    b = reduce_tables(samples, verdicts, n_boot=100, seed=3)
+    c = reduce_tables(samples, verdicts, n_boot=100, seed=4)
+    assert a.equals(b)
+    assert not a.column("ci_low").equals(c.column("ci_low"))
+
+
+def test_no_bootstrap_leaves_the_ci_columns_null(tables3):
+    samples, verdicts, _ = tables3
+    table = reduce_tables(samples, verdicts, n_boot=0)
+    assert table.column("ci_low").null_count == table.num_rows > 0
+
+
+def test_samples_without_a_verdict_are_a_clear_error(tables3):
+    samples, verdicts, _ = tables3
+    with pytest.raises(ReduceError, match="have no verdict.*execute stage"):
+        reduce_tables(samples, verdicts.slice(1))
+
+
+def test_a_ranker_that_did_not_score_every_sample_is_a_clear_error(tables3):
+    samples, verdicts, scores = tables3
+    with pytest.raises(ReduceError, match="ranker 'r' scored"):
+        reduce_tables(samples, verdicts, scores.slice(1), n_boot=0)
+
+
+def test_load_costs_reads_model_costs_from_the_run_config(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"models": [
+        {"name": "a", "cost": {"flops_per_pass": 2e12}},
+        {"name": "b", "cost": {"config": "codellama-7b", "seconds_per_sample": 0.5}},
+        {"name": "c"},
+    ]}))
+    costs = load_costs(path)
+    assert set(costs) == {"a", "b"}
+    assert costs["a"].flops() == 2e12 and costs["b"].seconds() == 0.5
+    assert load_costs(tmp_path / "missing.yaml") == {}
+
+
+def test_load_costs_names_the_bad_entry(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"models": [{"name": "a", "cost": {"flops_per_pass": -1}}]}))
+    with pytest.raises(ReduceError, match=r"models\[0\] \(a\)"):
+        load_costs(path)
+
+
+def _write_run(run_dir: Path, samples, verdicts, scores) -> None:
+    for name, table in (("samples", samples), ("verdicts", verdicts), ("scores", scores)):
+        df = table.to_pandas()
+        for (m, b), part in df.groupby(["model", "benchmark"]):
+            t = pa.Table.from_pandas(part, preserve_index=False)
+            storage.write_table(t, run_dir / name / f"model={m}" / f"benchmark={b}"
+                                / "shard-00000.parquet", name)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({"models": [
+        {"name": "small", "cost": {"flops_per_pass": 1.0e12}},
+        {"name": "large", "cost": {"flops_per_pass": 3.0e12}},
+    ]}))
+
+
+def test_reduce_run_writes_valid_curves_tables_and_figures(tmp_path, tables3):
+    samples, verdicts, scores = tables3
+    _write_run(tmp_path, samples, verdicts, scores)
+    curves = reduce_run(str(tmp_path), n_boot=50)
+    on_disk = storage.read_table(tmp_path / "curves.parquet", "curves")
+    assert on_disk.num_rows == curves.num_rows > 0
+    assert set(on_disk.column("metric").to_pylist()) >= {"pass_flops", "pass_time", "rank_score"}
+    for bench in ("humaneval", "mbpp"):
+        table = pd.read_csv(tmp_path / "tables" / f"pass_at_k_{bench}.csv")
+        assert set(table["model"]) == {"small", "large"}
+        assert {"pass@1", "pass@10", "greedy@1"} <= set(table.columns)
+        md = (tmp_path / "tables" / f"pass_at_k_{bench}.md").read_text()
+        assert md.count("\n| ") == 3  # header + 2 models
+        cross = pd.read_csv(tmp_path / "tables" / f"crossovers_{bench}.csv")
+        assert set(cross["metric"]) == {"pass_flops", "pass_time"}
+        for fig in ("pass_at_k", "pass_flops", "pass_time", "rank_score"):
+            for ext in ("png", "svg"):
+                path = tmp_path / "figures" / f"{bench}_{fig}.{ext}"
+                assert path.stat().st_size > 1000
+    assert (tmp_path / "figures" / "humaneval_pass_at_k.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_reduce_run_on_a_run_without_verdicts_says_what_to_do(tmp_path, tables3):
+    samples, _, _ = tables3
+    storage.write_table(samples, tmp_path / "samples" / "shard-00000.parquet", "samples")
+    with pytest.raises(ReduceError, match="no verdicts yet"):
+        reduce_run(str(tmp_path))
