@@ -1,0 +1,263 @@
+"""Generation: n completions per problem with one `vllm.LLM`, as a `samples` table.
+
+`Generator` holds the engine (built once) and turns a shard of `problems` into a `samples`
+shard. Each problem's samples come from `SamplingParams(n=...)` requests, so the prompt is
+prefilled once per request (and shared across requests by prefix caching); a large n is split
+into requests of at most `EngineConfig.max_samples_per_request`, and requests into
+`LLM.generate` calls of at most `EngineConfig.max_batch_samples` sequences.
+
+Reproducibility: sample `i` of a problem is drawn with its own seed
+`problem_seed(seed, task_id) + i` (vLLM gives child j of a request with seed s the seed s + j),
+so its text depends only on (seed, task_id, sample_idx): not on the shard's other problems,
+the chunking, or `sample_offset`. Greedy (temperature 0) draws once and repeats it n times.
+
+`make_generation_actor` wraps `Generator` as a Ray actor class (Ray imported lazily).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pyarrow as pa
+
+import schemas
+from workers.engine import EngineConfig, apply_env, cpu_env, is_cpu_build
+from workers.models import ModelError, resolve_model
+
+#: Problem columns the generator reads.
+PROBLEM_COLUMNS = ("benchmark", "task_id", "prompt", "stop")
+_SEED_BITS = 48
+
+
+class GenerationError(ValueError):
+    """Bad generation input (arguments, problems table, prompt too long); names what was tried."""
+
+
+def problem_seed(seed: int, task_id: str) -> int:
+    """A stable 48-bit seed for one problem of a run (hash of the run seed and the task id)."""
+    digest = hashlib.sha256(f"{int(seed)}\x00{task_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> (64 - _SEED_BITS)
+
+
+def sample_seed(seed: int, task_id: str, sample_idx: int) -> int:
+    """The seed vLLM uses for sample `sample_idx` of `task_id` (stored in samples.seed)."""
+    return problem_seed(seed, task_id) + int(sample_idx)
+
+
+@dataclass(frozen=True)
+class _Request:
+    row: int  # problem row in the shard
+    offset: int  # sample_idx of the request's first sample
+    n: int  # samples drawn by vLLM in this request
+    repeat: int  # rows written per drawn sample (n for greedy, else 1)
+
+
+def _check_args(n: int, temperature: float, top_p: float, max_new_tokens: int, offset: int) -> None:
+    problems = []
+    if not isinstance(n, int) or n < 1:
+        problems.append(f"n={n!r} (must be an integer >= 1)")
+    if not temperature >= 0:
+        problems.append(f"temperature={temperature!r} (must be >= 0)")
+    if not 0 < top_p <= 1:
+        problems.append(f"top_p={top_p!r} (must be in (0, 1])")
+    if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+        problems.append(f"max_new_tokens={max_new_tokens!r} (must be an integer >= 1)")
+    if not isinstance(offset, int) or offset < 0:
+        problems.append(f"sample_offset={offset!r} (must be an integer >= 0)")
+    if problems:
+        raise GenerationError("generate: bad argument(s): " + "; ".join(problems))
+
+
+def _check_problems(problems: pa.Table) -> None:
+    missing = [c for c in PROBLEM_COLUMNS if c not in problems.column_names]
+    if missing:
+        raise GenerationError(
+            f"generate: problems table lacks column(s) {missing}; has {problems.column_names}"
+        )
+    keys = list(zip(problems.column("benchmark").to_pylist(), problems.column("task_id").to_pylist()))
+    if len(set(keys)) != len(keys):
+        dup = next(k for k in keys if keys.count(k) > 1)
+        raise GenerationError(f"generate: problem {dup} appears more than once in the shard")
+
+
+def _batches(requests: list[_Request], max_samples: int) -> Iterator[list[_Request]]:
+    batch: list[_Request] = []
+    size = 0
+    for req in requests:
+        if batch and size + req.n > max_samples:
+            yield batch
+            batch, size = [], 0
+        batch.append(req)
+        size += req.n
+    if batch:
+        yield batch
+
+
+def attribute_seconds(seconds: float, tokens: list[int]) -> list[float]:
+    """Split a call's wall time over its samples in proportion to their generated tokens."""
+    total = sum(tokens)
+    if total <= 0:
+        return [seconds / len(tokens)] * len(tokens) if tokens else []
+    return [seconds * t / total for t in tokens]
+
+
+class Generator:
+    """Holds one `vllm.LLM` and generates `samples` shards from `problems` shards."""
+
+    def __init__(self, model: str, engine: EngineConfig | dict | None = None, model_name: str | None = None):
+        self.engine = engine if isinstance(engine, EngineConfig) else EngineConfig(**(engine or {}))
+        self.model_dir = resolve_model(model)
+        self.model_name = model_name or model
+        if is_cpu_build():
+            apply_env(cpu_env(self.engine))
+        from vllm import LLM
+
+        try:
+            self.llm = LLM(**self.engine.llm_kwargs(self.model_dir))
+        except Exception as exc:  # noqa: BLE001 - name the model and the engine settings
+            raise ModelError(
+                f"model {model!r}: vLLM could not load {self.model_dir} with "
+                f"{self.engine.model_dump()}: {type(exc).__name__}: {exc}"
+            ) from exc
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def info(self) -> dict[str, Any]:
+        """Model name, directory and engine settings (for manifests and logs)."""
+        return {"model": self.model_name, "model_dir": self.model_dir, "engine": self.engine.model_dump()}
+
+    def prompt_ids(self, prompt: str) -> list[int]:
+        """Token ids of `prompt` exactly as vLLM would tokenise it (special tokens included)."""
+        return list(self.tokenizer(prompt).input_ids)
+
+    def generate(
+        self,
+        problems: pa.Table,
+        *,
+        run_id: str,
+        n: int,
+        temperature: float,
+        top_p: float,
+        max_new_tokens: int,
+        seed: int,
+        sample_offset: int = 0,
+        progress: bool = False,
+    ) -> pa.Table:
+        """`n` samples per problem (sample_idx = sample_offset .. sample_offset+n-1) as `samples`.
+
+        A prompt longer than the engine's max_model_len minus one token raises GenerationError;
+        otherwise max_new_tokens is capped per prompt so prompt + completion fits the context.
+        """
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        _check_args(n, temperature, top_p, max_new_tokens, sample_offset)
+        _check_problems(problems)
+        rows = problems.select(list(PROBLEM_COLUMNS)).to_pylist()
+        if not rows:
+            return schemas.empty("samples")
+        greedy = temperature == 0
+        ids = [self.prompt_ids(r["prompt"]) for r in rows]
+        limit = self.engine.max_model_len
+        for r, p in zip(rows, ids):
+            if len(p) >= limit:
+                raise GenerationError(
+                    f"generate: prompt of {r['benchmark']}/{r['task_id']} has {len(p)} tokens, "
+                    f"which leaves no room in max_model_len={limit}; raise EngineConfig.max_model_len"
+                )
+
+        requests: list[_Request] = []
+        for i in range(len(rows)):
+            if greedy:
+                requests.append(_Request(i, sample_offset, 1, n))
+                continue
+            step = self.engine.max_samples_per_request
+            for start in range(0, n, step):
+                requests.append(_Request(i, sample_offset + start, min(step, n - start), 1))
+
+        out: list[dict[str, Any]] = []
+        for batch in _batches(requests, self.engine.max_batch_samples):
+            prompts, params = [], []
+            for req in batch:
+                row = rows[req.row]
+                params.append(
+                    SamplingParams(
+                        n=req.n,
+                        temperature=float(temperature),
+                        top_p=1.0 if greedy else float(top_p),
+                        max_tokens=min(max_new_tokens, limit - len(ids[req.row])),
+                        seed=sample_seed(seed, row["task_id"], req.offset),
+                        stop=list(row["stop"] or []),
+                        detokenize=True,
+                    )
+                )
+                prompts.append(TokensPrompt(prompt_token_ids=ids[req.row]))
+            start = time.perf_counter()
+            results = self.llm.generate(prompts, params, use_tqdm=progress)
+            elapsed = time.perf_counter() - start
+            drawn: list[tuple[_Request, Any]] = []
+            for req, result in zip(batch, results):
+                completions = sorted(result.outputs, key=lambda c: c.index)
+                if len(completions) != req.n:
+                    raise GenerationError(
+                        f"generate: vLLM returned {len(completions)} of {req.n} samples for "
+                        f"{rows[req.row]['task_id']}"
+                    )
+                drawn.extend((req, c) for c in completions)
+            shares = attribute_seconds(elapsed, [len(c.token_ids) for _, c in drawn])
+            for (req, c), share in zip(drawn, shares):
+                row = rows[req.row]
+                reason = c.finish_reason
+                if reason not in ("stop", "length"):
+                    raise GenerationError(
+                        f"generate: unexpected finish_reason {reason!r} for {row['task_id']}"
+                    )
+                for r in range(req.repeat):
+                    idx = req.offset + c.index + r
+                    out.append(
+                        {
+                            "run_id": run_id,
+                            "model": self.model_name,
+                            "benchmark": row["benchmark"],
+                            "task_id": row["task_id"],
+                            "sample_idx": idx,
+                            "seed": sample_seed(seed, row["task_id"], req.offset + c.index),
+                            "temperature": float(temperature),
+                            "completion": c.text,
+                            "n_tokens": len(c.token_ids),
+                            "finish_reason": reason,
+                            "gen_seconds": share / req.repeat,
+                        }
+                    )
+        return schemas.from_rows(out, "samples")
+
+
+def make_generation_actor(num_cpus: float = 1, num_gpus: float = 0, env: dict[str, str] | None = None):
+    """`Generator` as a Ray actor class with these resources and runtime env vars.
+
+    Use: `Actor = make_generation_actor(2, 0, cpu_env(engine)); a = Actor.remote(model, engine,
+    name); ray.get(a.generate.remote(problems, run_id=..., n=...))`. With `env=None` on the CPU
+    build, `cpu_env()` is passed (actors see only the env vars given to them).
+    """
+    import ray
+
+    return ray.remote(**actor_options(num_cpus, num_gpus, env))(Generator)
+
+
+def actor_options(num_cpus: float, num_gpus: float, env: dict[str, str] | None) -> dict[str, Any]:
+    """`ray.remote` options for a model actor: resources and a runtime env.
+
+    The env gets PYTHONPATH with this checkout's root prepended, so the actor imports the same
+    `workers`/`schemas` as the driver, and on the CPU build defaults to `cpu_env()`.
+    """
+    if env is None and num_gpus == 0 and is_cpu_build():
+        env = cpu_env(threads=max(1, int(num_cpus)))
+    env = dict(env or {})
+    root = str(Path(__file__).resolve().parents[1])
+    paths = [root] + [p for p in env.get("PYTHONPATH", os.environ.get("PYTHONPATH", "")).split(os.pathsep) if p and p != root]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return {"num_cpus": num_cpus, "num_gpus": num_gpus, "runtime_env": {"env_vars": env}}
