@@ -9,6 +9,7 @@ exists and reads back valid. A failed call is retried (a dead actor is replaced)
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,33 @@ def prepare_problems(config: RunConfig, rundir: RunDir) -> dict[str, pa.Table]:
     return out
 
 
+def _validated(where: str, model, data: dict) -> None:
+    from pydantic import ValidationError
+
+    try:
+        model(**data)
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{where}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid run config: {details}") from None
+
+
+def preflight(config: RunConfig) -> None:
+    """Check what the driver can check before any actor starts: sections, model paths."""
+    from pipeline.cost import ModelCost
+    from sandbox.config import SandboxConfig
+    from workers.engine import EngineConfig
+
+    for m in config.models:
+        _validated(f"models.{m.name}.engine", EngineConfig, m.engine)
+        _validated(f"models.{m.name}.cost", ModelCost, m.cost)
+    if config.ranker:
+        _validated("ranker.engine", EngineConfig, config.ranker.engine)
+    _validated("sandbox", SandboxConfig, config.sandbox)
+    _check_model_paths(config)
+
+
 def _check_model_paths(config: RunConfig) -> None:
     specs = [(f"models.{m.name}.path", m.path) for m in config.models]
     if config.ranker:
@@ -127,19 +155,33 @@ class _Pool:
                 self.actors[i] = self.make()
 
 
-def _cpu_env(num_gpus: float) -> dict[str, str]:
-    if num_gpus:
+def _actor_env(spec) -> dict[str, str]:
+    """Env vars for a model actor: the CPU build's settings when it runs without a GPU."""
+    if spec.num_gpus:
         return {}
-    from workers.engine import cpu_env
+    from workers.engine import EngineConfig, cpu_env
 
-    return cpu_env()
+    return cpu_env(EngineConfig(**spec.engine), threads=max(1, int(spec.num_cpus)))
+
+
+_EXC_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)):\s*(.*)$")
 
 
 def _error_text(exc: BaseException) -> str:
+    """One line for the manifest: the innermost exception's type, message and detail."""
     cause = getattr(exc, "cause", None) or exc
-    text = f"{type(cause).__name__}: {cause}".strip()
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1][:500] if lines else type(cause).__name__
+    text = str(cause)
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
+    # inside a remote traceback, the last "SomethingError: message" line is the real cause
+    hits = [i for i, ln in enumerate(lines) if _EXC_LINE.match(ln)]
+    if hits:
+        i = hits[-1]
+        head = lines[i].strip()
+        detail = [ln.strip() for ln in lines[i + 1 : i + 3] if "errors.pydantic.dev" not in ln]
+    else:
+        head = f"{type(cause).__name__}: {lines[0].strip() if lines else ''}"
+        detail = [ln.strip() for ln in lines[1:3] if "errors.pydantic.dev" not in ln]
+    return " | ".join([head, *detail])[:500]
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -182,7 +224,7 @@ class Runner:
             spec = next(m for m in cfg.models if m.name == key.split(":", 1)[1])
             cls = ray.remote(GenerateWorker).options(
                 num_cpus=spec.num_cpus, num_gpus=spec.num_gpus,
-                runtime_env={"env_vars": _cpu_env(spec.num_gpus)},
+                runtime_env={"env_vars": _actor_env(spec)},
             )
             pool = _Pool(lambda: cls.remote(cfg.run_id, spec.model_dump()), spec.replicas)
         elif key == "execute":
@@ -192,7 +234,7 @@ class Runner:
             spec = cfg.ranker
             cls = ray.remote(ScoreWorker).options(
                 num_cpus=spec.num_cpus, num_gpus=spec.num_gpus,
-                runtime_env={"env_vars": _cpu_env(spec.num_gpus)},
+                runtime_env={"env_vars": _actor_env(spec)},
             )
             pool = _Pool(lambda: cls.remote(spec.model_dump()), 1)
         self.pools[key] = pool
@@ -247,7 +289,7 @@ class Runner:
 
     def run(self) -> Outcome:
         cfg = self.config
-        _check_model_paths(cfg)
+        preflight(cfg)
         self.rundir.freeze_config(cfg)
         self.problems = prepare_problems(cfg, self.rundir)
         task_ids = {b: t.column("task_id").to_pylist() for b, t in self.problems.items()}
@@ -287,7 +329,7 @@ class Runner:
             crash_point("reduce")
             from pipeline.reduce import reduce_run
 
-            reduce_run(self.rundir.root)
+            reduce_run(self.rundir.root, **cfg.reduce)
             outcome.reduced = True
         return outcome
 

@@ -35,7 +35,7 @@ def tiny_model(tmp_path_factory) -> str:
 
 
 def write_config(path: Path, out: Path, model: str, humaneval_path: Path) -> Path:
-    engine = {"dtype": "float32", "max_model_len": 1024, "kv_cache_space_gb": 0.25}
+    engine = {"dtype": "float32", "max_model_len": 1024, "kv_cache_space_gb": 1}
     data = {
         "run_id": "e2e",
         "output_dir": str(out),

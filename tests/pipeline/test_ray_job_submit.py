@@ -42,7 +42,7 @@ def test_ray_job_submit_runs_the_pipeline_and_results_load(ray_head, tmp_path, h
     from workers.tiny_model import build_tiny_llama
 
     model = build_tiny_llama(str(tmp_path / "tiny"), seed=0)
-    engine = {"dtype": "float32", "max_model_len": 1024, "kv_cache_space_gb": 0.25}
+    engine = {"dtype": "float32", "max_model_len": 1024, "kv_cache_space_gb": 1}
     out = tmp_path / "run"
     cfg = tmp_path / "job.yaml"
     cfg.write_text(yaml.safe_dump({
