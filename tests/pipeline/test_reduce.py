@@ -3,11 +3,8 @@ tables and figures."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
 import yaml
 
@@ -16,46 +13,9 @@ from pipeline import metrics, storage
 from pipeline.cost import ModelCost
 from pipeline.reduce import ReduceError, load_costs, reduce_run, reduce_tables
 
-RUN_ID = "run-test"
-
-
-def synthetic_run(
-    models=(("small", 0.35, 1.0), ("large", 0.55, 4.0)),
-    benchmarks=("humaneval", "mbpp"),
-    n_problems=12,
-    n=16,
-    seed=0,
-):
-    """samples, verdicts, scores: each model has its own pass rate and seconds per sample;
-    one greedy sample per problem; ranker 'r' scores passing samples lower NLL on average."""
-    rng = np.random.default_rng(seed)
-    s_rows, v_rows, sc_rows = [], [], []
-    for model, rate, secs in models:
-        for bench in benchmarks:
-            for t in range(n_problems):
-                difficulty = rng.uniform(0, 2 * rate)
-                for i in range(n + 1):
-                    greedy = i == n
-                    passed = rng.random() < min(difficulty, 1.0)
-                    key = dict(run_id=RUN_ID, model=model, benchmark=bench,
-                               task_id=f"{bench}/{t}", sample_idx=i)
-                    truncated = bool(rng.random() < 0.1) and not passed
-                    s_rows.append({**key, "seed": i, "temperature": 0.0 if greedy else 0.8,
-                                   "completion": "pass" if passed else "x", "n_tokens": 10,
-                                   "finish_reason": "length" if truncated else "stop",
-                                   "gen_seconds": secs})
-                    v_rows.append({**key, "status": "pass" if passed else "fail",
-                                   "tests_passed": int(passed), "tests_total": 1, "detail": "",
-                                   "exec_ms": 1.0, "cached": False})
-                    nll = rng.normal(1.0 - 0.5 * passed, 0.3)
-                    sc_rows.append({**key, "ranker": "r", "mean_nll": round(nll, 1),
-                                    "n_tokens": 10, "truncated": truncated})
-    return (schemas.from_rows(s_rows, "samples"), schemas.from_rows(v_rows, "verdicts"),
-            schemas.from_rows(sc_rows, "scores"))
-
 
 @pytest.fixture(scope="module")
-def tables3():
+def tables3(synthetic_run):
     return synthetic_run()
 
 
@@ -189,22 +149,8 @@ def test_load_costs_names_the_bad_entry(tmp_path):
         load_costs(path)
 
 
-def _write_run(run_dir: Path, samples, verdicts, scores) -> None:
-    for name, table in (("samples", samples), ("verdicts", verdicts), ("scores", scores)):
-        df = table.to_pandas()
-        for (m, b), part in df.groupby(["model", "benchmark"]):
-            t = pa.Table.from_pandas(part, preserve_index=False)
-            storage.write_table(t, run_dir / name / f"model={m}" / f"benchmark={b}"
-                                / "shard-00000.parquet", name)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump({"models": [
-        {"name": "small", "cost": {"flops_per_pass": 1.0e12}},
-        {"name": "large", "cost": {"flops_per_pass": 3.0e12}},
-    ]}))
-
-
-def test_reduce_run_writes_valid_curves_tables_and_figures(tmp_path, tables3):
-    samples, verdicts, scores = tables3
-    _write_run(tmp_path, samples, verdicts, scores)
+def test_reduce_run_writes_valid_curves_tables_and_figures(tmp_path, tables3, write_run):
+    write_run(tmp_path, *tables3)
     curves = reduce_run(str(tmp_path), n_boot=50)
     on_disk = storage.read_table(tmp_path / "curves.parquet", "curves")
     assert on_disk.num_rows == curves.num_rows > 0

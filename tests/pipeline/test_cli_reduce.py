@@ -1,0 +1,43 @@
+"""`budget-realloc reduce RUN_DIR` and `budget-realloc paper` call the reducer and paper mode,
+say where outputs went, and exit 2 with one clear line on bad input."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from pipeline import storage
+from pipeline.cli import app
+
+runner = CliRunner()
+
+
+def test_reduce_writes_curves_tables_and_figures_and_says_where(tmp_path, synthetic_run,
+                                                                write_run):
+    write_run(tmp_path, *synthetic_run(n_problems=5, n=8, benchmarks=("mbpp",)))
+    result = runner.invoke(app, ["reduce", str(tmp_path), "--n-boot", "20"])
+    assert result.exit_code == 0, result.output
+    assert f"to {tmp_path}/curves.parquet" in result.output
+    assert "figures: " in result.output
+    assert storage.read_table(tmp_path / "curves.parquet", "curves").num_rows > 0
+    assert (tmp_path / "figures" / "mbpp_pass_flops.svg").exists()
+
+
+def test_reduce_on_a_missing_run_dir_exits_2_with_one_line(tmp_path):
+    result = runner.invoke(app, ["reduce", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "no such run directory" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_paper_prints_the_humaneval_crossover_and_writes_outputs(tmp_path):
+    result = runner.invoke(app, ["paper", "--benchmark", "humaneval", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "codellama-7b is above codellama-70b at every budget from" in result.output
+    assert (tmp_path / "figures" / "humaneval_pass_flops.png").exists()
+    assert (tmp_path / "tables" / "crossovers_humaneval.md").exists()
+
+
+def test_paper_with_an_unknown_benchmark_exits_2_naming_the_known_ones():
+    result = runner.invoke(app, ["paper", "--benchmark", "nope"])
+    assert result.exit_code == 2
+    assert "known: apps-competition" in result.output
