@@ -48,6 +48,9 @@ class BenchmarkSpec(_Strict):
     data: Optional[str] = None  # local file/dir; default: the package's or dataset's copy
     subset: Subset = Field(default_factory=Subset)
     n: int = Field(ge=1)  # samples per problem
+    # Per-model override of n, by model name: the paper samples fewer times from larger models
+    # (HumanEval/MBPP n = 2000/1000/400/200 for 7B/13B/34B/70B). Models not named use `n`.
+    n_per_model: dict[str, int] = Field(default_factory=dict)
     temperature: Optional[float] = Field(default=None, ge=0)
     top_p: Optional[float] = Field(default=None, gt=0, le=1)
     max_new_tokens: Optional[int] = Field(default=None, ge=1)
@@ -62,6 +65,18 @@ class BenchmarkSpec(_Strict):
         if value.lower() not in REGISTRY:
             raise ValueError(f"unknown benchmark {value!r}; choose one of: {', '.join(REGISTRY)}")
         return value.lower()
+
+    @field_validator("n_per_model")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {m: n for m, n in value.items() if n < 1}
+        if bad:
+            raise ValueError(f"samples per problem must be at least 1; got {bad}")
+        return value
+
+    def n_for(self, model: str) -> int:
+        """Samples per problem for `model`: its n_per_model entry, else n."""
+        return self.n_per_model.get(model, self.n)
 
 
 class RankerSpec(_Strict):
@@ -106,6 +121,13 @@ class RunConfig(_Strict):
         dup = {n for n in benches if benches.count(n) > 1}
         if dup:
             raise ValueError(f"benchmarks must be unique; repeated: {sorted(dup)}")
+        for bench in self.benchmarks:
+            unknown = sorted(set(bench.n_per_model) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"benchmark {bench.name}: n_per_model names unknown models {unknown}; "
+                    f"models are {names}"
+                )
         return self
 
 

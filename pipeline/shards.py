@@ -78,7 +78,7 @@ def plan(config: RunConfig, task_ids: dict[str, list[str]]) -> list[Shard]:
             chunks = [tuple(ids[i : i + size]) for i in range(0, len(ids), size)]
             for index, chunk in enumerate(chunks):
                 shards.append(
-                    Shard(model.name, spec.name, "sampled", index, chunk, spec.n, 0,
+                    Shard(model.name, spec.name, "sampled", index, chunk, spec.n_for(model.name), 0,
                           temperature, top_p, max_new,
                           shard_seed(config.seed, model.name, spec.name, "sampled"))
                 )
