@@ -26,7 +26,8 @@ from pipeline import storage
 from pipeline.config import ConfigError, RunConfig, dump, parse
 from pipeline.shards import Shard
 
-STAGE_DIRS = {"generate": "samples", "execute": "verdicts", "score": "scores"}
+#: The table each stage writes; it is also the name of the stage's directory.
+STAGE_TABLES = {"generate": "samples", "execute": "verdicts", "score": "scores"}
 
 
 @dataclass
@@ -61,7 +62,7 @@ class RunDir:
         return self.uri(f"problems/benchmark={benchmark}/part-0.parquet")
 
     def shard_rel(self, stage: str, shard: Shard) -> str:
-        return shard.path(STAGE_DIRS[stage])
+        return shard.path(STAGE_TABLES[stage])
 
     def shard_path(self, stage: str, shard: Shard) -> str:
         return self.uri(self.shard_rel(stage, shard))
@@ -117,15 +118,8 @@ class RunDir:
         storage.write_table(schemas.from_rows(rows, "manifest"), self.manifest_path, "manifest")
 
     def output_rows(self, stage: str, shard: Shard) -> int | None:
-        """Rows in a shard's output file if it exists and reads back valid, else None."""
-        path = self.shard_path(stage, shard)
-        if not storage.exists(path):
-            return None
-        try:
-            return storage.read_table(path, "samples" if stage == "generate" else
-                                      "verdicts" if stage == "execute" else "scores").num_rows
-        except storage.StorageError:
-            return None
+        """Rows in a shard's output file if it is complete and of the right schema, else None."""
+        return storage.probe(self.shard_path(stage, shard), STAGE_TABLES[stage])
 
     def reconcile(self, shards: list[Shard], stages: tuple[str, ...]) -> dict[tuple[str, str], Entry]:
         """Manifest entries for every (stage, shard), with state taken from the files.
@@ -165,11 +159,10 @@ class RunDir:
         return target
 
     def stage_files(self, stage: str) -> list[str]:
-        return storage.list_files(self.uri(STAGE_DIRS[stage]))
+        return storage.list_files(self.uri(STAGE_TABLES[stage]))
 
     def read_stage(self, stage: str) -> pa.Table:
-        name = {"generate": "samples", "execute": "verdicts", "score": "scores"}[stage]
-        return storage.read_dataset(self.uri(STAGE_DIRS[stage]), name)
+        return storage.read_dataset(self.uri(STAGE_TABLES[stage]), STAGE_TABLES[stage])
 
 
 def now() -> float:

@@ -77,6 +77,32 @@ def read_table(uri: str | os.PathLike, name: str) -> pa.Table:
         raise StorageError(str(exc)) from None
 
 
+def probe(uri: str | os.PathLike, name: str) -> int | None:
+    """Rows of a complete file of table `name`, from its Parquet footer only; None if the file
+    is missing, truncated, or of another schema.
+
+    Cheap enough to call on every shard of a large run at resume. Files are written atomically,
+    so a readable footer with the right schema means a complete file; the full read that the
+    next stage does still validates every value.
+    """
+    fs, path = resolve(uri)
+    try:
+        with fs.open_input_file(path) as handle:
+            meta = pq.read_metadata(handle)
+    except (FileNotFoundError, pa.ArrowInvalid, OSError):
+        return None
+    try:
+        schema = meta.schema.to_arrow_schema()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if not schema.equals(schemas.TABLES[name], check_metadata=False):
+        return None
+    version = (schema.metadata or {}).get(b"budget_realloc.schema_version")
+    if version is not None and version.decode() != schemas.SCHEMA_VERSION:
+        return None
+    return meta.num_rows
+
+
 def list_files(uri: str | os.PathLike, suffix: str = ".parquet") -> list[str]:
     """All complete files under a directory (temporary files excluded), sorted."""
     fs, path = resolve(uri)

@@ -146,3 +146,15 @@ def test_writes_are_atomic_and_leave_no_temporary_file(tmp_path):
     (tmp_path / "a" / ".tmp-dead-shard2.parquet").write_bytes(b"partial")
     assert storage.list_files(tmp_path / "a") == [str(tmp_path / "a" / "shard.parquet")]
     assert storage.read_dataset(tmp_path / "a", "samples").num_rows == 3
+
+
+def test_probe_reads_rows_from_the_footer_and_rejects_incomplete_or_foreign_files(tmp_path):
+    table = schemas.from_rows(ROWS["samples"], "samples")
+    path = tmp_path / "s.parquet"
+    storage.write_table(table, path, "samples")
+    assert storage.probe(path, "samples") == 3
+    assert storage.probe(path, "scores") is None  # another table's schema
+    assert storage.probe(tmp_path / "missing.parquet", "samples") is None
+    truncated = tmp_path / "t.parquet"
+    truncated.write_bytes(path.read_bytes()[:-20])
+    assert storage.probe(truncated, "samples") is None
