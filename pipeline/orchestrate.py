@@ -115,19 +115,23 @@ def _check_model_paths(config: RunConfig) -> None:
 
 
 # -- Ray -------------------------------------------------------------------------------------------
-def connect(config: RunConfig, needed_cpus: float) -> None:
-    """Join RAY_ADDRESS / ray.address if set, else start a local Ray in this process."""
+def connect(config: RunConfig, needed_cpus: float) -> bool:
+    """Join RAY_ADDRESS / ray.address if set, else start a local Ray in this process.
+
+    Returns True when this call started (and so should stop) a local Ray.
+    """
     import ray
 
     if ray.is_initialized():
-        return
+        return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     address = config.ray.address or os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, log_to_driver=False)
-        return
+        return False
     cpus = config.ray.num_cpus or max(os.cpu_count() or 1, int(needed_cpus + 0.999))
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    return True
 
 
 class _Pool:
@@ -240,19 +244,30 @@ class Runner:
         self.pools[key] = pool
         return pool
 
+    def _colocated_ranker(self) -> str | None:
+        """The generator model whose engine can also rank (same weights and engine), if any."""
+        r = self.config.ranker
+        for m in self.config.models:
+            if r is not None and m.path == r.path and m.engine == r.engine:
+                return m.name
+        return None
+
     def _submit(self, stage: str, shard: Shard) -> None:
         entry = self.entries[(stage, shard.name)]
         entry.state, entry.attempts = "running", entry.attempts + 1
         out = self.rundir.shard_path(stage, shard)
         problems = self._shard_problems(shard)
+        samples = self.rundir.shard_path("generate", shard)
+        host = self._colocated_ranker()
         if stage == "generate":
             pool = self._pool(f"generate:{shard.model}")
             actor = pool.next()
             ref = actor.run.remote(shard, problems, out)
+        elif stage == "score" and host is not None:
+            actor = self._pool(f"generate:{host}").next()
+            ref = actor.score.remote(self.config.ranker.name, shard, problems, samples, out)
         else:
-            pool = self._pool(stage)
-            actor = pool.next()
-            samples = self.rundir.shard_path("generate", shard)
+            actor = self._pool(stage).next()
             ref = actor.run.remote(shard, problems, samples, out)
         self.inflight[ref] = (stage, shard, actor, time.monotonic())
 
@@ -272,9 +287,9 @@ class Runner:
                 ray.exceptions.WorkerCrashedError) as exc:
             entry.error = _error_text(exc)
             entry.seconds = time.monotonic() - started
-            key = stage if stage != "generate" else f"generate:{shard.model}"
             if isinstance(exc, (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError)):
-                self.pools[key].replace(actor)
+                for pool in self.pools.values():
+                    pool.replace(actor)
             if entry.attempts <= self.config.ray.max_retries:
                 self._submit(stage, shard)
             else:
@@ -298,10 +313,11 @@ class Runner:
         self._save_manifest(force=True)
 
         pending = {s: [sh for sh in self.shards if self._todo(s, sh)] for s in self.stages}
+        started_ray = False
         if any(pending.values()):
-            needed = sum(m.num_cpus for m in cfg.models) + cfg.sandbox_actors + (
+            needed = sum(m.num_cpus * m.replicas for m in cfg.models) + cfg.sandbox_actors + (
                 cfg.ranker.num_cpus if cfg.ranker else 0)
-            connect(cfg, needed)
+            started_ray = connect(cfg, needed)
         with _Bars(self.progress, self.shards, self.entries, self.stages) as bars:
             for shard in pending["generate"]:
                 self._submit("generate", shard)
@@ -318,6 +334,10 @@ class Runner:
                 self._save_manifest()
             self._save_manifest(force=True)
         self._close_pools(used_ray)
+        if started_ray:
+            import ray
+
+            ray.shutdown()
 
         outcome = Outcome(self.rundir.root)
         for (stage, _), e in self.entries.items():

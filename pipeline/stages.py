@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline import storage
-from pipeline.shards import Shard
+from pipeline.shards import GREEDY_IDX, Shard
 
 
 def _timed_write(table: pa.Table, out: str, name: str, started: float) -> dict[str, Any]:
@@ -35,6 +35,7 @@ class GenerateWorker:
 
     def run(self, shard: Shard, problems: pa.Table, out: str) -> dict[str, Any]:
         started = time.monotonic()
+        greedy = shard.sample_offset == GREEDY_IDX
         samples = self.generator.generate(
             problems,
             run_id=self.run_id,
@@ -43,9 +44,29 @@ class GenerateWorker:
             top_p=shard.top_p,
             max_new_tokens=shard.max_new_tokens,
             seed=shard.seed,
-            sample_offset=shard.sample_offset,
+            sample_offset=0 if greedy else shard.sample_offset,
         )
+        if greedy:  # the greedy sample is stored apart from the sampled ones, at index -1
+            idx = samples.schema.get_field_index("sample_idx")
+            samples = samples.set_column(
+                idx, samples.schema.field(idx), pa.array([GREEDY_IDX] * samples.num_rows, pa.int32())
+            )
         return _timed_write(samples, out, "samples", started)
+
+    def score(self, ranker: str, shard: Shard, problems: pa.Table, samples_uri: str, out: str) -> dict[str, Any]:
+        """Score with this actor's own engine, when the ranker is the generator model itself."""
+        from workers.score import Scorer
+
+        if getattr(self, "scorer", None) is None:
+            self.scorer = Scorer.sharing(self.generator, ranker_name=ranker)
+        return _score(self.scorer, shard, problems, samples_uri, out)
+
+
+def _score(scorer, shard: Shard, problems: pa.Table, samples_uri: str, out: str) -> dict[str, Any]:
+    started = time.monotonic()
+    samples = storage.read_table(samples_uri, "samples")
+    scores = scorer.score(problems, samples, max_new_tokens=shard.max_new_tokens)
+    return _timed_write(scores, out, "scores", started)
 
 
 class ExecuteWorker:
@@ -80,7 +101,4 @@ class ScoreWorker:
         self.scorer = Scorer(resolve_model(ranker["path"]), engine, ranker_name=ranker["name"])
 
     def run(self, shard: Shard, problems: pa.Table, samples_uri: str, out: str) -> dict[str, Any]:
-        started = time.monotonic()
-        samples = storage.read_table(samples_uri, "samples")
-        scores = self.scorer.score(problems, samples, max_new_tokens=shard.max_new_tokens)
-        return _timed_write(scores, out, "scores", started)
+        return _score(self.scorer, shard, problems, samples_uri, out)
