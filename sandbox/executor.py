@@ -1,0 +1,257 @@
+"""The sandbox stage: samples + problems in, one verdict per sample out.
+
+Role in the pipeline: the orchestrator calls `execute(problems, samples, config)` for a shard,
+or keeps an `Executor` (or the Ray actor `ExecutorActor`) with warm workers across shards:
+
+    with Executor(SandboxConfig()) as ex:
+        verdicts = ex.execute(problems, samples)
+        ex.stats  # samples, unique programs, dedup hit rate, seconds
+
+Every completion is cut with its problem's stop sequences, normalised, and grouped: identical
+programs of the same problem run once (also across calls on the same Executor) and the verdict
+is fanned out (`cached=True`, `exec_ms=0` on the copies). Statuses: `pass`; `fail` (a test
+failed, the program did not load, or it died); `timeout`; `error` only when the sandbox itself
+could not judge the program (the detail starts with "sandbox:"): retry those.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyarrow as pa
+
+import schemas
+from pipeline import storage
+from sandbox.config import SandboxConfig
+from sandbox.harness import HarnessError, prepare
+from sandbox.worker import Worker
+
+__all__ = ["ExecutionStats", "Executor", "execute", "actor_class", "HarnessError"]
+
+
+@dataclass
+class ExecutionStats:
+    """What one `execute` call did."""
+
+    samples: int = 0
+    unique_programs: int = 0  # distinct (problem, normalised program) in this call
+    executed: int = 0  # programs actually run (unique minus those cached from earlier calls)
+    dedup_hits: int = 0  # samples whose verdict was copied instead of run
+    seconds: float = 0.0
+    tests_run: int = 0  # test cases judged by the programs that ran
+
+    @property
+    def dedup_hit_rate(self) -> float:
+        return self.dedup_hits / self.samples if self.samples else 0.0
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.samples / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        out: dict[str, Any] = asdict(self)
+        out["dedup_hit_rate"] = self.dedup_hit_rate
+        out["samples_per_s"] = self.samples_per_s
+        return out
+
+
+def _problem_index(problems: pa.Table) -> dict[tuple[str, str], dict]:
+    problems = schemas.validate(problems, "problems", where="problems given to the sandbox")
+    return {(r["benchmark"], r["task_id"]): r for r in problems.to_pylist()}
+
+
+class Executor:
+    """Warm fork-server workers; `execute` turns a samples table into a verdicts table."""
+
+    def __init__(self, config: SandboxConfig | None = None, *, cache_size: int = 1_000_000):
+        self.config = config or SandboxConfig()
+        self.workers: list[Worker] = []
+        self.stats = ExecutionStats()
+        self._cache: dict[str, dict] = {}
+        self._cache_size = cache_size
+
+    # -- lifecycle
+    def start(self) -> "Executor":
+        if self.workers:
+            return self
+        if self.config.backend == "docker" and not self.config.unsafe_no_sandbox:
+            from sandbox.backends import check_docker
+
+            check_docker(self.config)
+        workers = [Worker(self.config, i) for i in range(self.config.workers)]
+        errors: list[BaseException] = []
+
+        def boot(w: Worker) -> None:
+            try:
+                w.start()
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=boot, args=(w,)) for w in workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            for w in workers:
+                w.stop()
+            raise errors[0]
+        self.workers = workers
+        return self
+
+    def close(self) -> None:
+        workers, self.workers = self.workers, []
+        for w in workers:
+            w.stop()
+
+    def __enter__(self) -> "Executor":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # a forgotten Executor must not leave sandboxes running
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    # -- work
+    def execute(self, problems: pa.Table, samples: pa.Table, *, progress: bool = False) -> pa.Table:
+        """One verdict row per sample row (same key, same order), as a `verdicts` table."""
+        t0 = time.monotonic()
+        samples = schemas.validate(samples, "samples", where="samples given to the sandbox")
+        index = _problem_index(problems)
+        rows = samples.select(list(schemas.KEY) + ["completion"]).to_pylist()
+        missing = sorted({(r["benchmark"], r["task_id"]) for r in rows} - set(index))
+        if missing:
+            shown = ", ".join(f"{b}:{t}" for b, t in missing[:5])
+            raise ValueError(
+                f"{len(missing)} sample task(s) have no row in the problems table ({shown}"
+                f"{', ...' if len(missing) > 5 else ''}); pass the problems of every benchmark "
+                "in the samples"
+            )
+        keys: list[str] = []
+        todo: dict[str, Any] = {}
+        for i, r in enumerate(rows):
+            prep = prepare(index[(r["benchmark"], r["task_id"])], r["completion"], self.config)
+            key = prep.key if self.config.dedup else f"{prep.key}\x00{i}"
+            keys.append(key)
+            if key not in self._cache and key not in todo:
+                todo[key] = prep.job
+        unique = len(set(keys))
+        results = self._run_all(todo, progress=progress)
+        out = []
+        first_seen: set[str] = set()
+        for r, key in zip(rows, keys):
+            if key in results and key not in first_seen:
+                v, cached = results[key], False
+                first_seen.add(key)
+            else:
+                v, cached = results.get(key) or self._cache[key], True
+            out.append(
+                {
+                    **{k: r[k] for k in schemas.KEY},
+                    "status": v["status"],
+                    "tests_passed": int(v["passed"]),
+                    "tests_total": int(v["total"]),
+                    "detail": v["detail"],
+                    "exec_ms": 0.0 if cached else float(v["exec_ms"]),
+                    "cached": cached,
+                }
+            )
+        if self.config.dedup:
+            for key, v in results.items():
+                if v["status"] != "error" and len(self._cache) < self._cache_size:
+                    self._cache[key] = v
+        self.stats = ExecutionStats(
+            samples=len(rows),
+            unique_programs=unique,
+            executed=len(todo),
+            dedup_hits=len(rows) - len(todo),
+            seconds=time.monotonic() - t0,
+            tests_run=sum(int(v["total"]) for v in results.values()),
+        )
+        if not rows:
+            return schemas.empty("verdicts")
+        return schemas.from_rows(out, "verdicts")
+
+    def execute_shard(self, problems_uri: str, samples_uri: str, verdicts_uri: str) -> dict:
+        """Read a samples shard, judge it, write the verdicts shard atomically; returns stats."""
+        problems = storage.read_table(problems_uri, "problems")
+        samples = storage.read_table(samples_uri, "samples")
+        verdicts = self.execute(problems, samples)
+        storage.write_table(verdicts, verdicts_uri, "verdicts")
+        return self.stats.as_dict()
+
+    def last_stats(self) -> dict:
+        """The stats of the last `execute` call (for Ray callers, which cannot read attributes)."""
+        return self.stats.as_dict()
+
+    def _run_all(self, jobs: dict[str, Any], *, progress: bool) -> dict[str, dict]:
+        if not jobs:
+            return {}
+        self.start()
+        q: queue.Queue = queue.Queue()
+        # Longest jobs first so that the tail is short.
+        for key, job in sorted(jobs.items(), key=lambda kv: -kv[1].budget_s):
+            q.put((key, job))
+        results: dict[str, dict] = {}
+        lock = threading.Lock()
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(jobs), desc="sandbox", unit="prog")
+
+        def drain(w: Worker) -> None:
+            while True:
+                try:
+                    key, job = q.get_nowait()
+                except queue.Empty:
+                    return
+                res = w.run(job)
+                with lock:
+                    results[key] = res
+                    if bar is not None:
+                        bar.update(1)
+
+        threads = [threading.Thread(target=drain, args=(w,)) for w in self.workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if bar is not None:
+            bar.close()
+        return results
+
+
+def execute(
+    problems: pa.Table, samples: pa.Table, config: SandboxConfig | None = None, *, progress: bool = False
+) -> pa.Table:
+    """Judge every sample once with fresh workers (see `Executor` to keep them warm)."""
+    with Executor(config) as ex:
+        return ex.execute(problems, samples, progress=progress)
+
+
+_actor_class = None
+
+
+def actor_class():
+    """`ray.remote(Executor)`, made on first use so that importing this module needs no Ray."""
+    global _actor_class
+    if _actor_class is None:
+        import ray
+
+        _actor_class = ray.remote(Executor)
+    return _actor_class
+
+
+def __getattr__(name: str):
+    if name == "ExecutorActor":
+        return actor_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,138 @@
+"""Per-benchmark harnesses: turn a problem row and a completion into a sandbox job.
+
+Role in the pipeline: `sandbox.executor` calls `prepare(problem, completion)` for every sample;
+the result's `key` is the dedup key (identical programs of one problem run once) and its `job`
+goes to a worker. The program that runs is:
+
+* function (HumanEval): prompt + completion; the judge runs the problem's `check` on a stub
+  of `entry_point` (helpers the test needs, e.g. `poly`, come from the prompt, run by the judge).
+* assert (MBPP): completion + test_setup; the judge runs each assert on stubs of the
+  program's functions (so each assert is counted).
+* stdin (APPS): the completion wrapped as the APPS reference `testing_util` does (imports kept
+  at top level, the rest indented into `def code():`), after its import header; run once per
+  test case with the input on stdin.
+* call (APPS): header + completion; `Solution().<fn_name>` when the code has `class Solution`,
+  else the module's `<fn_name>`; called once per test case.
+
+Completions are cut with the problem's stop sequences (`pipeline.benchmarks.common.truncate`)
+before anything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from pipeline.benchmarks.common import truncate
+from sandbox.config import SandboxConfig
+from sandbox.worker import Job
+
+KINDS = ("function", "assert", "stdin", "call")
+
+#: The import header of the APPS reference harness (numpy only where it is installed).
+APPS_HEADER = (
+    "import sys\nimport time\nimport itertools\n"
+    "from itertools import accumulate, product, permutations, combinations\n"
+    "import collections\n"
+    "from collections import Counter, OrderedDict, deque, defaultdict, ChainMap\n"
+    "from functools import lru_cache\nimport math\n"
+    "from math import sqrt, sin, cos, tan, ceil, fabs, floor, gcd, exp, log, log2\n"
+    "import fractions\nfrom typing import List, Tuple\n"
+    "try:\n    import numpy as np\nexcept ImportError:\n    pass\n"
+    "import random\nimport heapq\nfrom heapq import *\n"
+)
+
+
+class HarnessError(ValueError):
+    """A problem row cannot be judged (unknown io_kind, malformed tests); names the task."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    key: str  # dedup key: benchmark, task and a hash of the normalised program
+    job: Job
+
+
+def normalise(code: str) -> str:
+    """Whitespace normalisation for dedup: unify line ends, drop trailing spaces and blank
+    lines at the end. Indentation (meaningful in Python) is kept."""
+    lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).rstrip("\n") + "\n"
+
+
+def wrap_stdin(code: str) -> str:
+    """The APPS reference wrapping of a standard-input program into `def code():`."""
+    out = []
+    for x in code.split("\n"):
+        if not x.startswith("from ") and not x.startswith("import "):
+            out.append("\t" + x + "\n")
+        else:
+            out.append(x + "\n")
+    wrapped = ""
+    started = False
+    for line in out:
+        if line.startswith("\t") and not started:
+            wrapped += "stdin = sys.stdin\nstdout = sys.stdout\n"
+            wrapped += "def code():\n"
+            wrapped += line
+            started = True
+        elif started and (line.startswith("from ") or line.startswith("import ")):
+            wrapped += "\t" + line
+        else:
+            wrapped += line
+    return wrapped
+
+
+def _apps_tests(problem: dict) -> dict:
+    try:
+        io = json.loads(problem["tests"])
+        inputs, outputs = io["inputs"], io["outputs"]
+    except (ValueError, KeyError, TypeError):
+        raise HarnessError(
+            f"{problem['task_id']}: tests must be the APPS input_output JSON with 'inputs' and "
+            "'outputs'; rebuild the problems table with pipeline.benchmarks.apps.load"
+        ) from None
+    if len(inputs) != len(outputs):
+        raise HarnessError(f"{problem['task_id']}: {len(inputs)} inputs but {len(outputs)} outputs")
+    return io
+
+
+def prepare(problem: dict, completion: str, config: SandboxConfig) -> Prepared:
+    """The dedup key and the job for one completion of `problem` (a `problems` row)."""
+    kind = problem.get("io_kind")
+    if kind not in KINDS:
+        raise HarnessError(
+            f"{problem.get('task_id')}: io_kind {kind!r} is not one of {KINDS}"
+        )
+    code = normalise(truncate(completion, list(problem.get("stop") or [])))
+    digest = hashlib.sha256(code.encode()).hexdigest()
+    key = f"{problem['benchmark']}\x00{problem['task_id']}\x00{digest}"
+    timeout = config.timeout_s
+    if kind == "function":
+        head = {"kind": kind, "program": problem["prompt"] + code, "timeout_s": timeout}
+        tests = {"prompt": problem["prompt"], "test": problem["tests"],
+                 "entry_point": problem["entry_point"]}
+        budget = timeout
+    elif kind == "assert":
+        setup = problem.get("test_setup") or ""
+        program = code + ("\n" + setup.replace("\r\n", "\n") + "\n" if setup.strip() else "")
+        asserts = [t for t in problem["tests"].replace("\r\n", "\n").split("\n") if t.strip()]
+        head = {"kind": kind, "program": program, "timeout_s": timeout, "module_name": "__main__"}
+        tests = {"asserts": asserts}
+        budget = timeout
+    else:
+        io = _apps_tests(problem)
+        per = config.apps_test_timeout_s
+        if kind == "stdin":
+            program = APPS_HEADER + wrap_stdin(code)
+        else:
+            program = APPS_HEADER + code
+        head = {"kind": kind, "program": program, "inputs": io["inputs"],
+                "entry": problem.get("entry_point") or io.get("fn_name"),
+                "solution_text": code, "timeout_s": timeout, "test_timeout_s": per}
+        tests = {"outputs": io["outputs"]}
+        budget = per * len(io["inputs"]) + max(10.0, timeout)
+    if kind == "function" and not problem.get("entry_point"):
+        raise HarnessError(f"{problem['task_id']}: a function problem needs entry_point")
+    return Prepared(key=key, job=Job(head=head, tests=tests, budget_s=budget + 5))

@@ -1,0 +1,206 @@
+"""The host side of one fork-server: start it in its sandbox, send jobs, read verdicts.
+
+Role in the pipeline: `sandbox.executor` holds a few `Worker`s and calls `Worker.run(job)`
+from one thread per worker. A job is what `sandbox.harness.build_job` made: message A
+(program and limits, read by the server) and message B (the tests, read only by the judge
+process inside the sandbox). A worker that stops answering, or dies, is restarted once and the
+job retried; a job that fails twice gets status `error` (the sandbox could not judge it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import struct
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+
+from sandbox import backends
+from sandbox.config import SandboxConfig
+
+_HDR = struct.Struct(">I")
+
+
+class WorkerError(RuntimeError):
+    """The fork-server died or stopped answering."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One program to judge: `head` is read by the server, `tests` only by the judge."""
+
+    head: dict
+    tests: dict
+    #: longest time the whole job may take (limits plus slack), for the host-side watchdog
+    budget_s: float
+
+
+def _frame(obj: dict) -> bytes:
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    return _HDR.pack(len(body)) + body
+
+
+class Worker:
+    """One long-lived fork-server in its own sandbox (bwrap namespace set or container)."""
+
+    def __init__(self, config: SandboxConfig, index: int):
+        self.config = config
+        self.index = index
+        self.uid, self.judge_uid = config.uids(index)
+        self.proc: subprocess.Popen | None = None
+        self.info: dict = {}
+        self._context: dict = {}
+        self._lock = threading.Lock()
+
+    # -- lifecycle
+    def start(self, timeout_s: float = 120.0) -> "Worker":
+        argv, self._context = backends.command(self.config, self.index)
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            bufsize=0, start_new_session=True,
+        )
+        server_cfg = {
+            "uid": self.uid,
+            "memory_mb": self.config.memory_mb,
+            "max_procs": self.config.max_procs,
+            "fsize_mb": self.config.file_mb,
+            "tmp": "/tmp",
+            "isolate": not self.config.unsafe_no_sandbox,
+        }
+        try:
+            self._send(backends.server_source() + _frame(server_cfg))
+            self.info = self._recv(time.monotonic() + timeout_s)
+        except WorkerError as exc:
+            err = self._stderr_tail()
+            self.stop()
+            raise WorkerError(
+                f"sandbox worker ({self.config.backend}) did not start: {exc}"
+                + (f"; its stderr: {err}" if err else "")
+            ) from None
+        if not self.info.get("ready"):
+            self.stop()
+            raise WorkerError(f"sandbox worker answered {self.info!r} instead of ready")
+        if self.info.get("isolate") is not True and not self.config.unsafe_no_sandbox:
+            self.stop()
+            raise WorkerError(
+                "sandbox worker is not root inside its sandbox, so it cannot give samples "
+                "their own uid; run as root (or set unsafe_no_sandbox=True for debugging)"
+            )
+        return self
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            for stream in (proc.stdin,):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, 9)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                proc.wait(timeout=10)
+            for stream in (proc.stdout, proc.stderr):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        if self._context:
+            backends.cleanup(self._context)
+            self._context = {}
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    # -- jobs
+    def run(self, job: Job) -> dict:
+        """Run one job; restarts the worker and retries once if it dies. Never raises for
+        sample behaviour: a job that cannot be judged comes back with status 'error'."""
+        last = ""
+        for attempt in range(2):
+            try:
+                if not self.alive:
+                    self.restart()
+                return self._run_once(job)
+            except WorkerError as exc:
+                last = str(exc)
+                try:
+                    self.restart()
+                except WorkerError as exc2:
+                    last = str(exc2)
+                    break
+        return {"status": "error", "passed": 0, "total": 0,
+                "detail": f"sandbox: {last}"[:300], "exec_ms": 0.0}
+
+    def ping(self) -> dict:
+        self._send(_frame({"kind": "ping"}))
+        return self._recv(time.monotonic() + 30)
+
+    def _run_once(self, job: Job) -> dict:
+        tests = json.dumps(job.tests, separators=(",", ":")).encode()
+        head = dict(job.head)
+        head["tests_len"] = len(tests)
+        data = _frame(head) + _HDR.pack(len(tests)) + tests
+        writer = threading.Thread(target=self._send_quiet, args=(data,), daemon=True)
+        writer.start()
+        out = self._recv(time.monotonic() + job.budget_s + 10)
+        writer.join(timeout=5)
+        return out
+
+    # -- pipes
+    def _send_quiet(self, data: bytes) -> None:
+        try:
+            self._send(data)
+        except WorkerError:
+            pass
+
+    def _send(self, data: bytes) -> None:
+        if self.proc is None or self.proc.stdin is None:
+            raise WorkerError("worker is not running")
+        try:
+            self.proc.stdin.write(data)
+        except (BrokenPipeError, OSError) as exc:
+            raise WorkerError(f"worker closed its input ({exc})") from None
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        out = b""
+        while len(out) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise WorkerError("worker did not answer in time")
+            r, _, _ = select.select([fd], [], [], left)
+            if not r:
+                continue
+            chunk = os.read(fd, n - len(out))
+            if not chunk:
+                raise WorkerError(f"worker exited ({self.proc.poll()})")
+            out += chunk
+        return out
+
+    def _recv(self, deadline: float) -> dict:
+        (n,) = _HDR.unpack(self._read(4, deadline))
+        return json.loads(self._read(n, deadline))
+
+    def _stderr_tail(self) -> str:
+        if self.proc is None or self.proc.stderr is None:
+            return ""
+        try:
+            if self.proc.poll() is None:
+                return ""
+            return self.proc.stderr.read()[-500:].decode(errors="replace").strip()
+        except OSError:
+            return ""
