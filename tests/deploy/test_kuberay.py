@@ -8,6 +8,7 @@ pod template is validated as a Kubernetes Pod with kubernetes-validate (strict: 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import kubernetes_validate
@@ -19,7 +20,8 @@ from pipeline import config
 
 REPO = Path(__file__).resolve().parents[2]
 KUBERAY = REPO / "deploy" / "kuberay"
-PIPELINE_IMAGE = "registry.example.com/budget-realloc/pipeline:0.1.0"
+PIPELINE_IMAGE = re.compile(r"\S+/budget-realloc/pipeline:[\w.-]+")  # any registry (README)
+LAUNCHER = REPO / "deploy" / "ray" / "cluster-8xa100.yaml"
 SIDECARS = {"dind"}  # containers that are not Ray nodes
 
 CLUSTER_SPEC_FIELDS = {"headGroupSpec", "workerGroupSpecs", "rayVersion", "enableInTreeAutoscaling",
@@ -92,11 +94,13 @@ def test_the_cluster_runs_the_ray_version_of_the_client(cluster):
     assert cluster["spec"]["rayVersion"] == ray.__version__
 
 
-def test_every_ray_container_uses_the_same_pipeline_image(cluster):
+def test_every_ray_container_uses_the_same_pipeline_image_as_the_launcher(cluster):
+    image = yaml.safe_load(LAUNCHER.read_text())["docker"]["image"]
+    assert PIPELINE_IMAGE.fullmatch(image)
     for name, group in groups(cluster["spec"]).items():
         pod = group["template"]["spec"]
         images = {c["image"] for c in pod["containers"] + pod.get("initContainers", []) if c["name"] not in SIDECARS}
-        assert images == {PIPELINE_IMAGE}, name
+        assert images == {image}, name
 
 
 def test_gpu_workers_ask_for_eight_a100s(cluster):
