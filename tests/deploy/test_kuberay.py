@@ -1,8 +1,10 @@
 """deploy/kuberay: the RayCluster and RayJob manifests have the fields that matter, and valid pods.
 
 KubeRay's CRD schemas are not reachable offline, so the CR keys are checked against the json tags
-of ray-project/kuberay ray-operator/apis/ray/v1 (raycluster_types.go, rayjob_types.go), and each
-pod template is validated as a Kubernetes Pod with kubernetes-validate (strict: unknown fields fail).
+of ray-project/kuberay ray-operator/apis/ray/v1 (raycluster_types.go, rayjob_types.go), each pod
+template is validated as a Kubernetes Pod with kubernetes-validate (strict: unknown fields fail),
+and Ray's own KubeRay reader (the autoscaler's `_derive_autoscaling_config_from_ray_cr`, which
+ends in Ray's `validate_config`) turns the RayCluster into node types.
 """
 
 from __future__ import annotations
@@ -155,3 +157,35 @@ def test_the_pod_validation_rejects_an_unknown_container_field(cluster):
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}, "spec": spec}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(pod, kubernetes_validate.latest_version(), strict=True)
+
+
+def ray_view(cluster: dict) -> dict:
+    """The node types Ray's autoscaler derives from the RayCluster (it validates them with Ray's schema)."""
+    from ray.autoscaler._private.kuberay.autoscaling_config import _derive_autoscaling_config_from_ray_cr
+
+    cr = json.loads(json.dumps(cluster))
+    cr["metadata"]["namespace"] = "default"
+    return _derive_autoscaling_config_from_ray_cr(cr)["available_node_types"]
+
+
+def test_rays_autoscaler_reads_gpus_cpus_and_the_sandbox_resource_from_the_cluster(cluster):
+    types = ray_view(cluster)
+    assert types["gpu-8xa100"]["resources"]["GPU"] == 8
+    assert types["sandbox-cpu"]["resources"]["sandbox"] == 1
+    assert types["sandbox-cpu"]["resources"]["CPU"] == 88  # the dind sidecar's cores, not the Ray container's 4
+    assert "GPU" not in types["sandbox-cpu"]["resources"] and "GPU" not in types["headgroup"]["resources"]
+    assert types["gpu-8xa100"]["max_workers"] == 4
+
+
+def test_each_paper_model_fits_one_gpu_pod(cluster):
+    gpu = ray_view(cluster)["gpu-8xa100"]["resources"]
+    for model in config.load(REPO / "configs" / "paper.yaml").models:
+        assert model.replicas * model.num_gpus <= gpu["GPU"], model.name
+        assert model.replicas * model.num_cpus <= gpu["CPU"], model.name
+
+
+def test_rays_reading_fails_on_a_malformed_custom_resource(cluster):
+    broken = json.loads(json.dumps(cluster))
+    broken["spec"]["workerGroupSpecs"][1]["rayStartParams"]["resources"] = "{sandbox: 1"
+    with pytest.raises(ValueError):  # json.JSONDecodeError
+        ray_view(broken)
