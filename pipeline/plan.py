@@ -325,6 +325,8 @@ def render(p: Plan) -> str:
             f"{_si(r.prompt_tokens):>10s} {_si(r.generated_tokens):>9s} {r.gpu_hours:9.1f} "
             f"{r.gpu_hours_max:9.1f} {r.sandbox_cpu_hours:13.1f}"
         )
+    if p.ranker_rows:
+        lines.append("(ranker rows: 'prompt tok' is what the ranker prefills, prompt + completion of every sample of every model)")
     gen_tokens = sum(r.generated_tokens for r in p.rows)
     prompt_tokens = sum(r.prompt_tokens for r in p.rows)
     lines += [
