@@ -105,6 +105,8 @@ class RunConfig(_Strict):
     benchmarks: list[BenchmarkSpec] = Field(min_length=1)
     ranker: Optional[RankerSpec] = None
     sandbox: dict[str, Any] = Field(default_factory=dict)  # sandbox.config.SandboxConfig fields
+    sandbox_actors: int = Field(default=1, ge=1)  # Ray actors running sandboxes
+    sandbox_resources: dict[str, float] = Field(default_factory=dict)  # e.g. {"sandbox": 1} on a cluster
     shard_size: int = Field(default=8, ge=1)  # problems per generation shard
     ray: RayOptions = Field(default_factory=RayOptions)
     reduce: dict[str, Any] = Field(default_factory=dict)  # ci, n_boot, ...

@@ -97,3 +97,12 @@ def test_the_problem_data_the_paper_config_reads_is_mounted(launcher):
     for bench in paper.benchmarks:
         if bench.data:
             assert any(bench.data.startswith(m.rstrip("/") + "/") for m in mounted), bench.data
+
+
+def test_the_paper_configs_sandbox_actors_land_on_sandbox_nodes_only(launcher):
+    paper = config.load(REPO / "configs" / "paper.yaml")
+    types = launcher["available_node_types"]
+    fits = [name for name, t in types.items()
+            if all(t["resources"].get(k, 0) >= v for k, v in paper.sandbox_resources.items())]
+    assert paper.sandbox_resources and fits == ["sandbox_cpu"]
+    assert paper.sandbox_actors <= types["sandbox_cpu"]["max_workers"]

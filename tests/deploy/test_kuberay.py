@@ -189,3 +189,12 @@ def test_rays_reading_fails_on_a_malformed_custom_resource(cluster):
     broken["spec"]["workerGroupSpecs"][1]["rayStartParams"]["resources"] = "{sandbox: 1"
     with pytest.raises(ValueError):  # json.JSONDecodeError
         ray_view(broken)
+
+
+def test_the_paper_configs_sandbox_actors_fit_the_sandbox_pods_only(cluster):
+    paper = config.load(REPO / "configs" / "paper.yaml")
+    types = ray_view(cluster)
+    fits = [name for name, t in types.items()
+            if all(t["resources"].get(k, 0) >= v for k, v in paper.sandbox_resources.items())]
+    assert paper.sandbox_resources and fits == ["sandbox-cpu"]
+    assert paper.sandbox_actors <= types["sandbox-cpu"]["max_workers"]
