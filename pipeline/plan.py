@@ -12,7 +12,8 @@ The model is deliberately simple and every number in it has a source (the tables
   (DECODE_7B), scaled to other sizes by FLOPs per token (calflops, paper Table 1) or, with
   `scaling="paper-walltime"`, by the paper's measured wall-time ratios. Prefill: peak FLOP/s x
   an assumed utilisation / FLOPs per token.
-- ranker GPU-seconds: every sample's prompt + completion is prefilled once by the ranker
+- ranker GPU-seconds: every sample's prompt + completion is prefilled once by the ranker, which
+  runs as one actor (as the orchestrator runs it), so its hours on its own GPUs bound the wall-clock
 - sandbox CPU-seconds = samples x program runs per sample / runs per core-second; HumanEval and
   MBPP run one program per sample, APPS one per test case (21.2 on average in the test split).
 
@@ -140,7 +141,7 @@ class Plan:
     rows: list[Row]
     ranker_rows: list[Row]
     cluster: Cluster
-    usable_gpus: dict[str, int]  # per generator model: min(replicas x GPUs per replica, cluster)
+    usable_gpus: dict[str, int]  # per model: min(replicas x GPUs per replica, cluster); ranker: one actor
     sizes: dict[str, float]  # model or ranker name -> parameters in billions
 
     @property
@@ -160,7 +161,7 @@ class Plan:
         return sum(r.sandbox_cpu_hours for r in self.rows)
 
     def model_gpu_hours(self, model: str) -> float:
-        return sum(r.gpu_hours for r in self.rows if r.model == model)
+        return sum(r.gpu_hours for r in self.rows + self.ranker_rows if r.model == model)
 
     def model_wall_hours(self, model: str) -> float:
         """Hours for one model on its own replicas."""
@@ -173,7 +174,7 @@ class Plan:
 
     @property
     def wall_hours(self) -> float:
-        """At least the packed time, and at least the slowest model on its own replicas."""
+        """At least the packed time, and at least the slowest model (or ranker) on its own actors."""
         slowest = max((self.model_wall_hours(m) for m in self.usable_gpus), default=0.0)
         return max(self.wall_hours_packed, slowest)
 
@@ -285,6 +286,8 @@ def plan(config: RunConfig, cluster: Cluster = Cluster()) -> Plan:
     if config.ranker is not None:
         params_b = params_billions(config.ranker.name, config.ranker.path, cluster.params_b)
         sizes[f"ranker:{config.ranker.name}"] = params_b
+        # The orchestrator runs one ranker actor with the ranker's GPUs.
+        usable[f"ranker:{config.ranker.name}"] = min(max(1, round(config.ranker.num_gpus)), cluster.gpus)
         rate = prefill_tokens_per_s(params_b, cluster)
         for bench in config.benchmarks:
             gen = [r for r in rows if r.benchmark == bench.name]
@@ -325,6 +328,8 @@ def render(p: Plan) -> str:
             f"{_si(r.prompt_tokens):>10s} {_si(r.generated_tokens):>9s} {r.gpu_hours:9.1f} "
             f"{r.gpu_hours_max:9.1f} {r.sandbox_cpu_hours:13.1f}"
         )
+    if p.ranker_rows:
+        lines.append("(ranker rows: 'prompt tok' is what the ranker prefills, prompt + completion of every sample of every model)")
     gen_tokens = sum(r.generated_tokens for r in p.rows)
     prompt_tokens = sum(r.prompt_tokens for r in p.rows)
     lines += [
@@ -335,7 +340,8 @@ def render(p: Plan) -> str:
         + (f" (ranker: {sum(r.gpu_hours for r in p.ranker_rows):,.1f})" if p.ranker_rows else ""),
         f"wall-clock: at least {p.wall_hours:,.1f} h = {p.wall_hours / 24:,.2f} days: all {c.gpus} GPUs busy "
         f"{p.wall_hours_packed:,.1f} h; each model on its replicas "
-        + ", ".join(f"{m} {p.model_wall_hours(m):,.1f} h on {g} GPUs" for m, g in p.usable_gpus.items()),
+        + ", ".join(f"{m} {p.model_wall_hours(m):,.1f} h on {g} GPU{'s' if g > 1 else ''}"
+                    for m, g in p.usable_gpus.items()),
         f"sandbox: {p.sandbox_cpu_hours:,.1f} CPU-hours = {p.sandbox_wall_hours:,.1f} h on {c.sandbox_cores} cores "
         f"at {c.sandbox_runs_per_core_s:g} program runs per core-second",
         "",

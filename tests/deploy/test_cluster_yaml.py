@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import jsonschema
@@ -14,7 +15,7 @@ from pipeline import config
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = REPO / "deploy" / "ray" / "cluster-8xa100.yaml"
-PIPELINE_IMAGE = "registry.example.com/budget-realloc/pipeline:0.1.0"
+PIPELINE_IMAGE = re.compile(r"\S+/budget-realloc/pipeline:[\w.-]+")  # any registry (README)
 EIGHT_A100 = {"p4d.24xlarge", "p4de.24xlarge", "a2-highgpu-8g", "a2-ultragpu-8g"}
 
 
@@ -68,7 +69,7 @@ def test_only_sandbox_nodes_carry_the_sandbox_resource_and_none_has_gpus(launche
 
 
 def test_every_node_type_runs_the_pipeline_image(launcher):
-    assert launcher["docker"]["image"] == PIPELINE_IMAGE
+    assert PIPELINE_IMAGE.fullmatch(launcher["docker"]["image"])
     for name, node_type in launcher["available_node_types"].items():
         docker = node_type.get("docker", {})
         assert "worker_image" not in docker, f"{name} overrides the image"
@@ -96,3 +97,12 @@ def test_the_problem_data_the_paper_config_reads_is_mounted(launcher):
     for bench in paper.benchmarks:
         if bench.data:
             assert any(bench.data.startswith(m.rstrip("/") + "/") for m in mounted), bench.data
+
+
+def test_the_paper_configs_sandbox_actors_land_on_sandbox_nodes_only(launcher):
+    paper = config.load(REPO / "configs" / "paper.yaml")
+    types = launcher["available_node_types"]
+    fits = [name for name, t in types.items()
+            if all(t["resources"].get(k, 0) >= v for k, v in paper.sandbox_resources.items())]
+    assert paper.sandbox_resources and fits == ["sandbox_cpu"]
+    assert paper.sandbox_actors <= types["sandbox_cpu"]["max_workers"]

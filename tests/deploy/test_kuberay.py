@@ -1,13 +1,16 @@
 """deploy/kuberay: the RayCluster and RayJob manifests have the fields that matter, and valid pods.
 
 KubeRay's CRD schemas are not reachable offline, so the CR keys are checked against the json tags
-of ray-project/kuberay ray-operator/apis/ray/v1 (raycluster_types.go, rayjob_types.go), and each
-pod template is validated as a Kubernetes Pod with kubernetes-validate (strict: unknown fields fail).
+of ray-project/kuberay ray-operator/apis/ray/v1 (raycluster_types.go, rayjob_types.go), each pod
+template is validated as a Kubernetes Pod with kubernetes-validate (strict: unknown fields fail),
+and Ray's own KubeRay reader (the autoscaler's `_derive_autoscaling_config_from_ray_cr`, which
+ends in Ray's `validate_config`) turns the RayCluster into node types.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import kubernetes_validate
@@ -19,7 +22,8 @@ from pipeline import config
 
 REPO = Path(__file__).resolve().parents[2]
 KUBERAY = REPO / "deploy" / "kuberay"
-PIPELINE_IMAGE = "registry.example.com/budget-realloc/pipeline:0.1.0"
+PIPELINE_IMAGE = re.compile(r"\S+/budget-realloc/pipeline:[\w.-]+")  # any registry (README)
+LAUNCHER = REPO / "deploy" / "ray" / "cluster-8xa100.yaml"
 SIDECARS = {"dind"}  # containers that are not Ray nodes
 
 CLUSTER_SPEC_FIELDS = {"headGroupSpec", "workerGroupSpecs", "rayVersion", "enableInTreeAutoscaling",
@@ -92,11 +96,13 @@ def test_the_cluster_runs_the_ray_version_of_the_client(cluster):
     assert cluster["spec"]["rayVersion"] == ray.__version__
 
 
-def test_every_ray_container_uses_the_same_pipeline_image(cluster):
+def test_every_ray_container_uses_the_same_pipeline_image_as_the_launcher(cluster):
+    image = yaml.safe_load(LAUNCHER.read_text())["docker"]["image"]
+    assert PIPELINE_IMAGE.fullmatch(image)
     for name, group in groups(cluster["spec"]).items():
         pod = group["template"]["spec"]
         images = {c["image"] for c in pod["containers"] + pod.get("initContainers", []) if c["name"] not in SIDECARS}
-        assert images == {PIPELINE_IMAGE}, name
+        assert images == {image}, name
 
 
 def test_gpu_workers_ask_for_eight_a100s(cluster):
@@ -151,3 +157,44 @@ def test_the_pod_validation_rejects_an_unknown_container_field(cluster):
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}, "spec": spec}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(pod, kubernetes_validate.latest_version(), strict=True)
+
+
+def ray_view(cluster: dict) -> dict:
+    """The node types Ray's autoscaler derives from the RayCluster (it validates them with Ray's schema)."""
+    from ray.autoscaler._private.kuberay.autoscaling_config import _derive_autoscaling_config_from_ray_cr
+
+    cr = json.loads(json.dumps(cluster))
+    cr["metadata"]["namespace"] = "default"
+    return _derive_autoscaling_config_from_ray_cr(cr)["available_node_types"]
+
+
+def test_rays_autoscaler_reads_gpus_cpus_and_the_sandbox_resource_from_the_cluster(cluster):
+    types = ray_view(cluster)
+    assert types["gpu-8xa100"]["resources"]["GPU"] == 8
+    assert types["sandbox-cpu"]["resources"]["sandbox"] == 1
+    assert types["sandbox-cpu"]["resources"]["CPU"] == 88  # the dind sidecar's cores, not the Ray container's 4
+    assert "GPU" not in types["sandbox-cpu"]["resources"] and "GPU" not in types["headgroup"]["resources"]
+    assert types["gpu-8xa100"]["max_workers"] == 4
+
+
+def test_each_paper_model_fits_one_gpu_pod(cluster):
+    gpu = ray_view(cluster)["gpu-8xa100"]["resources"]
+    for model in config.load(REPO / "configs" / "paper.yaml").models:
+        assert model.replicas * model.num_gpus <= gpu["GPU"], model.name
+        assert model.replicas * model.num_cpus <= gpu["CPU"], model.name
+
+
+def test_rays_reading_fails_on_a_malformed_custom_resource(cluster):
+    broken = json.loads(json.dumps(cluster))
+    broken["spec"]["workerGroupSpecs"][1]["rayStartParams"]["resources"] = "{sandbox: 1"
+    with pytest.raises(ValueError):  # json.JSONDecodeError
+        ray_view(broken)
+
+
+def test_the_paper_configs_sandbox_actors_fit_the_sandbox_pods_only(cluster):
+    paper = config.load(REPO / "configs" / "paper.yaml")
+    types = ray_view(cluster)
+    fits = [name for name, t in types.items()
+            if all(t["resources"].get(k, 0) >= v for k, v in paper.sandbox_resources.items())]
+    assert paper.sandbox_resources and fits == ["sandbox-cpu"]
+    assert paper.sandbox_actors <= types["sandbox-cpu"]["max_workers"]

@@ -109,6 +109,18 @@ def test_the_ranker_prefills_every_sample_once():
     assert row.gpu_hours > 0
 
 
+def test_the_single_ranker_actor_bounds_the_wall_clock():
+    cfg = config.parse({
+        "run_id": "t", "output_dir": "o", "benchmarks": [{"name": "apps", "n": 100}],
+        "models": [{"name": "m-7b", "path": "m-7b", "num_gpus": 1, "replicas": 32}],
+        "ranker": {"name": "r-70b", "path": "r-70b", "num_gpus": 1},
+    })
+    p = plan.plan(cfg, plan.Cluster(nodes=4))
+    assert p.usable_gpus["ranker:r-70b"] == 1
+    assert p.wall_hours == pytest.approx(p.model_wall_hours("ranker:r-70b"))
+    assert p.wall_hours > p.model_wall_hours("m-7b")
+
+
 def test_sizes_come_from_names_or_overrides():
     assert plan.params_billions("x", "codellama/CodeLlama-34b-hf") == 34
     assert plan.params_billions("smollm2-135m", "smollm2-135m") == pytest.approx(0.135)
