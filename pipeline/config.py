@@ -85,6 +85,7 @@ class RankerSpec(_Strict):
     name: str
     path: str
     engine: dict[str, Any] = Field(default_factory=dict)
+    replicas: int = Field(default=1, ge=1)  # scoring actors (when not co-located on a generator)
     num_cpus: float = Field(default=1, gt=0)
     num_gpus: float = Field(default=0, ge=0)
 

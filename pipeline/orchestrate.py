@@ -240,7 +240,7 @@ class Runner:
                 num_cpus=spec.num_cpus, num_gpus=spec.num_gpus,
                 runtime_env={"env_vars": _actor_env(spec)},
             )
-            pool = _Pool(lambda: cls.remote(spec.model_dump()), 1)
+            pool = _Pool(lambda: cls.remote(spec.model_dump()), spec.replicas)
         self.pools[key] = pool
         return pool
 

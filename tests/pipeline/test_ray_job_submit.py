@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,8 @@ RAY = str(Path(sys.executable).with_name("ray"))
 @pytest.fixture
 def ray_head(tmp_path):
     temp = Path("/tmp") / f"rayjob-{os.getpid()}"  # Ray's socket paths must stay short
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    # Ray 2.60 clusters ask for a token; the head and every client must agree on the mode
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token"}
     env.pop("RAY_ADDRESS", None)
     start = subprocess.run(
         [RAY, "start", "--head", "--node-ip-address=127.0.0.1", "--num-cpus=4",
@@ -53,11 +55,13 @@ def test_ray_job_submit_runs_the_pipeline_and_results_load(ray_head, tmp_path, h
         "sandbox": {"backend": "bwrap", "workers": 1},
         "reduce": {"n_boot": 20},
     }))
-    submit = subprocess.run(
-        [RAY, "job", "submit", "--address", "http://127.0.0.1:8265", "--working-dir", str(REPO),
-         "--", sys.executable, "-m", "pipeline", "run", str(cfg), "--no-progress"],
-        env=ray_head, capture_output=True, text=True, timeout=900,
-    )
+    command = [RAY, "job", "submit", "--address", "http://127.0.0.1:8265", "--working-dir", str(REPO),
+               "--", sys.executable, "-m", "pipeline", "run", str(cfg), "--no-progress"]
+    for _ in range(60):  # the head's job agent comes up some seconds after `ray start` returns
+        submit = subprocess.run(command, env=ray_head, capture_output=True, text=True, timeout=900)
+        if "No available agent to submit job" not in submit.stderr:
+            break
+        time.sleep(2)
     assert submit.returncode == 0, submit.stdout[-4000:] + submit.stderr[-4000:]
     assert "succeeded" in submit.stdout
     r = results.load(str(out))
