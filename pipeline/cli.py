@@ -136,6 +136,17 @@ def _print_summary(root: str) -> None:
     typer.echo(f"  query:   python -c \"from pipeline import results; r = results.load('{root}')\"")
 
 
+def _run_and_report(start) -> None:
+    from pipeline import config as config_mod
+    from pipeline import storage
+
+    try:
+        outcome = start()
+    except (config_mod.ConfigError, DataError, storage.StorageError) as exc:
+        _fail(str(exc))
+    _report(outcome)
+
+
 @app.command()
 def run(
     config: Path = typer.Argument(..., help="run config (YAML)"),
@@ -143,14 +154,9 @@ def run(
 ) -> None:
     """Run a config end to end: generate, execute, score, reduce (continues a matching run dir)."""
     from pipeline import config as config_mod
-    from pipeline import orchestrate, storage
+    from pipeline import orchestrate
 
-    try:
-        cfg = config_mod.load(config)
-        outcome = orchestrate.run(cfg, progress=progress)
-    except (config_mod.ConfigError, DataError, storage.StorageError) as exc:
-        _fail(str(exc))
-    _report(outcome)
+    _run_and_report(lambda: orchestrate.run(config_mod.load(config), progress=progress))
 
 
 @app.command()
@@ -159,14 +165,9 @@ def resume(
     progress: bool = typer.Option(True, help="progress bars"),
 ) -> None:
     """Continue a run: only missing or failed shards run again; finished work is kept."""
-    from pipeline import config as config_mod
-    from pipeline import orchestrate, storage
+    from pipeline import orchestrate
 
-    try:
-        outcome = orchestrate.resume(run_dir, progress=progress)
-    except (config_mod.ConfigError, DataError, storage.StorageError) as exc:
-        _fail(str(exc))
-    _report(outcome)
+    _run_and_report(lambda: orchestrate.resume(run_dir, progress=progress))
 
 
 @app.command()

@@ -66,6 +66,16 @@ def _check_values(table: pa.Table, name: str, where: str) -> None:
             raise SchemaError(f"{where}: duplicate key {first} ({', '.join(key)} must be unique)")
 
 
+def _check_columns(table: pa.Table, schema: pa.Schema, where: str) -> None:
+    got = set(table.column_names)
+    missing = [f.name for f in schema if f.name not in got]
+    if missing:
+        raise SchemaError(f"{where}: missing column(s) {missing}; expected {schema.names}")
+    extra = [c for c in table.column_names if c not in schema.names]
+    if extra:
+        raise SchemaError(f"{where}: unexpected column(s) {extra}; expected {schema.names}")
+
+
 def validate(table: pa.Table, name: str, *, where: str | None = None) -> pa.Table:
     """Check that `table` has exactly the schema of table `name`; return it unchanged.
 
@@ -74,13 +84,7 @@ def validate(table: pa.Table, name: str, *, where: str | None = None) -> pa.Tabl
     """
     schema = _schema_of(name)
     where = where or f"table {name!r}"
-    got = set(table.column_names)
-    missing = [f.name for f in schema if f.name not in got]
-    if missing:
-        raise SchemaError(f"{where}: missing column(s) {missing}; expected {schema.names}")
-    extra = [c for c in table.column_names if c not in schema.names]
-    if extra:
-        raise SchemaError(f"{where}: unexpected column(s) {extra}; expected {schema.names}")
+    _check_columns(table, schema, where)
     for field in schema:
         actual = table.schema.field(field.name).type
         if actual != field.type:
@@ -105,13 +109,7 @@ def conform(table: pa.Table, name: str, *, where: str | None = None) -> pa.Table
     """
     schema = _schema_of(name)
     where = where or f"table {name!r}"
-    got = set(table.column_names)
-    missing = [f.name for f in schema if f.name not in got]
-    if missing:
-        raise SchemaError(f"{where}: missing column(s) {missing}; expected {schema.names}")
-    extra = [c for c in table.column_names if c not in schema.names]
-    if extra:
-        raise SchemaError(f"{where}: unexpected column(s) {extra}; expected {schema.names}")
+    _check_columns(table, schema, where)
     columns = []
     for field in schema:
         column = table.column(field.name)

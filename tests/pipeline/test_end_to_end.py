@@ -156,3 +156,14 @@ def test_a_run_killed_during_each_stage_resumes_to_the_same_results(tmp_path, ti
     assert a.completion.tolist() == b.completion.tolist()
     assert a.status.tolist() == b.status.tolist()
     pd.testing.assert_frame_equal(comparable_curves(run), comparable_curves(reference))
+
+
+def test_the_readme_queries_work_on_a_run(reference):
+    r = results.load(str(reference))
+    per_problem = r.samples.groupby("task_id").passed.mean()
+    assert sorted(per_problem.index) == [f"HumanEval/{i}" for i in range(LIMIT)]
+    assert per_problem.between(0, 1).all()
+    longest = r.samples[r.samples.passed].nlargest(5, "n_tokens")[["task_id", "completion"]]
+    assert list(longest.columns) == ["task_id", "completion"]
+    table = r.curves.query("metric == 'pass@k'").pivot_table(index="k", columns="model", values="value")
+    assert list(table.columns) == ["tiny"] and list(table.index) == list(range(1, N + 1))
