@@ -233,9 +233,9 @@ class Bootstrap:
         lo = np.full(v.shape[1], np.nan)
         hi = np.full(v.shape[1], np.nan)
         if ok.any():
-            means = self.weights @ v[:, ok] / v.shape[0]  # [B, K_ok]
+            means = v[:, ok].T @ self.weights.T / v.shape[0]  # [K_ok, B], rows contiguous
             alpha = (1.0 - ci) / 2.0
-            lo[ok], hi[ok] = np.quantile(means, [alpha, 1.0 - alpha], axis=0)
+            lo[ok], hi[ok] = np.quantile(means, [alpha, 1.0 - alpha], axis=1)
         return lo, hi
 
 
