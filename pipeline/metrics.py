@@ -119,7 +119,7 @@ def rank_weight_matrix(n_ref: int, ks) -> np.ndarray:
     return desc[::-1]
 
 
-def _bucket_sizes(n_sorted_desc: np.ndarray, max_log: float = 600.0) -> list[tuple[int, int]]:
+def _runs_of_similar_n(n_sorted_desc: np.ndarray, max_log: float = 600.0) -> list[tuple[int, int]]:
     """Split problems (sorted by n, descending) into runs sharing one weight matrix: within a run
     log C(n_ref-1, n_ref-n) stays below `max_log`, so the normalising entry cannot underflow."""
     from math import lgamma
@@ -166,7 +166,7 @@ def rank_score_at_k(passed_sorted, n, ks) -> np.ndarray:
     valid = src >= 0
     q = np.where(valid, np.take_along_axis(passed, np.clip(src, 0, N - 1), axis=1), 0.0)
     order = np.argsort(-n, kind="stable")
-    for start, end in _bucket_sizes(n[order]):  # loop over runs of similar n, not samples or k
+    for start, end in _runs_of_similar_n(n[order]):  # loop over runs of similar n, not samples or k
         rows = order[start:end]
         n_ref = int(n[rows[0]])
         if n_ref == 0:

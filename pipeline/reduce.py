@@ -62,10 +62,13 @@ def reduce_tables(
         raise ReduceError(f"ci must be in (0, 1), got {ci}")
     if n_boot < 0:
         raise ReduceError(f"n_boot must be >= 0, got {n_boot}")
-    schemas.validate(samples, "samples")
-    schemas.validate(verdicts, "verdicts")
-    if scores is not None:
-        schemas.validate(scores, "scores")
+    try:
+        schemas.validate(samples, "samples")
+        schemas.validate(verdicts, "verdicts")
+        if scores is not None:
+            schemas.validate(scores, "scores")
+    except schemas.SchemaError as exc:
+        raise ReduceError(str(exc)) from None
     joined = _join_verdicts(samples, verdicts)
     if joined.empty:
         return schemas.empty("curves")
