@@ -93,7 +93,7 @@ def main() -> None:
     padded = np.zeros((P, n_use.max()))
     padded[tk[order], pos] = tied[order]
     rk = np.arange(1, n_use.min() + 1)
-    rs = metrics.rank_score_at_k(padded, n_use, rk)
+    rs = metrics.rank_score_at_k(padded, rk, n_use)
     t_rank = time.perf_counter() - t0
     t0 = time.perf_counter()
     boot = metrics.Bootstrap.draw(P, args.n_boot, 0)

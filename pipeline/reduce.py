@@ -200,7 +200,7 @@ def _rank_part(model, bench, ranker, sampled, sc, ci, n_boot, seed) -> Optional[
     padded = np.zeros((all_tasks.size, int(n.max())))
     padded[codes_sorted, pos] = passed[order]
     ks = np.arange(1, int(n[n > 0].min()) + 1)
-    per_problem = metrics.rank_score_at_k(padded, n, ks)
+    per_problem = metrics.rank_score_at_k(padded, ks, n)
     per_problem[n == 0] = 0.0  # nothing finished: the ranker cannot pick a passing completion
     lo, hi = _interval(per_problem, ci, n_boot, seed)
     return _part(model, bench, "rank_score", ks, ks, per_problem.mean(axis=0), lo, hi,
