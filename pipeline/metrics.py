@@ -155,8 +155,9 @@ def rank_score_at_k(passed_sorted, ks, n=None) -> np.ndarray:
         n = np.array([r.size for r in rows], dtype=np.int64)
         passed = np.zeros((len(rows), int(n.max()) if rows else 0))
         if rows and n.sum():
-            passed[np.repeat(np.arange(len(rows)), n), np.concatenate(
-                [np.arange(m) for m in n])] = np.concatenate(rows)
+            starts = np.repeat(np.cumsum(n) - n, n)
+            passed[np.repeat(np.arange(len(rows)), n), np.arange(n.sum()) - starts] = (
+                np.concatenate(rows))
     else:
         passed = np.asarray(passed_sorted, dtype=np.float64)
     if passed.ndim != 2:
