@@ -139,17 +139,16 @@ def _count_flops(config, seq_len: int) -> float:
 def seconds_per_sample(samples) -> dict[str, float]:
     """Measured wall seconds per sample for each model: sum(gen_seconds) / rows.
 
-    `samples` is a table with the `samples` schema (pyarrow Table or pandas DataFrame).
+    `samples` is a table with the `samples` schema (pyarrow Table or pandas DataFrame). Models
+    whose total is not positive (e.g. imported samples without timings) are left out: they get
+    no time cost unless one is supplied.
     """
     frame = samples.to_pandas() if hasattr(samples, "to_pandas") else samples
     if len(frame) == 0:
         return {}
     sums = frame.groupby("model")["gen_seconds"].agg(["sum", "count"])
     out = {str(m): float(r["sum"]) / float(r["count"]) for m, r in sums.iterrows()}
-    bad = [m for m, v in out.items() if not v > 0]
-    if bad:
-        raise CostError(f"models {bad} have no positive measured gen_seconds; supply a time cost")
-    return out
+    return {m: v for m, v in out.items() if v > 0}
 
 
 def normalise(costs: Mapping[str, Optional[float]]) -> dict[str, float]:

@@ -119,7 +119,7 @@ def rank_weight_matrix(n_ref: int, ks) -> np.ndarray:
     return desc[::-1]
 
 
-def _bucket_sizes(n_sorted_desc: np.ndarray, max_log: float = 600.0) -> list[tuple[int, int]]:
+def _runs_of_similar_n(n_sorted_desc: np.ndarray, max_log: float = 600.0) -> list[tuple[int, int]]:
     """Split problems (sorted by n, descending) into runs sharing one weight matrix: within a run
     log C(n_ref-1, n_ref-n) stays below `max_log`, so the normalising entry cannot underflow."""
     from math import lgamma
@@ -139,19 +139,31 @@ def _bucket_sizes(n_sorted_desc: np.ndarray, max_log: float = 600.0) -> list[tup
     return runs
 
 
-def rank_score_at_k(passed_sorted, n, ks) -> np.ndarray:
+def rank_score_at_k(passed_sorted, ks, n=None) -> np.ndarray:
     """rank-score@k (Hassid et al. 2024, Eq. 4) per problem for every k in `ks`: array [P, K].
 
     `passed_sorted` is [P, N]: row p holds the pass values (0/1, or tie-averaged means) of
-    problem p's samples, best-ranked first, padded after its first `n[p]` entries (padding is
-    ignored). rank-score@k = sum_{i=1}^{n-k+1} C(n-i, k-1)/C(n, k) * pass_(i), the expected pass
+    problem p's samples, best-ranked first; with `n` given, row p is padded after its first
+    `n[p]` entries (padding is ignored). A list of 1-D arrays of different lengths is padded
+    here. rank-score@k = sum_{i=1}^{n-k+1} C(n-i, k-1)/C(n, k) * pass_(i), the expected pass
     of the best-ranked of k samples drawn without replacement. All k come from one matrix
     product with `rank_weight_matrix` (one per run of similar n; one in total when every problem
     has the same n). Entries with k > n are NaN (all NaN for a problem with n = 0).
     """
-    passed = np.asarray(passed_sorted, dtype=np.float64)
+    if isinstance(passed_sorted, (list, tuple)) and n is None:
+        rows = [np.asarray(r, dtype=np.float64).ravel() for r in passed_sorted]
+        n = np.array([r.size for r in rows], dtype=np.int64)
+        passed = np.zeros((len(rows), int(n.max()) if rows else 0))
+        if rows and n.sum():
+            starts = np.repeat(np.cumsum(n) - n, n)
+            passed[np.repeat(np.arange(len(rows)), n), np.arange(n.sum()) - starts] = (
+                np.concatenate(rows))
+    else:
+        passed = np.asarray(passed_sorted, dtype=np.float64)
     if passed.ndim != 2:
         raise ValueError("passed_sorted must be a 2-D array [problems, samples]")
+    if n is None:
+        n = np.full(passed.shape[0], passed.shape[1])
     n = np.atleast_1d(np.asarray(n)).astype(np.int64)
     if n.shape != (passed.shape[0],) or np.any(n < 0) or np.any(n > passed.shape[1]):
         raise ValueError("n must give, per problem, a count between 0 and passed_sorted.shape[1]")
@@ -166,7 +178,7 @@ def rank_score_at_k(passed_sorted, n, ks) -> np.ndarray:
     valid = src >= 0
     q = np.where(valid, np.take_along_axis(passed, np.clip(src, 0, N - 1), axis=1), 0.0)
     order = np.argsort(-n, kind="stable")
-    for start, end in _bucket_sizes(n[order]):  # loop over runs of similar n, not samples or k
+    for start, end in _runs_of_similar_n(n[order]):  # loop over runs of similar n, not samples or k
         rows = order[start:end]
         n_ref = int(n[rows[0]])
         if n_ref == 0:
@@ -233,9 +245,9 @@ class Bootstrap:
         lo = np.full(v.shape[1], np.nan)
         hi = np.full(v.shape[1], np.nan)
         if ok.any():
-            means = self.weights @ v[:, ok] / v.shape[0]  # [B, K_ok]
+            means = v[:, ok].T @ self.weights.T / v.shape[0]  # [K_ok, B], rows contiguous
             alpha = (1.0 - ci) / 2.0
-            lo[ok], hi[ok] = np.quantile(means, [alpha, 1.0 - alpha], axis=0)
+            lo[ok], hi[ok] = np.quantile(means, [alpha, 1.0 - alpha], axis=1)
         return lo, hi
 
 

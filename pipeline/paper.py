@@ -146,7 +146,7 @@ class Crossover:
         unit = "normalised FLOPs" if self.budget == "flops" else "normalised wall time"
         head = (f"{self.benchmark}, {self.budget} budget: {self.small} vs {self.large} "
                 f"(cost ratio {self.cost_ratio:.2f}); both defined for budgets {lo:.4g}-{hi:.4g} "
-                f"({unit})")
+                f"({unit}; pass@k interpolated in log k between the published k)")
         if self.crossover is None:
             win = f"{self.small} is NOT above {self.large} at the largest shared budget"
         else:
@@ -199,8 +199,9 @@ def crossover(benchmark: str, small: str, large: str, budget: Budget = "flops",
 def paper_curves_table(benchmark: str, method: Method = "loglinear",
                        pass_table: Optional[pd.DataFrame] = None,
                        costs: Optional[pd.DataFrame] = None) -> pa.Table:
-    """The paper's numbers as a `curves` table (pass@k, pass_flops, pass_time; no CIs), so the
-    reducer's tables and plots can draw them."""
+    """The paper's numbers as a `curves` table (no CIs), so the reducer's tables and plots can
+    draw them: pass@k at the published k only; pass_flops / pass_time on the shared budget grid,
+    read from pass@k interpolated with `method` between the published k."""
     n_problems = N_PROBLEMS.get(benchmark, 0)
     cols: dict[str, list] = {name: [] for name in schemas.CURVES.names}
 
@@ -218,9 +219,8 @@ def paper_curves_table(benchmark: str, method: Method = "loglinear",
         cols["n_problems"] += [n_problems] * size
         cols["ranker"] += [None] * size
 
-    for model, curve in pass_curves(benchmark, method, pass_table).items():
-        ks = np.arange(1, curve.size + 1)
-        add(model, "pass@k", ks, ks, curve)
+    for model, g in _table_for(benchmark, pass_table).groupby("model", sort=True):
+        add(model, "pass@k", g["k"], g["k"], g["value"].to_numpy())  # published k only
     for budget, metric in (("flops", "pass_flops"), ("time", "pass_time")):
         try:
             grid, vals = budget_curves(benchmark, budget, method, pass_table, costs)

@@ -64,7 +64,9 @@ def plot_metric(curves, benchmark: str, metric: str, stem: str | Path) -> list[P
         if step:
             ax.step(x, 100 * g["value"], where="post", color=colors[model], label=model, lw=1.6)
         else:
-            ax.plot(x, 100 * g["value"], color=colors[model], label=model, lw=1.6)
+            sparse = len(g) < 30  # e.g. paper mode's published k: show the points
+            ax.plot(x, 100 * g["value"], color=colors[model], label=model, lw=1.6,
+                    marker="o" if sparse else None, ms=3.5)
         _band(ax, x, g, colors[model], step)
         greedy = df[(df["model"] == model) & (df["metric"] == "greedy_pass@1")]
         if len(greedy):

@@ -62,10 +62,13 @@ def reduce_tables(
         raise ReduceError(f"ci must be in (0, 1), got {ci}")
     if n_boot < 0:
         raise ReduceError(f"n_boot must be >= 0, got {n_boot}")
-    schemas.validate(samples, "samples")
-    schemas.validate(verdicts, "verdicts")
-    if scores is not None:
-        schemas.validate(scores, "scores")
+    try:
+        schemas.validate(samples, "samples")
+        schemas.validate(verdicts, "verdicts")
+        if scores is not None:
+            schemas.validate(scores, "scores")
+    except schemas.SchemaError as exc:
+        raise ReduceError(str(exc)) from None
     joined = _join_verdicts(samples, verdicts)
     if joined.empty:
         return schemas.empty("curves")
@@ -117,6 +120,7 @@ def _join_verdicts(samples: pa.Table, verdicts: pa.Table) -> pd.DataFrame:
             )
     merged = merged.drop(columns="_merge")
     merged["passed"] = (merged["status"] == "pass").astype(np.float64)
+    merged["task_code"] = pd.factorize(merged["task_id"], sort=True)[0]  # ints: fast grouping
     return merged
 
 
@@ -124,7 +128,8 @@ def _score_frame(scores: Optional[pa.Table], joined: pd.DataFrame) -> Optional[p
     if scores is None or scores.num_rows == 0:
         return None
     sc = scores.select(KEY + ["ranker", "mean_nll", "truncated"]).to_pandas()
-    known = sc.merge(joined[KEY], on=KEY, how="left", indicator=True)
+    known = sc.merge(joined[KEY + ["temperature", "passed", "task_code"]], on=KEY, how="left",
+                     indicator=True)
     orphan = known[known["_merge"] == "left_only"]
     if len(orphan):
         first = orphan.iloc[0]
@@ -132,9 +137,9 @@ def _score_frame(scores: Optional[pa.Table], joined: pd.DataFrame) -> Optional[p
             f"{len(orphan)} scores have no sample/verdict (first: model={first['model']} "
             f"task_id={first['task_id']} sample_idx={first['sample_idx']} ranker={first['ranker']})"
         )
-    if sc["mean_nll"].isna().any():
+    if known["mean_nll"].isna().any():
         raise ReduceError("scores.mean_nll has NaN values; re-run the scoring stage")
-    return sc
+    return known.drop(columns="_merge")
 
 
 def _group_seed(seed: int, model: str, bench: str) -> int:
@@ -143,7 +148,7 @@ def _group_seed(seed: int, model: str, bench: str) -> int:
 
 def _per_problem(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(task codes per row, n per problem, c per problem) for the rows of one group."""
-    codes, _ = pd.factorize(frame["task_id"], sort=True)
+    codes = np.unique(frame["task_code"].to_numpy(), return_inverse=True)[1]
     n = np.bincount(codes)
     c = np.rint(np.bincount(codes, weights=frame["passed"].to_numpy())).astype(np.int64)
     return codes, n, c
@@ -173,16 +178,16 @@ def _greedy_part(model, bench, greedy, ci, n_boot, seed) -> dict:
 
 
 def _rank_part(model, bench, ranker, sampled, sc, ci, n_boot, seed) -> Optional[dict]:
-    rows = sampled[KEY + ["passed"]].merge(sc[KEY + ["mean_nll", "truncated"]], on=KEY, how="left")
-    missing = rows["mean_nll"].isna()
-    if missing.any():
+    # keys are unique and every score has a sample (checked), so equal counts = full coverage
+    rows = sc[sc["temperature"] > 0]
+    if len(rows) != len(sampled):
         raise ReduceError(
-            f"ranker {ranker!r} scored {int((~missing).sum())} of {len(rows)} sampled completions "
+            f"ranker {ranker!r} scored {len(rows)} of {len(sampled)} sampled completions "
             f"of model={model} benchmark={bench}; finish the scoring stage first"
         )
-    all_tasks = np.unique(rows["task_id"].to_numpy())
+    all_tasks = np.unique(sampled["task_code"].to_numpy())
     usable = rows[~rows["truncated"].astype(bool)]
-    task_codes = np.searchsorted(all_tasks, usable["task_id"].to_numpy())
+    task_codes = np.searchsorted(all_tasks, usable["task_code"].to_numpy())
     nll = usable["mean_nll"].to_numpy(dtype=np.float64)
     passed = metrics.average_ties(task_codes, nll, usable["passed"].to_numpy())
     order = np.lexsort((nll, task_codes))
@@ -195,7 +200,7 @@ def _rank_part(model, bench, ranker, sampled, sc, ci, n_boot, seed) -> Optional[
     padded = np.zeros((all_tasks.size, int(n.max())))
     padded[codes_sorted, pos] = passed[order]
     ks = np.arange(1, int(n[n > 0].min()) + 1)
-    per_problem = metrics.rank_score_at_k(padded, n, ks)
+    per_problem = metrics.rank_score_at_k(padded, ks, n)
     per_problem[n == 0] = 0.0  # nothing finished: the ranker cannot pick a passing completion
     lo, hi = _interval(per_problem, ci, n_boot, seed)
     return _part(model, bench, "rank_score", ks, ks, per_problem.mean(axis=0), lo, hi,

@@ -28,14 +28,17 @@ def _pct(v) -> str:
 
 def pass_at_k_table(curves, benchmark: str) -> pd.DataFrame:
     """One row per model: greedy pass@1 (if any) and pass@k at k = 1, 10, 100, ... (<= max k),
-    with CI columns; values are fractions."""
+    with CI columns; values are fractions. Curves given only at some k (paper mode: the
+    published k) are shown at those k instead."""
     df = as_frame(curves)
     df = df[df["benchmark"] == benchmark]
     pk = df[df["metric"] == "pass@k"]
     if pk.empty:
         return pd.DataFrame()
     kmax = int(pk["k"].max())
-    ks = [10**e for e in range(int(np.log10(kmax)) + 1)]
+    contiguous = all(len(g) == g["k"].max() for _, g in pk.groupby("model"))
+    ks = ([10**e for e in range(int(np.log10(kmax)) + 1)] if contiguous
+          else sorted(int(k) for k in pk["k"].unique()))
     rows = []
     for model, g in pk.groupby("model", sort=True):
         row = {"model": model}
@@ -161,7 +164,9 @@ def write_tables(curves, out_dir: str | Path) -> list[Path]:
         written.extend([csv, md])
 
     for bench in sorted(df["benchmark"].unique()):
-        emit(pass_at_k_table(df, bench), f"pass_at_k_{bench}", f"{bench}: pass@k (%), 95% CI")
+        has_ci = df.loc[df["benchmark"] == bench, "ci_low"].notna().any()
+        emit(pass_at_k_table(df, bench), f"pass_at_k_{bench}",
+             f"{bench}: pass@k (%)" + (" [bootstrap CI]" if has_ci else ""))
         cross = []
         for metric in BUDGET_METRICS:
             emit(budget_table(df, bench, metric), f"{metric}_{bench}",

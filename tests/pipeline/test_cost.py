@@ -68,6 +68,11 @@ def test_seconds_per_sample_is_total_generation_time_over_rows():
     assert cost.seconds_per_sample(samples) == {"a": 2.0, "b": 5.0}
 
 
+def test_models_without_measured_time_get_no_time_cost():
+    samples = pa.table({"model": ["a", "b"], "gen_seconds": [0.0, 2.0]})
+    assert cost.seconds_per_sample(samples) == {"b": 2.0}
+
+
 def test_normalised_cost_divides_by_the_cheapest_model():
     assert cost.normalise({"7b": 1.69, "70b": 17.60, "x": None}) == pytest.approx(
         {"7b": 1.0, "70b": 17.60 / 1.69}

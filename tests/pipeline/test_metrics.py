@@ -112,7 +112,7 @@ def test_pass_at_k_rejects_bad_input_with_a_clear_error(n, c, ks, match):
 
 
 def _one(passed: np.ndarray, ks) -> np.ndarray:
-    return M.rank_score_at_k(passed[None, :], [passed.size], ks)[0]
+    return M.rank_score_at_k(passed[None, :], ks)[0]
 
 
 @SETTINGS
@@ -152,7 +152,7 @@ def test_rank_score_handles_problems_of_very_different_n_in_one_call():
     n = np.array([900, 850, 400, 37, 1, 0])
     passed = (rng.random((n.size, 900)) < 0.4).astype(float)
     ks = np.array([1, 2, 5, 37, 200, 400, 401, 850, 900])
-    got = M.rank_score_at_k(passed, n, ks)
+    got = M.rank_score_at_k(passed, ks, n)
     for p in range(n.size):
         for j, k in enumerate(ks):
             ref = M.rank_score_reference(list(passed[p, : n[p]]), int(k))
@@ -164,7 +164,7 @@ def test_rank_score_handles_problems_of_very_different_n_in_one_call():
 
 def test_padding_after_n_does_not_change_rank_score():
     passed = np.array([[1, 0, 1, 0, 0, 0], [1, 0, 1, 0, 1, 1]], dtype=float)
-    got = M.rank_score_at_k(passed, [4, 4], [1, 2, 3, 4])
+    got = M.rank_score_at_k(passed, [1, 2, 3, 4], n=[4, 4])
     np.testing.assert_array_equal(got[0], got[1])
 
 
@@ -252,3 +252,13 @@ def test_bootstrap_interval_is_nan_for_columns_with_undefined_problems():
     v = np.array([[0.1, np.nan], [0.2, 0.3]])
     lo, hi = M.Bootstrap.draw(2, 50).interval(v)
     assert not np.isnan(lo[0]) and np.isnan(lo[1]) and np.isnan(hi[1])
+
+
+def test_ragged_lists_of_ranked_passes_are_padded_like_explicit_n():
+    rows = [[1, 0, 1], [0], [0, 0, 1, 1, 0]]
+    ks = [1, 2, 3]
+    padded = np.zeros((3, 5))
+    for p, r in enumerate(rows):
+        padded[p, : len(r)] = r
+    np.testing.assert_array_equal(M.rank_score_at_k(rows, ks),
+                                  M.rank_score_at_k(padded, ks, n=[3, 1, 5]))

@@ -72,6 +72,7 @@ def test_paper_curves_table_is_a_valid_curves_table_with_budget_curves():
     df = table.to_pandas()
     assert set(df["metric"]) == {"pass@k", "pass_flops", "pass_time"}
     pk = df[(df.metric == "pass@k") & (df.model == "codellama-70b")].set_index("k")["value"]
+    assert pk.index.tolist() == [1, 2, 4, 16, 64]  # the published k only, nothing interpolated
     assert pk[1] == pytest.approx(0.573) and pk[64] == pytest.approx(0.900)
     # Llama-3 has no Table 1 cost, so it has a pass@k curve but no budget curves
     assert "llama3-8b" in set(df[df.metric == "pass@k"].model)

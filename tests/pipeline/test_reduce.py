@@ -175,3 +175,18 @@ def test_reduce_run_on_a_run_without_verdicts_says_what_to_do(tmp_path, tables3)
     storage.write_table(samples, tmp_path / "samples" / "shard-00000.parquet", "samples")
     with pytest.raises(ReduceError, match="no verdicts yet"):
         reduce_run(str(tmp_path))
+
+
+def test_a_table_with_the_wrong_schema_is_a_clear_reduce_error(tables3):
+    samples, verdicts, _ = tables3
+    with pytest.raises(ReduceError, match="missing column"):
+        reduce_tables(samples.drop_columns(["temperature"]), verdicts)
+
+
+def test_models_without_any_cost_are_left_out_of_the_budget_curves(tables3):
+    samples, verdicts, _ = tables3
+    costs = {"small": ModelCost(flops_per_pass=1e12)}
+    df = reduce_tables(samples, verdicts, None, costs, n_boot=0).to_pandas()
+    assert set(df[df.metric == "pass_flops"].model) == {"small"}
+    assert set(df[df.metric == "pass_time"].model) == {"small", "large"}  # measured seconds
+    assert "rank_score" not in set(df.metric)  # no scores table
