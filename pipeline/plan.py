@@ -141,7 +141,7 @@ class Plan:
     rows: list[Row]
     ranker_rows: list[Row]
     cluster: Cluster
-    usable_gpus: dict[str, int]  # per model: min(replicas x GPUs per replica, cluster); ranker: one actor
+    usable_gpus: dict[str, int]  # per model and ranker: min(replicas x GPUs per replica, cluster)
     sizes: dict[str, float]  # model or ranker name -> parameters in billions
 
     @property
@@ -286,8 +286,13 @@ def plan(config: RunConfig, cluster: Cluster = Cluster()) -> Plan:
     if config.ranker is not None:
         params_b = params_billions(config.ranker.name, config.ranker.path, cluster.params_b)
         sizes[f"ranker:{config.ranker.name}"] = params_b
-        # The orchestrator runs one ranker actor with the ranker's GPUs.
-        usable[f"ranker:{config.ranker.name}"] = min(max(1, round(config.ranker.num_gpus)), cluster.gpus)
+        # The orchestrator ranks on the generator's own actors when the ranker is one of the
+        # models (same weights and engine); otherwise on `ranker.replicas` actors of its own.
+        host = next((m for m in config.models
+                     if m.path == config.ranker.path and m.engine == config.ranker.engine), None)
+        actors, per_actor = ((host.replicas, host.num_gpus) if host is not None
+                             else (config.ranker.replicas, config.ranker.num_gpus))
+        usable[f"ranker:{config.ranker.name}"] = min(actors * max(1, round(per_actor)), cluster.gpus)
         rate = prefill_tokens_per_s(params_b, cluster)
         for bench in config.benchmarks:
             gen = [r for r in rows if r.benchmark == bench.name]
