@@ -249,28 +249,40 @@ def _enter_child(keep, uid, cpu_s, memory_mb, nproc, stdin_fd=None, stdout_fd=No
 def _workdir(uid):
     path = os.path.join(CFG.get("tmp", "/tmp"), f"w{uid}")
     try:
-        os.mkdir(path, 0o700)
+        os.mkdir(path)
     except FileExistsError:
         pass
+    os.chmod(path, 0o755)  # the server can see (not touch) what is left in it
     os.chdir(path)
     os.environ.clear()
     os.environ.update({"HOME": path, "TMPDIR": path, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
 
 
 def _procs_of(uids):
-    """Live (non-zombie) pids owned by any of `uids` in this pid namespace."""
+    """Live (non-zombie) pids, other than this one, whose real or effective uid is in `uids`.
+
+    Reads /proc/<pid>/status: the owner of /proc/<pid> is root for a process that changed
+    its uid (it is not dumpable), so the directory's owner cannot be trusted for this."""
     out = []
+    me = os.getpid()
     for name in os.listdir("/proc"):
-        if not name.isdigit():
+        if not name.isdigit() or int(name) == me:
             continue
         try:
-            if os.stat(f"/proc/{name}").st_uid not in uids:
-                continue
-            with open(f"/proc/{name}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError, IndexError):
+            with open(f"/proc/{name}/status", "rb") as f:
+                text = f.read()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        if state not in (b"Z", b"X"):
+        state = uid_line = None
+        for line in text.split(b"\n"):
+            if line.startswith(b"State:"):
+                state = line.split()[1:2]
+            elif line.startswith(b"Uid:"):
+                uid_line = line.split()[1:3]
+                break
+        if not uid_line or state in ([b"Z"], [b"X"]):
+            continue
+        if int(uid_line[0]) in uids or int(uid_line[1]) in uids:
             out.append(int(name))
     return out
 
