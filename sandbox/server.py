@@ -396,6 +396,15 @@ def _wait(pid):
         return None
 
 
+def _wait_cpu(pid):
+    """(wait status, CPU seconds the process used)."""
+    try:
+        _, status, usage = os.wait4(pid, 0)
+        return status, usage.ru_utime + usage.ru_stime
+    except ChildProcessError:
+        return None, 0.0
+
+
 def _describe(status):
     if status is None:
         return "unknown"
@@ -818,11 +827,12 @@ def _verdict(marks, done, timed_out, s_status):
 
 def run_calls_job(job):
     uid = CFG["uid"]
-    timeout_s = float(job["timeout_s"])
+    timeout_s = float(job["timeout_s"])  # CPU seconds of the sample process
+    wall_s = float(job.get("wall_s") or timeout_s)  # wall-clock backstop (sleeping, blocked)
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
     t0 = time.monotonic()
-    deadline = t0 + timeout_s
+    deadline = t0 + wall_s
     s_pid = os.fork()
     if s_pid == 0:
         try:
@@ -834,19 +844,22 @@ def run_calls_job(job):
         os._exit(1)
     os.close(req_r)
     os.close(resp_w)
-    j_pid, result_r = _fork_judge(job, (req_w, resp_r), None, uid + 1, timeout_s, (req_w, resp_r))
+    j_pid, result_r = _fork_judge(job, (req_w, resp_r), None, uid + 1, wall_s, (req_w, resp_r))
     os.close(req_w)
     os.close(resp_r)
     marks, done, timed_out = _collect(result_r, deadline)
     os.close(result_r)
     _kill_group(s_pid)
     _kill_group(j_pid)
-    s_status = _wait(s_pid)
+    s_status, s_cpu = _wait_cpu(s_pid)
     _wait(j_pid)
     left = reap(uid) + reap(uid + 1)
+    if s_cpu >= max(1, int(timeout_s + 0.999)) - 0.05:
+        timed_out = True  # it ran out of CPU time (also when it ignored SIGXCPU)
     exec_ms = (time.monotonic() - t0) * 1000
-    if timed_out and not any(m[:1] == "R" for m in marks):
-        # J never consumed the tests from stdin: the stream is out of step; start afresh.
+    if not any(m[:1] == "R" for m in marks):
+        # J did not confirm it consumed the tests from stdin: the stream may be out of step.
+        # Exit; the host restarts the worker and retries the job once.
         raise SystemExit(3)
     out = _verdict(marks, done, timed_out, s_status)
     out["exec_ms"] = exec_ms
@@ -858,7 +871,8 @@ def run_calls_job(job):
 def _run_one_case(job, index):
     """Fork S for one APPS test case; returns (state, payload) with state ok|error|timeout."""
     uid = CFG["uid"]
-    limit = float(job["test_timeout_s"])
+    limit = float(job["test_timeout_s"])  # CPU seconds per test case
+    wall = float(job.get("test_wall_s") or limit)
     out_r, out_w = os.pipe()
     in_fd = None
     if job["kind"] == "stdin":
@@ -889,7 +903,7 @@ def _run_one_case(job, index):
     chunks, size = [], 0
     state = None
     exited = False
-    deadline = t0 + limit
+    deadline = t0 + wall
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -915,8 +929,10 @@ def _run_one_case(job, index):
     os.close(pidfd)
     os.close(out_r)
     _kill_group(pid)
-    status = _wait(pid)
+    status, cpu = _wait_cpu(pid)
     reap(uid)
+    if cpu >= max(1, int(limit + 0.999)) - 0.05:
+        state = "timeout"
     if state == "timeout":
         return ("timeout", "time limit exceeded")
     if state == "error":

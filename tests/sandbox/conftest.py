@@ -107,3 +107,14 @@ def executor(request):
         request.getfixturevalue("docker_engine")
     with Executor(SandboxConfig(backend=request.param, workers=2)) as ex:
         yield ex
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def quick_executor(request):
+    """A 1-worker Executor per backend with a 1 CPU-second limit and a 2 s wall backstop."""
+    if request.param == "docker":
+        request.getfixturevalue("docker_engine")
+    config = SandboxConfig(backend=request.param, workers=1, timeout_s=1.0,
+                           wall_timeout_factor=2.0)
+    with Executor(config) as ex:
+        yield ex

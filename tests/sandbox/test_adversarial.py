@@ -278,7 +278,7 @@ def test_hostile_samples_never_pass_never_escape_and_the_worker_keeps_serving(
     problems = schemas.from_rows([problem], "problems")
     attacks = hostile_samples(str(answer), str(canary), str(canary_dir), listener.port)
     assert len(attacks) >= 22
-    config = SandboxConfig(backend=backend, workers=2, timeout_s=2.0)
+    config = SandboxConfig(backend=backend, workers=2, timeout_s=2.0, wall_timeout_factor=2.0)
     try:
         with Executor(config) as ex:
             pids = [w.proc.pid for w in ex.workers]

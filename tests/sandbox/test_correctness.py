@@ -116,9 +116,16 @@ def test_stdin_output_is_compared_like_the_apps_reference(executor):
     assert [r["status"] for r in rows] == ["pass", "pass", "fail", "pass"]
 
 
-@pytest.mark.parametrize("completion", ["    while True:\n        pass\n",
-                                        "    import time\n    time.sleep(60)\n"])
-def test_a_sample_over_its_time_limit_is_reported_as_timeout_not_fail(executor, completion):
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "    while True:\n        pass\n",  # out of CPU time
+        "    import signal\n    signal.signal(signal.SIGXCPU, signal.SIG_IGN)\n    while True:\n        pass\n",
+        "    import time\n    time.sleep(60)\n",  # out of wall time
+    ],
+    ids=["busy_loop", "busy_loop_ignoring_sigxcpu", "sleep"],
+)
+def test_a_sample_over_its_time_limit_is_reported_as_timeout_not_fail(quick_executor, completion):
     problem = {
         "benchmark": "humaneval", "task_id": "HumanEval/t", "prompt": "def f(x):\n",
         "tests": "def check(candidate):\n    assert candidate(1) == 2\n", "test_setup": "",
@@ -126,12 +133,12 @@ def test_a_sample_over_its_time_limit_is_reported_as_timeout_not_fail(executor, 
         "stop": humaneval.STOP, "reference": None, "starter_code": "",
     }
     problems = schemas.from_rows([problem], "problems")
-    (row,) = _verdicts(executor, problems, [completion])
+    (row,) = _verdicts(quick_executor, problems, [completion])
     assert row["status"] == "timeout"
     assert row["tests_passed"] == 0
 
 
-def test_an_apps_test_case_over_four_seconds_is_a_timeout(executor, apps_path):
+def test_an_apps_test_case_over_four_cpu_seconds_is_a_timeout(executor, apps_path):
     problems = apps.load(apps_path).filter(pc.equal(pc.field("task_id"), "APPS/1"))
     (row,) = _verdicts(executor, problems, ["while True:\n    pass\n"])
     assert row["status"] == "timeout"
