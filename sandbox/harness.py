@@ -109,18 +109,21 @@ def prepare(problem: dict, completion: str, config: SandboxConfig) -> Prepared:
     digest = hashlib.sha256(code.encode()).hexdigest()
     key = f"{problem['benchmark']}\x00{problem['task_id']}\x00{digest}"
     timeout = config.timeout_s
+    wall = timeout * config.wall_timeout_factor
     if kind == "function":
-        head = {"kind": kind, "program": problem["prompt"] + code, "timeout_s": timeout}
+        head = {"kind": kind, "program": problem["prompt"] + code, "timeout_s": timeout,
+                "wall_s": wall}
         tests = {"prompt": problem["prompt"], "test": problem["tests"],
                  "entry_point": problem["entry_point"]}
-        budget = timeout
+        budget = wall
     elif kind == "assert":
         setup = problem.get("test_setup") or ""
         program = code + ("\n" + setup.replace("\r\n", "\n") + "\n" if setup.strip() else "")
         asserts = [t for t in problem["tests"].replace("\r\n", "\n").split("\n") if t.strip()]
-        head = {"kind": kind, "program": program, "timeout_s": timeout, "module_name": "__main__"}
+        head = {"kind": kind, "program": program, "timeout_s": timeout, "wall_s": wall,
+                "module_name": "__main__"}
         tests = {"asserts": asserts}
-        budget = timeout
+        budget = wall
     else:
         io = _apps_tests(problem)
         per = config.apps_test_timeout_s
@@ -130,9 +133,10 @@ def prepare(problem: dict, completion: str, config: SandboxConfig) -> Prepared:
             program = APPS_HEADER + code
         head = {"kind": kind, "program": program, "inputs": io["inputs"],
                 "entry": problem.get("entry_point") or io.get("fn_name"),
-                "solution_text": code, "timeout_s": timeout, "test_timeout_s": per}
+                "solution_text": code, "timeout_s": timeout, "test_timeout_s": per,
+                "test_wall_s": per * config.wall_timeout_factor}
         tests = {"outputs": io["outputs"]}
-        budget = per * len(io["inputs"]) + max(10.0, timeout)
+        budget = per * config.wall_timeout_factor * len(io["inputs"]) + max(10.0, timeout)
     if kind == "function" and not problem.get("entry_point"):
         raise HarnessError(f"{problem['task_id']}: a function problem needs entry_point")
     return Prepared(key=key, job=Job(head=head, tests=tests, budget_s=budget + 5))

