@@ -25,6 +25,11 @@ class EngineConfig(BaseModel):
     tensor_parallel_size: int = Field(default=1, ge=1)
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)  # GPU build only
     enable_prefix_caching: bool = True
+    #: None: off on the CPU build, vLLM's default on GPUs. vLLM 0.32's CPU runner crashes
+    #: ("CPU Generator does not use offset") when a seeded request's prefill is split over steps.
+    enable_chunked_prefill: bool | None = None
+    #: Tokens per engine step; None: vLLM's default, or max(max_model_len, 4096) without chunking.
+    max_num_batched_tokens: int | None = Field(default=None, ge=16)
     enforce_eager: bool = True
     seed: int = 0
     #: Sequences per `LLM.generate` call; a larger n is split into chunks (memory bound).
@@ -44,8 +49,19 @@ class EngineConfig(BaseModel):
             enforce_eager=self.enforce_eager,
             seed=self.seed,
         )
-        if not is_cpu_build():
+        cpu = is_cpu_build()
+        if not cpu:
             kwargs["gpu_memory_utilization"] = self.gpu_memory_utilization
+        chunked = self.enable_chunked_prefill
+        if chunked is None and cpu:
+            chunked = False
+        if chunked is not None:
+            kwargs["enable_chunked_prefill"] = chunked
+        budget = self.max_num_batched_tokens
+        if budget is None and chunked is False:
+            budget = max(self.max_model_len, 4096)
+        if budget is not None:
+            kwargs["max_num_batched_tokens"] = budget
         return kwargs
 
 

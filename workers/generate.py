@@ -261,3 +261,10 @@ def actor_options(num_cpus: float, num_gpus: float, env: dict[str, str] | None) 
     paths = [root] + [p for p in env.get("PYTHONPATH", os.environ.get("PYTHONPATH", "")).split(os.pathsep) if p and p != root]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     return {"num_cpus": num_cpus, "num_gpus": num_gpus, "runtime_env": {"env_vars": env}}
+
+
+def __getattr__(name: str):
+    """`GenerationActor`: `make_generation_actor()` with default resources (Ray imported lazily)."""
+    if name == "GenerationActor":
+        return make_generation_actor()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -182,3 +182,10 @@ def make_scoring_actor(num_cpus: float = 1, num_gpus: float = 0, env: dict[str, 
     from workers.generate import actor_options
 
     return ray.remote(**actor_options(num_cpus, num_gpus, env))(Scorer)
+
+
+def __getattr__(name: str):
+    """`ScoringActor`: `make_scoring_actor()` with default resources (Ray imported lazily)."""
+    if name == "ScoringActor":
+        return make_scoring_actor()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

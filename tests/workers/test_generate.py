@@ -127,6 +127,17 @@ def test_greedy_equals_a_transformers_greedy_loop_cut_at_the_stop(tiny_generator
     assert reasons == {"stop", "length"}, "the prompts should exercise both finish reasons"
 
 
+def test_a_shard_larger_than_one_engine_step_generates_with_seeds(tiny_generator, problems_of):
+    """Regression: seeded requests whose prefills span several engine steps (vLLM 0.32 CPU)."""
+    budget = tiny_generator.llm.llm_engine.vllm_config.scheduler_config.max_num_batched_tokens
+    prompt = "value = compute(value)\n" * 40
+    per_prompt = len(tiny_generator.prompt_ids(prompt))
+    count = budget // per_prompt + 2
+    probs = problems_of({f"L/{i}": f"# {i}\n" + prompt for i in range(count)}, stop=[])
+    table = tiny_generator.generate(probs, n=2, seed=0, **{**SETTINGS, "max_new_tokens": 2})
+    assert table.num_rows == 2 * count and count * per_prompt > budget
+
+
 def test_greedy_with_n_repeats_one_draw(tiny_generator, problems):
     table = tiny_generator.generate(problems, n=3, seed=0, **{**SETTINGS, "temperature": 0.0})
     assert table.num_rows == 3 * len(PROMPTS)
