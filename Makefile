@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 LOCKS := requirements/cpu.lock requirements/smollm2.txt pyproject.toml
 STAMP := $(VENV)/.installed
 CONFIG ?= configs/default.yaml
-PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
 .PHONY: setup sysdeps run test bench clean-venv
 

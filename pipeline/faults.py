@@ -1,7 +1,10 @@
-"""Crash points for testing recovery: the process kills itself where a test asks it to.
+"""Crash points for testing recovery: a process kills itself where a test asks it to.
 
-`BUDGET_REALLOC_CRASH_AT=<point>` makes `crash_point(<point>)` SIGKILL the whole process group
-(driver and the local Ray it started), as a machine failure would. Unset, it does nothing.
+- `BUDGET_REALLOC_CRASH_AT=<point>` makes `crash_point(<point>)` SIGKILL the driver's whole
+  process group (driver and the local Ray it started), as a machine failure would.
+- `BUDGET_REALLOC_ACTOR_CRASH=<stage>:<marker file>` makes the first actor call of that stage
+  exit hard (once: the marker file records it), as a worker dying mid-shard would.
+Unset, both do nothing.
 """
 
 from __future__ import annotations
@@ -10,8 +13,18 @@ import os
 import signal
 
 ENV = "BUDGET_REALLOC_CRASH_AT"
+ACTOR_ENV = "BUDGET_REALLOC_ACTOR_CRASH"
 
 
 def crash_point(name: str) -> None:
     if os.environ.get(ENV) == name:
         os.killpg(os.getpgid(0), signal.SIGKILL)
+
+
+def actor_crash(stage: str) -> None:
+    spec = os.environ.get(ACTOR_ENV, "")
+    target, _, marker = spec.partition(":")
+    if target == stage and marker and not os.path.exists(marker):
+        with open(marker, "w") as f:
+            f.write(f"{stage} actor {os.getpid()} exited here\n")
+        os._exit(1)

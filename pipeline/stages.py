@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline import storage
+from pipeline.faults import actor_crash
 from pipeline.shards import GREEDY_IDX, Shard
 
 
@@ -34,6 +35,7 @@ class GenerateWorker:
         self.generator = Generator(resolve_model(model["path"]), engine, model_name=model["name"])
 
     def run(self, shard: Shard, problems: pa.Table, out: str) -> dict[str, Any]:
+        actor_crash("generate")
         started = time.monotonic()
         greedy = shard.sample_offset == GREEDY_IDX
         samples = self.generator.generate(
@@ -80,6 +82,7 @@ class ExecuteWorker:
         self.executor.__enter__()
 
     def run(self, shard: Shard, problems: pa.Table, samples_uri: str, out: str) -> dict[str, Any]:
+        actor_crash("execute")
         started = time.monotonic()
         samples = storage.read_table(samples_uri, "samples")
         verdicts = self.executor.execute(problems, samples)

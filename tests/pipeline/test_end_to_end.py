@@ -167,3 +167,18 @@ def test_the_readme_queries_work_on_a_run(reference):
     assert list(longest.columns) == ["task_id", "completion"]
     table = r.curves.query("metric == 'pass@k'").pivot_table(index="k", columns="model", values="value")
     assert list(table.columns) == ["tiny"] and list(table.index) == list(range(1, N + 1))
+
+
+@pytest.mark.parametrize("stage", ["generate", "execute"])
+def test_a_worker_dying_mid_shard_is_replaced_and_its_shard_retried(tmp_path, tiny_model, humaneval_path, reference, stage):
+    run = tmp_path / "run"
+    cfg = write_config(tmp_path / "cfg.yaml", run, tiny_model, humaneval_path)
+    marker = tmp_path / "crashed"
+    finish(cli("run", str(cfg), env={"BUDGET_REALLOC_ACTOR_CRASH": f"{stage}:{marker}"}))
+    assert marker.exists()  # an actor really died
+    manifest = storage.read_table(run / "manifest.parquet", "manifest").to_pandas()
+    assert (manifest.state == "done").all()
+    assert manifest[manifest.stage == stage].attempts.max() == 2
+    r, ref = results.load(str(run)), results.load(str(reference))
+    key = ["task_id", "sample_idx"]
+    assert r.samples.sort_values(key).completion.tolist() == ref.samples.sort_values(key).completion.tolist()
