@@ -255,7 +255,8 @@ def _workdir(uid):
     os.chmod(path, 0o755)  # the server can see (not touch) what is left in it
     os.chdir(path)
     os.environ.clear()
-    os.environ.update({"HOME": path, "TMPDIR": path, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    os.environ.update({"HOME": path, "TMPDIR": path, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+                       "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
 
 
 def _procs_of(uids):
@@ -996,7 +997,16 @@ def main():
     global CFG
     CFG = read_msg(0)
     CFG.setdefault("isolate", os.geteuid() == 0)
-    for name in PRELOAD:
+    # numpy (where installed) is preloaded too: the APPS header imports it in every test case.
+    # One BLAS thread, so that no thread is lost across fork.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    # `python3 -S` skips site.py; add back the distribution's package directory (Debian's
+    # python3-numpy lives there) but nothing user- or venv-specific.
+    for extra in ("/usr/lib/python3/dist-packages",):
+        if os.path.isdir(extra) and extra not in sys.path:
+            sys.path.append(extra)
+    for name in PRELOAD + ("numpy",):
         try:
             __import__(name)
         except ImportError:
