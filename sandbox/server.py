@@ -723,10 +723,14 @@ def _judge_apps(job, tests, results, report):
 
 
 def _judge_main(job, link, results, result_w):
-    """Body of J: read the tests (message B) from stdin, judge, report lines on result_w."""
+    """Body of J: read the tests (message B) from stdin, judge, report lines on result_w.
+
+    The lines are written in one go at the end (one wake-up of the server per sample); when
+    the server stops S at its deadline, J's next call fails at once and J still reports."""
+    lines = []
 
     def report(mark, detail):
-        os.write(result_w, (mark + detail.replace("\n", " ")[:300] + "\n").encode())
+        lines.append((mark + detail.replace("\n", " ")[:300] + "\n").encode())
 
     try:
         tests = read_msg(0)
@@ -739,12 +743,17 @@ def _judge_main(job, link, results, result_w):
         total = len(tests["asserts"])
     else:
         total = len(tests["outputs"])
-    os.write(result_w, b"R%d\n" % total)
-    if job["kind"] in ("function", "assert"):
-        _judge_calls(job, tests, link, report)
-    else:
-        _judge_apps(job, tests, results, report)
-    os.write(result_w, b"D\n")
+    lines.append(b"R%d\n" % total)
+    try:
+        if job["kind"] in ("function", "assert"):
+            _judge_calls(job, tests, link, report)
+        else:
+            _judge_apps(job, tests, results, report)
+        lines.append(b"D\n")
+    finally:
+        data = memoryview(b"".join(lines))
+        while data:
+            data = data[os.write(result_w, data):]
     os._exit(0)
 
 
