@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -178,12 +179,20 @@ class Cgroup:
         moves = "; ".join(f"echo $$ > {d}/cgroup.procs" for d in self.dirs)
         return ["/bin/sh", "-c", f'{moves}; exec "$@"', "sandbox-worker", *argv]
 
-    def remove(self) -> None:
+    def remove(self, wait_s: float = 3.0) -> None:
+        """Remove the cgroup(s); the sandbox's last processes may take a moment to go."""
+        deadline = time.monotonic() + wait_s
         for d in self.dirs:
-            try:
-                d.rmdir()
-            except OSError:
-                pass
+            while True:
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.02)
 
 
 def command(config: SandboxConfig, index: int) -> tuple[list[str], dict]:
