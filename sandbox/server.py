@@ -573,7 +573,7 @@ class SampleGone(Exception):
 
 def _judge_calls(job, tests, link, report):
     """J for HumanEval (function) and MBPP (assert): run the tests against stubs."""
-    req_w, resp_r = link
+    resp_r = link[1]
     try:
         sys.set_int_max_str_digits(0)
     except AttributeError:
@@ -777,7 +777,7 @@ def _fork_judge(job, link, results, uid, timeout_s, extra_keep=()):
     return pid, result_r
 
 
-def _collect(result_r, deadline, expect_total=None):
+def _collect(result_r, deadline):
     """Read J's report lines until D, EOF or the deadline. Returns (lines, done, timed_out)."""
     buf = b""
     marks = []
@@ -992,7 +992,7 @@ def run_apps_job(job):
     uid = CFG["uid"]
     judge_timeout = max(10.0, float(job["timeout_s"]))
     j_pid, result_r = _fork_judge(job, None, results, uid + 1, judge_timeout)
-    marks, done, j_timed_out = _collect(result_r, time.monotonic() + judge_timeout)
+    marks, done, _ = _collect(result_r, time.monotonic() + judge_timeout)
     os.close(result_r)
     _kill_group(j_pid)
     _wait(j_pid)

@@ -136,7 +136,7 @@ class Worker:
         """Run one job; restarts the worker and retries once if it dies. Never raises for
         sample behaviour: a job that cannot be judged comes back with status 'error'."""
         last = ""
-        for attempt in range(2):
+        for _ in range(2):
             try:
                 if not self.alive:
                     self.restart()
