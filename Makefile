@@ -48,6 +48,12 @@ sysdeps:
 	    echo "note: docker.io/debootstrap missing and not root: the docker sandbox tests will skip"; \
 	  fi; \
 	fi
+	@# numpy for the sandbox's python3 (the APPS reference harness imports it); optional.
+	@if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c "import numpy" >/dev/null 2>&1 \
+	    && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo ">> installing python3-numpy for the sandbox's python3"; \
+	  apt-get install -y -qq python3-numpy >/dev/null 2>&1 || echo "warning: could not install python3-numpy (samples importing numpy will fail)"; \
+	fi
 
 run: setup
 	$(PY) -m pipeline run $(CONFIG)

@@ -6,8 +6,9 @@ worker process and `cleanup` when the worker stops. Every backend runs
 so the same code runs everywhere and the docker image never goes stale.
 
 * bwrap: new pid, net, ipc, uts namespaces (no network at all), a read-only view of /usr only
-  (no host files: not /work, not /home, not /etc), a private size-limited /tmp, a minimal
-  /dev and /proc; optionally a per-worker memory+pids cgroup (v1 or v2) as a backstop.
+  plus /etc/alternatives and /etc/ld.so.cache for shared libraries (no other host files: not
+  /work, not /home, not the rest of /etc), a private size-limited /tmp, a minimal /dev and
+  /proc; optionally a per-worker memory+pids cgroup (v1 or v2) as a backstop.
 * docker: one long-lived container per worker with --network none --read-only, a tmpfs /tmp,
   --memory/--pids-limit/--cpus, --cap-drop ALL plus the three capabilities the server needs
   to drop samples to their own uid and kill them (SETUID, SETGID, KILL), no-new-privileges,
@@ -19,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -64,6 +66,9 @@ def _bwrap_binds() -> list[str]:
             args += ["--symlink", os.readlink(p), f"/{name}"]
         elif p.is_dir():
             args += ["--ro-bind", str(p), f"/{name}"]
+    # Shared libraries (e.g. numpy's BLAS) resolve through these; no secrets in either.
+    for path in ("/etc/alternatives", "/etc/ld.so.cache"):
+        args += ["--ro-bind-try", path, path]
     return args
 
 
@@ -174,12 +179,20 @@ class Cgroup:
         moves = "; ".join(f"echo $$ > {d}/cgroup.procs" for d in self.dirs)
         return ["/bin/sh", "-c", f'{moves}; exec "$@"', "sandbox-worker", *argv]
 
-    def remove(self) -> None:
+    def remove(self, wait_s: float = 3.0) -> None:
+        """Remove the cgroup(s); the sandbox's last processes may take a moment to go."""
+        deadline = time.monotonic() + wait_s
         for d in self.dirs:
-            try:
-                d.rmdir()
-            except OSError:
-                pass
+            while True:
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.02)
 
 
 def command(config: SandboxConfig, index: int) -> tuple[list[str], dict]:

@@ -255,7 +255,8 @@ def _workdir(uid):
     os.chmod(path, 0o755)  # the server can see (not touch) what is left in it
     os.chdir(path)
     os.environ.clear()
-    os.environ.update({"HOME": path, "TMPDIR": path, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    os.environ.update({"HOME": path, "TMPDIR": path, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+                       "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
 
 
 def _procs_of(uids):
@@ -572,7 +573,7 @@ class SampleGone(Exception):
 
 def _judge_calls(job, tests, link, report):
     """J for HumanEval (function) and MBPP (assert): run the tests against stubs."""
-    req_w, resp_r = link
+    resp_r = link[1]
     try:
         sys.set_int_max_str_digits(0)
     except AttributeError:
@@ -722,10 +723,14 @@ def _judge_apps(job, tests, results, report):
 
 
 def _judge_main(job, link, results, result_w):
-    """Body of J: read the tests (message B) from stdin, judge, report lines on result_w."""
+    """Body of J: read the tests (message B) from stdin, judge, report lines on result_w.
+
+    The lines are written in one go at the end (one wake-up of the server per sample); when
+    the server stops S at its deadline, J's next call fails at once and J still reports."""
+    lines = []
 
     def report(mark, detail):
-        os.write(result_w, (mark + detail.replace("\n", " ")[:300] + "\n").encode())
+        lines.append((mark + detail.replace("\n", " ")[:300] + "\n").encode())
 
     try:
         tests = read_msg(0)
@@ -738,12 +743,17 @@ def _judge_main(job, link, results, result_w):
         total = len(tests["asserts"])
     else:
         total = len(tests["outputs"])
-    os.write(result_w, b"R%d\n" % total)
-    if job["kind"] in ("function", "assert"):
-        _judge_calls(job, tests, link, report)
-    else:
-        _judge_apps(job, tests, results, report)
-    os.write(result_w, b"D\n")
+    lines.append(b"R%d\n" % total)
+    try:
+        if job["kind"] in ("function", "assert"):
+            _judge_calls(job, tests, link, report)
+        else:
+            _judge_apps(job, tests, results, report)
+        lines.append(b"D\n")
+    finally:
+        data = memoryview(b"".join(lines))
+        while data:
+            data = data[os.write(result_w, data):]
     os._exit(0)
 
 
@@ -767,7 +777,7 @@ def _fork_judge(job, link, results, uid, timeout_s, extra_keep=()):
     return pid, result_r
 
 
-def _collect(result_r, deadline, expect_total=None):
+def _collect(result_r, deadline):
     """Read J's report lines until D, EOF or the deadline. Returns (lines, done, timed_out)."""
     buf = b""
     marks = []
@@ -848,8 +858,13 @@ def run_calls_job(job):
     os.close(req_w)
     os.close(resp_r)
     marks, done, timed_out = _collect(result_r, deadline)
-    os.close(result_r)
     _kill_group(s_pid)
+    if not any(m[:1] == "R" for m in marks):
+        # J was starved and has not yet taken the tests off stdin: with S gone it will finish
+        # at once; give it time rather than lose the worker.
+        more, done, _ = _collect(result_r, time.monotonic() + 30)
+        marks += more
+    os.close(result_r)
     _kill_group(j_pid)
     s_status, s_cpu = _wait_cpu(s_pid)
     _wait(j_pid)
@@ -977,7 +992,7 @@ def run_apps_job(job):
     uid = CFG["uid"]
     judge_timeout = max(10.0, float(job["timeout_s"]))
     j_pid, result_r = _fork_judge(job, None, results, uid + 1, judge_timeout)
-    marks, done, j_timed_out = _collect(result_r, time.monotonic() + judge_timeout)
+    marks, done, _ = _collect(result_r, time.monotonic() + judge_timeout)
     os.close(result_r)
     _kill_group(j_pid)
     _wait(j_pid)
@@ -996,6 +1011,15 @@ def main():
     global CFG
     CFG = read_msg(0)
     CFG.setdefault("isolate", os.geteuid() == 0)
+    # numpy (where installed) is loaded on first use (see the job loop). One BLAS thread, so
+    # that no thread is lost across fork.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    # `python3 -S` skips site.py; add back the distribution's package directory (Debian's
+    # python3-numpy lives there) but nothing user- or venv-specific.
+    for extra in ("/usr/lib/python3/dist-packages",):
+        if os.path.isdir(extra) and extra not in sys.path:
+            sys.path.append(extra)
     for name in PRELOAD:
         try:
             __import__(name)
@@ -1022,6 +1046,15 @@ def main():
             write_msg(1, {"pong": True, "procs": len(_procs_of({CFG["uid"], CFG["uid"] + 1}))
                           if CFG.get("isolate") else 0})
             continue
+        if "numpy" in job.get("program", "") and "numpy" not in sys.modules:
+            # Loaded once, on the first program that mentions it (every APPS job does, through
+            # the reference header), so later forks share it; other jobs keep forks small.
+            try:
+                __import__("numpy")
+            except ImportError:
+                pass
+            gc.collect()
+            gc.freeze()
         if job["kind"] in ("function", "assert"):
             out = run_calls_job(job)
         else:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import struct
+import tempfile
 import subprocess
 import threading
 import time
@@ -70,6 +72,9 @@ class Worker:
             "tmp": "/tmp",
             "isolate": not self.config.unsafe_no_sandbox,
         }
+        if self.config.unsafe_no_sandbox:  # no private /tmp: use a fresh host directory
+            self._context["unsafe_tmp"] = tempfile.mkdtemp(prefix="budget-realloc-unsafe-")
+            server_cfg["tmp"] = self._context["unsafe_tmp"]
         try:
             self._send(backends.server_source() + _frame(server_cfg))
             self.info = self._recv(time.monotonic() + timeout_s)
@@ -113,6 +118,8 @@ class Worker:
                 except OSError:
                     pass
         if self._context:
+            if "unsafe_tmp" in self._context:
+                shutil.rmtree(self._context["unsafe_tmp"], ignore_errors=True)
             backends.cleanup(self._context)
             self._context = {}
 
@@ -129,7 +136,7 @@ class Worker:
         """Run one job; restarts the worker and retries once if it dies. Never raises for
         sample behaviour: a job that cannot be judged comes back with status 'error'."""
         last = ""
-        for attempt in range(2):
+        for _ in range(2):
             try:
                 if not self.alive:
                     self.restart()

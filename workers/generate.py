@@ -125,6 +125,11 @@ class Generator:
                 f"{self.engine.model_dump()}: {type(exc).__name__}: {exc}"
             ) from exc
         self.tokenizer = self.llm.get_tokenizer()
+        self.last_stats: dict[str, float] = {}
+
+    def stats(self) -> dict[str, float]:
+        """Timing of the last `generate`: wall seconds, seconds inside `LLM.generate`, tokens."""
+        return dict(self.last_stats)
 
     def info(self) -> dict[str, Any]:
         """Model name, directory and engine settings (for manifests and logs)."""
@@ -155,6 +160,8 @@ class Generator:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
+        call_start = time.perf_counter()
+        engine_seconds = 0.0
         _check_args(n, temperature, top_p, max_new_tokens, sample_offset)
         _check_problems(problems)
         rows = problems.select(list(PROBLEM_COLUMNS)).to_pylist()
@@ -199,6 +206,7 @@ class Generator:
             start = time.perf_counter()
             results = self.llm.generate(prompts, params, use_tqdm=progress)
             elapsed = time.perf_counter() - start
+            engine_seconds += elapsed
             drawn: list[tuple[_Request, Any]] = []
             for req, result in zip(batch, results):
                 completions = sorted(result.outputs, key=lambda c: c.index)
@@ -233,7 +241,13 @@ class Generator:
                             "gen_seconds": share / req.repeat,
                         }
                     )
-        return schemas.from_rows(out, "samples")
+        table = schemas.from_rows(out, "samples")
+        self.last_stats = {
+            "wall_seconds": time.perf_counter() - call_start,
+            "engine_seconds": engine_seconds,
+            "tokens": float(sum(r["n_tokens"] for r in out)),
+        }
+        return table
 
 
 def make_generation_actor(num_cpus: float = 1, num_gpus: float = 0, env: dict[str, str] | None = None):

@@ -111,7 +111,8 @@ class Scorer:
             p, c = split_ids(self.tokenizer, prompt, completion)
             if c:
                 ids, start = self._fit(p, c)
-                jobs.append((i, ids, start))
+                if start < len(ids):  # an empty prompt leaves the first token unscorable
+                    jobs.append((i, ids, start))
         params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0, detokenize=False)
         step = self.engine.max_batch_samples
         for b in range(0, len(jobs), step):

@@ -117,3 +117,18 @@ def test_the_ray_actor_judges_a_shard_with_warm_workers(monkeypatch):
         ray.shutdown()
     assert out.column("status").to_pylist() == ["pass", "fail"]
     assert stats["samples"] == 2
+
+
+def test_a_worker_that_died_is_restarted_and_the_samples_still_judged():
+    with Executor(SandboxConfig(workers=1)) as ex:
+        ex.workers[0].proc.kill()
+        ex.workers[0].proc.wait()
+        verdicts = ex.execute(PROBLEMS, samples_for([PROBLEM] * 2, [RIGHT, WRONG]))
+        assert ex.workers[0].alive
+    assert verdicts.column("status").to_pylist() == ["pass", "fail"]
+
+
+def test_the_explicit_unsafe_flag_runs_samples_without_a_sandbox():
+    config = SandboxConfig(workers=1, unsafe_no_sandbox=True)
+    verdicts = execute(PROBLEMS, samples_for([PROBLEM] * 2, [RIGHT, WRONG]), config)
+    assert verdicts.column("status").to_pylist() == ["pass", "fail"]

@@ -185,3 +185,11 @@ def test_problems_without_needed_columns_are_refused(tiny_generator, problems):
 def test_empty_shard_gives_an_empty_samples_table(tiny_generator, problems):
     table = tiny_generator.generate(problems.slice(0, 0), n=4, seed=0, **SETTINGS)
     assert table.num_rows == 0 and table.schema.equals(schemas.SAMPLES)
+
+
+def test_stats_account_for_the_last_call(tiny_generator, problems):
+    table = tiny_generator.generate(problems, n=3, seed=0, **SETTINGS)
+    stats = tiny_generator.stats()
+    assert stats["tokens"] == sum(table.column("n_tokens").to_pylist())
+    assert 0 < stats["engine_seconds"] <= stats["wall_seconds"]
+    assert sum(table.column("gen_seconds").to_pylist()) == pytest.approx(stats["engine_seconds"])

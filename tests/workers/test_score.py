@@ -112,3 +112,12 @@ def test_token_split_reproduces_the_text(tiny_hf_model, prompt, completion):
     assert tokenizer.decode(p + c) == prompt + completion
     assert tokenizer.decode(p) == prompt or not c  # the completion never starts inside the prompt
     assert (len(c) == 0) == (completion == "")
+
+
+def test_an_empty_prompt_scores_all_but_the_first_token(scorer, tiny_hf_model):
+    """Without a BOS token the first token has no context: it is left out, never divided by 0."""
+    _, tokenizer = tiny_hf_model
+    code = "def add(a, b): return a + b"
+    [(one, n_one), (many, n_many)] = scorer.nll([("", "x"), ("", code)])
+    assert len(tokenizer("x").input_ids) == 1 and math.isnan(one) and n_one == 0
+    assert n_many == len(tokenizer(code).input_ids) - 1 and math.isfinite(many)
