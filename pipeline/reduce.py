@@ -137,8 +137,8 @@ def _score_frame(scores: Optional[pa.Table], joined: pd.DataFrame) -> Optional[p
             f"{len(orphan)} scores have no sample/verdict (first: model={first['model']} "
             f"task_id={first['task_id']} sample_idx={first['sample_idx']} ranker={first['ranker']})"
         )
-    if known["mean_nll"].isna().any():
-        raise ReduceError("scores.mean_nll has NaN values; re-run the scoring stage")
+    # An empty completion has no token to score (mean_nll NaN): it ranks after every scored one.
+    known["mean_nll"] = known["mean_nll"].fillna(np.inf)
     return known.drop(columns="_merge")
 
 
