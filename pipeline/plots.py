@@ -39,6 +39,17 @@ def _band(ax, x, g, color, step: bool) -> None:
                         linewidth=0, **kw)
 
 
+def _plain_ticks(ax) -> None:
+    """Log-scale x ticks as plain numbers (1, 2, 10, 1000), not 2x10^0."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    if ax.xaxis.get_scale() == "log" and getattr(ax.xaxis.get_transform(), "base", 10) == 10:
+        ax.xaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+        ax.xaxis.set_minor_formatter(plain)
+
+
 def _save(fig, stem: Path) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
@@ -74,6 +85,7 @@ def plot_metric(curves, benchmark: str, metric: str, stem: str | Path) -> list[P
             ax.plot([gx], [100 * greedy["value"].iloc[0]], marker="*", ms=12, ls="none",
                     color=colors[model], markeredgecolor="black", markeredgewidth=0.6)
     ax.set_xscale("log", base=2 if step else 10)
+    _plain_ticks(ax)
     ax.set_xlabel(XLABELS[metric])
     ax.set_ylabel(YLABELS[metric])
     ax.set_title(f"{benchmark}: {YLABELS[metric].split(' (')[0]}"
@@ -110,6 +122,7 @@ def plot_rank_score(curves, benchmark: str, stem: str | Path) -> list[Path]:
             ax.plot([1, kmax], [p1, p1], color=colors[model], ls=":", lw=1.2,
                     label=f"{model} random ranking (= pass@1)")
     ax.set_xscale("log")
+    _plain_ticks(ax)
     ax.set_xlabel("k (samples)")
     ax.set_ylabel("rank-score@k (%)")
     ax.set_title(f"{benchmark}: rank-score@k (lower mean NLL first; truncated excluded)",
