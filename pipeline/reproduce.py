@@ -112,14 +112,20 @@ def smollm2_result(run_dir: Path, model: str = "smollm2-135m") -> dict[str, Any]
 
 
 def paper_result() -> list[str]:
-    """Paper mode: where Code Llama 7B beats 70B (and 13B beats 70B) per benchmark and budget."""
+    """Paper mode: a Markdown table of where Code Llama 7B (and 13B) beat 70B per benchmark."""
     from pipeline import paper
 
-    lines = []
+    lines = ["| benchmark | budget | smaller vs 70B | shared budgets | smaller model wins at | "
+             "crossover budget (wins at every larger budget) |", "|---|---|---|---|---|---|"]
     for bench in paper.benchmarks():
-        for small in ("codellama-7b", "codellama-13b"):
-            for budget in ("flops", "time"):
-                lines.append(paper.crossover(bench, small, "codellama-70b", budget).describe())
+        for budget in ("flops", "time"):
+            for small in ("codellama-7b", "codellama-13b"):
+                c = paper.crossover(bench, small, "codellama-70b", budget)
+                lo, hi = c.shared_range
+                wins = ", ".join(f"{a:.4g}-{b:.4g}" for a, b in c.win_ranges) or "none"
+                cross = "none" if c.crossover is None else f"{c.crossover:.4g}"
+                lines.append(f"| {bench} | {budget} | {small.split('-')[-1]} vs 70b | "
+                             f"{lo:.4g}-{hi:.4g} | {wins} | {cross} |")
     return lines
 
 
@@ -276,13 +282,14 @@ def render(codet: dict, bench: dict, paper_lines: list[str], smol: dict | None,
         commands["paper"],
         "```",
         "",
-        "```",
         *paper_lines,
-        "```",
         "",
-        "As in the paper: under a FLOPs or time budget, Code Llama 7B beats 70B on HumanEval and "
-        "MBPP over the whole shared budget range, while on APPS it wins only in a narrow band "
-        "of small budgets and 70B is ahead at large budgets.",
+        "Budgets are in units of the cheapest model's cost per sample (7B; FLOPs from calflops, "
+        "or the paper's measured wall time), so 70B's first sample costs 10.41 (FLOPs) or 14.19 "
+        "(time). As in the paper: at equal budget 7B and 13B beat 70B on HumanEval and MBPP over "
+        "the whole shared range; on APPS, 7B wins only in a narrow band of small budgets and 70B "
+        "is ahead at large ones, while 13B holds up better (on every APPS level under the "
+        "time budget).",
         "",
     ]
     out += _smol_section(smol, commands["smollm2"])
