@@ -55,7 +55,7 @@ class ImportWarning(UserWarning):
 class Skipped:
     """One thing left out of an import, and why."""
 
-    line: int  # 1-based line of a jsonl file, or 1-based element of a bigcode list
+    line: int  # 1-based line of a jsonl file, or the 0-based element of a bigcode list
     reason: str  # short category, e.g. "unknown task"
     detail: str = ""
 
@@ -109,8 +109,9 @@ class ImportReport:
                          f"({', '.join(self.missing_tasks[:shown])})")
         for reason, count in sorted(self.skipped_by_reason().items()):
             where = [s for s in self.skipped if s.reason == reason][:shown]
+            unit = "element" if self.format == "bigcode" else "line"
             lines.append(f"  skipped {count} ({reason}): " + "; ".join(
-                f"line {s.line}{': ' + s.detail if s.detail else ''}" for s in where))
+                f"{unit} {s.line}{': ' + s.detail if s.detail else ''}" for s in where))
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
@@ -144,9 +145,11 @@ class _Reader:
         self.path = path
         self.on_error = on_error
         self.report = ImportReport(str(path), fmt, benchmark)
+        self.unit = "element" if fmt == "bigcode" else "line"
 
     def bad(self, line: int, reason: str, detail: str = "") -> None:
-        message = f"{self.path}:{line}: {reason}" + (f" ({detail})" if detail else "")
+        where = f"{self.path}: element {line}" if self.unit == "element" else f"{self.path}:{line}"
+        message = f"{where}: {reason}" + (f" ({detail})" if detail else "")
         if self.on_error == "error":
             raise ImportFileError(message + "; fix the line or import with on_error='skip' "
                                   "(CLI: --skip-bad) to leave it out and count it")
@@ -331,15 +334,15 @@ def _read_bigcode(reader: _Reader, problems: dict[str, dict], order: list[str]):
                               f"got {type(data).__name__}")
     out: dict[str, list[str]] = {}
     for i, samples in enumerate(data):
-        element = i + 1
+        element = i
         reader.report.lines += 1
         if not isinstance(samples, list):
-            reader.bad(element, "non-string sample", f"element {i} is {type(samples).__name__}, not a list")
+            reader.bad(element, "non-string sample", f"{type(samples).__name__}, not a list")
             continue
         reader.report.samples_read += len(samples)
         if i >= len(order):
             reader.bad(element, "unknown task",
-                       f"element {i} but the benchmark has {len(order)} problems")
+                       f"the benchmark has {len(order)} problems, elements 0-{len(order) - 1}")
             continue
         tid = order[i]
         kept = []

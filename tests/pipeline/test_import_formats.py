@@ -136,7 +136,10 @@ def test_a_codet_prompt_of_no_known_function_is_an_unknown_task(tmp_path, proble
 def test_a_bigcode_list_longer_than_the_benchmark_names_the_extra_element(tmp_path, problems):
     f = tmp_path / "gen.json"
     f.write_text(json.dumps([["a"]] * (problems.num_rows + 1)))
-    with pytest.raises(ImportFileError, match=rf"gen.json:{problems.num_rows + 1}: unknown task"):
+    with pytest.raises(ImportFileError, match=rf"gen.json: element {problems.num_rows}: unknown task"):
+        read_generations(f, problems)
+    f.write_text(json.dumps([["a"], ["b", 3]]))
+    with pytest.raises(ImportFileError, match=r"gen.json: element 1: non-string sample \(\[1\]\[1\] is int"):
         read_generations(f, problems)
 
 
