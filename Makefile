@@ -49,7 +49,8 @@ CODET_FILE ?= ../shared/data/generations/codet_HumanEval_codegen16B_temp0.8_topp
 reproduce: setup
 	$(PY) -m pipeline run configs/reproduce-codegen16b.yaml --from-samples $(CODET_FILE) --prompts file --no-progress
 	$(PY) -m pipeline run configs/reproduce-codegen16b-humaneval-prompt.yaml --from-samples $(CODET_FILE) --prompts benchmark --no-progress
-	$(PY) -m pipeline run configs/reproduce-smollm2.yaml --no-progress
+	@# the SmolLM2 stages in one process (no Ray: survives another job's `ray stop` on a shared machine)
+	$(PY) -m pipeline.reproduce --run-in-process configs/reproduce-smollm2.yaml
 	$(MAKE) reproduce-doc
 
 reproduce-doc:

@@ -71,6 +71,7 @@ def execution_stats(run_dir: Path) -> dict[str, Any]:
         "statuses": dict(Counter(v.status)),
         "sandbox_errors": len(errors),
         "sandbox_error_details": errors.detail.head(5).tolist(),
+        "timeouts_by_task": v[v.status == "timeout"].task_id.value_counts().head(3).to_dict(),
         "dedup_hit_rate": float(v.cached.mean()) if len(v) else 0.0,
         "programs_run": int((~v.cached).sum()),
         "execute_seconds": float(ex.seconds.sum()),
@@ -83,6 +84,16 @@ def codegen_result(run_dir: Path, model: str = "codegen-16b") -> dict[str, Any]:
     return {"run_dir": str(run_dir),
             "pass": {k: _point(curves, model, "humaneval", "pass@k", k) for k in (1, 10, 100)},
             **execution_stats(run_dir)}
+
+
+def differing_tasks(run_a: Path, run_b: Path) -> dict[str, tuple[int, int]]:
+    """Tasks whose number of passing samples differs between two runs of the same samples."""
+    from pipeline import results
+
+    pa_ = results.load(str(run_a)).samples.groupby("task_id").passed.sum()
+    pb_ = results.load(str(run_b)).samples.groupby("task_id").passed.sum()
+    both = pd.concat([pa_, pb_], axis=1).fillna(0).astype(int)
+    return {t: (int(x), int(y)) for t, (x, y) in both.iterrows() if x != y}
 
 
 def smollm2_result(run_dir: Path, model: str = "smollm2-135m") -> dict[str, Any]:
@@ -127,6 +138,71 @@ def paper_result() -> list[str]:
                 lines.append(f"| {bench} | {budget} | {small.split('-')[-1]} vs 70b | "
                              f"{lo:.4g}-{hi:.4g} | {wins} | {cross} |")
     return lines
+
+
+# -- running without Ray ---------------------------------------------------------------------------
+def run_in_process(config_path: str | Path, log=print) -> None:
+    """Every stage of a config's shards in this process, with the stage classes the Ray actors
+    hold (`pipeline.stages`), skipping shards whose files are already valid; then reduce.
+
+    For a machine where Ray cannot be kept alive: on the shared machine of this report, another
+    job's `ray stop` killed every local Ray, and with it a SmolLM2 run in flight. The files are
+    the same as a Ray run's, and `run CONFIG` afterwards finds every shard done.
+    """
+    import time
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from pipeline import config as config_mod
+    from pipeline import orchestrate
+    from pipeline.rundir import RunDir
+    from pipeline.shards import plan
+    from pipeline.stages import ExecuteWorker, GenerateWorker, ScoreWorker
+    from workers.engine import apply_env
+
+    cfg = config_mod.load(config_path)
+    orchestrate.preflight(cfg)
+    rundir = RunDir(cfg.output_dir)
+    rundir.freeze_config(cfg)
+    problems = orchestrate.prepare_problems(cfg, rundir)
+    shards = plan(cfg, {b: t.column("task_id").to_pylist() for b, t in problems.items()})
+    specs = {m.name: m for m in cfg.models}
+    host = next((m.name for m in cfg.models if cfg.ranker and m.path == cfg.ranker.path
+                 and m.engine == cfg.ranker.engine), None)
+    generators: dict[str, GenerateWorker] = {}
+    scorer = None
+    executor = ExecuteWorker(cfg.sandbox)
+    try:
+        for i, shard in enumerate(shards):
+            table = problems[shard.benchmark]
+            probs = table.filter(pc.is_in(table.column("task_id"), value_set=pa.array(shard.task_ids)))
+            samples = rundir.shard_path("generate", shard)
+            t0 = time.monotonic()
+            if rundir.output_rows("generate", shard) is None:
+                if specs[shard.model].imported:
+                    raise config_mod.ConfigError(f"{shard.name}: imported model without samples")
+                if shard.model not in generators:
+                    apply_env(orchestrate._actor_env(specs[shard.model]))
+                    generators[shard.model] = GenerateWorker(cfg.run_id, specs[shard.model].model_dump())
+                generators[shard.model].run(shard, probs, samples)
+            if rundir.output_rows("execute", shard) is None:
+                executor.run(shard, probs, samples, rundir.shard_path("execute", shard))
+            if cfg.ranker and rundir.output_rows("score", shard) is None:
+                out = rundir.shard_path("score", shard)
+                if host is not None:
+                    if host not in generators:
+                        apply_env(orchestrate._actor_env(specs[host]))
+                        generators[host] = GenerateWorker(cfg.run_id, specs[host].model_dump())
+                    generators[host].score(cfg.ranker.name, shard, probs, samples, out)
+                else:
+                    scorer = scorer or ScoreWorker(cfg.ranker.model_dump())
+                    scorer.run(shard, probs, samples, out)
+            log(f"[{i + 1}/{len(shards)}] {shard.name} done ({time.monotonic() - t0:.0f} s)")
+    finally:
+        executor.close()
+    outcome = orchestrate.run(cfg, progress=False)  # every shard is done: reconcile and reduce
+    log(f"reduced: {outcome.reduced}, failed shards: {len(outcome.failed)}")
 
 
 # -- the slice -------------------------------------------------------------------------------------
@@ -183,7 +259,7 @@ def _codegen_rows(label: str, res: dict) -> str:
     return f"| {label} | {_fmt(p[1])} | {_fmt(p[10])} | {_fmt(p[100])} |"
 
 
-def render(codet: dict, bench: dict, paper_lines: list[str], smol: dict | None,
+def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol: dict | None,
            slice_: dict, commands: dict[str, str]) -> str:
     d1 = codet["pass"][1]["value"] - SOURCES_FIGURES[1]
     d10 = codet["pass"][10]["value"] - SOURCES_FIGURES[10]
@@ -241,7 +317,9 @@ def render(codet: dict, bench: dict, paper_lines: list[str], smol: dict | None,
         f"Execution (CodeT-prompt run): {codet['samples']:,} samples, verdicts "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(st.items()))
         + f"; **{codet['sandbox_errors']} sandbox errors** (status `error`: the sandbox could not "
-        f"judge a program; timeouts and crashes count as the sample's own failure). Dedup hit "
+        f"judge a program; timeouts and crashes count as the sample's own failure; timeouts (5 s "
+        f"limit) by task, top 3: {codet['timeouts_by_task']}, not re-run with a longer limit). "
+        f"Dedup hit "
         f"rate {100 * codet['dedup_hit_rate']:.1f} % ({codet['programs_run']:,} distinct programs "
         f"run); execute stage {codet['execute_seconds']:.0f} s wall on 2 shared cores "
         f"({codet['program_cpu_seconds']:.0f} s of program run time). HumanEval-prompt run: "
@@ -251,14 +329,15 @@ def render(codet: dict, bench: dict, paper_lines: list[str], smol: dict | None,
         "Which prompt: SOURCES.md's reference figure ran CodeT's prompt, so the first row "
         "(`--prompts file`: the run's problems table holds the file's prompts) is the faithful "
         "comparison. The second row is the pipeline's normal path (HumanEval's prompt in front of "
-        "the same completions); the function bodies are the same, only the docstrings differ, so "
-        "the two rows differ only where a sample depends on the prompt text (e.g. a doctest or a "
-        "helper defined in the prompt). Both are far below the CodeGen paper's pass@1 because "
-        "those figures use the original prompts with their examples and the best temperature per "
-        "k, while these samples are T = 0.8 without the examples; at "
-        "pass@100 the difference in prompts and n (100 vs 200) remains. The CodeT paper's own "
-        "Table 2 baseline for CodeGen-16B uses greedy decoding for pass@1 (its App. A), so it is "
-        "not comparable with a T = 0.8 pass@1.",
+        "the same completions): signatures and helper code are the same, only the docstrings "
+        "differ, and here "
+        + (f"{len(differ)} tasks' pass counts differ between the two ({differ})" if differ else
+           "every task has the same number of passing samples under both prompts")
+        + ". Against the CodeGen paper, pass@1 is well below its figure (which uses the original "
+        "prompts with their examples and, for each k, the best temperature, lower than 0.8 for "
+        "pass@1), while pass@10 and pass@100 are close to its figures. The CodeT paper reports "
+        "this file's baseline pass@1 by greedy decoding (per its App. A), not comparable with a "
+        "T = 0.8 estimate; its table was not reachable here to quote.",
         "",
         "### The slice the tests recompute",
         "",
@@ -276,7 +355,8 @@ def render(codet: dict, bench: dict, paper_lines: list[str], smol: dict | None,
         "## 2. The paper's budget analysis in paper mode",
         "",
         "From the paper's appendix tables (pass@k at the published k, interpolated in log k) and "
-        "its Table 1 costs; no run involved:",
+        "its Table 1 costs (FLOPs and measured wall time per sample); no run involved. The table "
+        "is `pipeline.paper.crossover` for each benchmark, budget and pair, as printed by:",
         "",
         "```bash",
         commands["paper"],
@@ -284,12 +364,13 @@ def render(codet: dict, bench: dict, paper_lines: list[str], smol: dict | None,
         "",
         *paper_lines,
         "",
-        "Budgets are in units of the cheapest model's cost per sample (7B; FLOPs from calflops, "
-        "or the paper's measured wall time), so 70B's first sample costs 10.41 (FLOPs) or 14.19 "
-        "(time). As in the paper: at equal budget 7B and 13B beat 70B on HumanEval and MBPP over "
-        "the whole shared range; on APPS, 7B wins only in a narrow band of small budgets and 70B "
-        "is ahead at large ones, while 13B holds up better (on every APPS level under the "
-        "time budget).",
+        "Budgets are in units of the cheapest model's cost per sample (7B), so one 70B sample "
+        "costs 10.41 (FLOPs) or 14.19 (wall time). From the published tables: at equal budget, 7B "
+        "and 13B are above 70B on HumanEval and MBPP over the whole shared budget range (the "
+        "paper's headline finding); on APPS, 7B is above 70B only in narrow bands of small "
+        "budgets, while 13B is above 70B at every shared budget under the time budget and on "
+        "competition problems under FLOPs. The published k are sparse, so between them these "
+        "curves are interpolations (`pipeline.paper` also gives the certain bounds).",
         "",
     ]
     out += _smol_section(smol, commands["smollm2"])
@@ -349,7 +430,9 @@ COMMANDS = {  # what `make reproduce` runs (CODET_FILE: the CodeT generations fi
                  "--from-samples $CODET_FILE --prompts benchmark",
     "paper": ".venv/bin/python -m pipeline paper --budget flops   # and --budget time, "
              "--small codellama-13b",
-    "smollm2": ".venv/bin/python -m pipeline run configs/reproduce-smollm2.yaml",
+    "smollm2": ".venv/bin/python -m pipeline.reproduce --run-in-process configs/reproduce-smollm2.yaml"
+               "\n# (the same stages and files as `.venv/bin/python -m pipeline run "
+               "configs/reproduce-smollm2.yaml`, without Ray)",
 }
 
 
@@ -359,13 +442,19 @@ def main(argv=None) -> None:
     ap.add_argument("--humaneval-run", default="runs/reproduce-codegen16b-humaneval")
     ap.add_argument("--smollm2-run", default="runs/reproduce-smollm2")
     ap.add_argument("--out", default="docs/REPRODUCTION.md")
+    ap.add_argument("--run-in-process", metavar="CONFIG",
+                    help="instead of rendering: run CONFIG's stages in this process (no Ray)")
     args = ap.parse_args(argv)
+    if args.run_in_process:
+        run_in_process(args.run_in_process, log=lambda m: print(m, flush=True))
+        return
     smol_dir = Path(args.smollm2_run)
     smol = smollm2_result(smol_dir) if (smol_dir / "curves.parquet").exists() else None
     with tempfile.TemporaryDirectory() as tmp:
         slice_ = slice_figures(tmp)
-    text = render(codegen_result(Path(args.codet_run)), codegen_result(Path(args.humaneval_run)),
-                  paper_result(), smol, slice_, COMMANDS)
+    codet_run, he_run = Path(args.codet_run), Path(args.humaneval_run)
+    text = render(codegen_result(codet_run), codegen_result(he_run),
+                  differing_tasks(codet_run, he_run), paper_result(), smol, slice_, COMMANDS)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
