@@ -430,8 +430,9 @@ def import_to_run(config: RunConfig, path: str | Path, *, model: Optional[str] =
     run_ids = table.column("task_id").to_pylist()
     n = spec_b.n_for(spec_m.name)
     kept: dict[str, list[str]] = {}
+    in_run = set(run_ids)
     for tid, texts in gens.completions.items():
-        if tid not in set(run_ids):
+        if tid not in in_run:
             report.outside_subset += len(texts)
             continue
         kept[tid] = texts[:n]

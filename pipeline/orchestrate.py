@@ -312,6 +312,11 @@ class Runner:
         """An imported model is never generated: each of its shards must hold imported samples."""
         for m in self.config.models:
             missing = [sh for sh in self.shards if sh.model == m.name and self._todo("generate", sh)]
+            if m.imported and any(sh.kind == "greedy" for sh in missing):
+                raise ConfigError(
+                    f"model {m.name} is imported (path: imported): generation files hold sampled "
+                    f"completions only, so it has no greedy samples; set greedy: false for "
+                    f"benchmark {next(sh.benchmark for sh in missing if sh.kind == 'greedy')}")
             if m.imported and missing:
                 raise ConfigError(
                     f"model {m.name} is imported (path: imported) but {len(missing)} of its shards "

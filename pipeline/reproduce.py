@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -334,10 +335,12 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
         + (f"{len(differ)} tasks' pass counts differ between the two ({differ})" if differ else
            "every task has the same number of passing samples under both prompts")
         + ". Against the CodeGen paper, pass@1 is well below its figure (which uses the original "
-        "prompts with their examples and, for each k, the best temperature, lower than 0.8 for "
-        "pass@1), while pass@10 and pass@100 are close to its figures. The CodeT paper reports "
+        "prompts with their examples, n = 200 and, for each k, the best of several "
+        "temperatures), while pass@10 and pass@100 are close to its figures. The CodeT paper reports "
         "this file's baseline pass@1 by greedy decoding (per its App. A), not comparable with a "
         "T = 0.8 estimate; its table was not reachable here to quote.",
+        "",
+        "![pass@k of the imported CodeGen-16B samples, CodeT prompts](figures/codegen16b_humaneval_pass_at_k.png)",
         "",
         "### The slice the tests recompute",
         "",
@@ -416,10 +419,13 @@ def _smol_section(smol: dict | None, command: str) -> list[str]:
         "samples passes with probability pass@1 whatever k, so pass@1 is the random-ranking "
         "baseline. With so few samples per problem and such a small model, the CIs are wide.",
         "",
-        f"Figures and tables: `{smol['run_dir']}/figures/` (pass@k, pass_time, rank-score curves, "
-        f"PNG and SVG) and `{smol['run_dir']}/tables/` (not committed: run outputs).",
+        f"Figures (PNG copies in `docs/figures/smollm2_*.png`; SVGs and tables in the run: "
+        f"`{smol['run_dir']}/figures/`, `{smol['run_dir']}/tables/`):",
         "",
     ]
+    out += [f"![{p.stem}](figures/smollm2_{p.name})" for p in
+            sorted((Path(smol["run_dir"]) / "figures").glob("*.png"))]
+    out.append("")
     return out
 
 
@@ -453,6 +459,13 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         slice_ = slice_figures(tmp)
     codet_run, he_run = Path(args.codet_run), Path(args.humaneval_run)
+    # small PNGs (about 40 KB each) are committed beside the report; SVGs stay in the runs
+    figures = Path(args.out).parent / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    for src, dst in [(codet_run / "figures/humaneval_pass_at_k.png", "codegen16b_humaneval_pass_at_k.png"),
+                     *[(p, f"smollm2_{p.name}") for p in sorted((smol_dir / "figures").glob("*.png"))
+                       if smol is not None]]:
+        shutil.copyfile(src, figures / dst)
     text = render(codegen_result(codet_run), codegen_result(he_run),
                   differing_tasks(codet_run, he_run), paper_result(), smol, slice_, COMMANDS)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -176,6 +176,16 @@ def test_run_never_generates_an_imported_model_and_names_the_shard_without_sampl
         orchestrate.run(cfg, progress=False)
 
 
+def test_an_imported_model_cannot_have_greedy_samples(tmp_path, humaneval_path):
+    cfg = _config(tmp_path, humaneval_path, greedy=True)
+    f = _jsonl(tmp_path / "s.jsonl", [{"task_id": t, "completion": "a"}
+                                      for t in ("HumanEval/0", "HumanEval/1", "HumanEval/2")])
+    with pytest.warns(ImportWarning):
+        importers.import_to_run(cfg, f)
+    with pytest.raises(config_mod.ConfigError, match=r"no greedy samples; set greedy: false"):
+        orchestrate.run(cfg, progress=False)
+
+
 def test_an_imported_model_needs_a_time_cost(tmp_path, humaneval_path):
     data = _config(tmp_path, humaneval_path).model_dump()
     data["models"][0]["cost"] = {}
