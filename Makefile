@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CONFIG ?= configs/default.yaml
 PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup sysdeps run test bench clean-venv
+.PHONY: setup sysdeps run test bench clean-venv reproduce reproduce-doc
 
 setup: $(STAMP) sysdeps
 
@@ -60,6 +60,19 @@ run: setup
 
 test: setup
 	$(PY) -m pytest -q tests
+
+# docs/REPRODUCTION.md: import + execute + reduce the CodeGen-16B generations (CodeT prompts and
+# HumanEval prompts), the SmolLM2-135M run (about 40-60 minutes here; resumable), then render.
+CODET_FILE ?= ../shared/data/generations/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl
+reproduce: setup
+	$(PY) -m pipeline run configs/reproduce-codegen16b.yaml --from-samples $(CODET_FILE) --prompts file --no-progress
+	$(PY) -m pipeline run configs/reproduce-codegen16b-humaneval-prompt.yaml --from-samples $(CODET_FILE) --prompts benchmark --no-progress
+	@# the SmolLM2 stages in one process (no Ray: survives another job's `ray stop` on a shared machine)
+	$(PY) -m pipeline.reproduce --run-in-process configs/reproduce-smollm2.yaml
+	$(MAKE) reproduce-doc
+
+reproduce-doc:
+	BUDGET_REALLOC_CODET_FILE=$(CODET_FILE) $(PY) -m pipeline.reproduce --out docs/REPRODUCTION.md
 
 bench: setup
 	@for b in benchmarks/*.py; do echo ">> $$b"; $(PY) $$b || exit 1; done

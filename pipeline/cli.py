@@ -151,12 +151,24 @@ def _run_and_report(start) -> None:
 def run(
     config: Path = typer.Argument(..., help="run config (YAML)"),
     progress: bool = typer.Option(True, help="progress bars"),
+    from_samples: Optional[Path] = typer.Option(
+        None, help="first import this generation file for the config's imported model "
+        "(as `import-samples CONFIG FILE`), then run"),
+    model: Optional[str] = typer.Option(None, help="with --from-samples: the imported model"),
+    benchmark: Optional[str] = typer.Option(None, help="with --from-samples: the benchmark"),
+    prompts: str = typer.Option("benchmark", help="with --from-samples: benchmark | file"),
 ) -> None:
     """Run a config end to end: generate, execute, score, reduce (continues a matching run dir)."""
     from pipeline import config as config_mod
     from pipeline import orchestrate
 
-    _run_and_report(lambda: orchestrate.run(config_mod.load(config), progress=progress))
+    def start():
+        cfg = config_mod.load(config)
+        if from_samples is not None:
+            _import(cfg, from_samples, model, benchmark, "auto", prompts, False)
+        return orchestrate.run(cfg, progress=progress)
+
+    _run_and_report(start)
 
 
 @app.command()
@@ -226,3 +238,43 @@ def plan(
         typer.echo(plan_mod.render(plan_mod.plan(run_config, cluster)))
     except (config_mod.ConfigError, plan_mod.PlanError) as exc:
         _fail(str(exc))
+
+
+def _import(cfg, file: Path, model, benchmark, fmt: str, prompts: str, skip_bad: bool):
+    import warnings
+
+    from pipeline import importers
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", importers.ImportWarning)  # the report lists them all
+        report = importers.import_to_run(cfg, file, model=model, benchmark=benchmark, fmt=fmt,
+                                         prompts=prompts,
+                                         on_error="skip" if skip_bad else "error")
+    typer.echo(report.describe())
+    return report
+
+
+@app.command("import-samples")
+def import_samples(
+    config: Path = typer.Argument(..., help="run config (YAML) with a model whose path is `imported`"),
+    file: Path = typer.Argument(..., help="generation file: completions jsonl, CodeT jsonl or "
+                                "bigcode JSON list of lists"),
+    model: Optional[str] = typer.Option(None, help="the imported model (default: the only one)"),
+    benchmark: Optional[str] = typer.Option(None, help="benchmark (default: the only one)"),
+    fmt: str = typer.Option("auto", "--format", help="auto | completions | codet | bigcode"),
+    prompts: str = typer.Option(
+        "benchmark", help="benchmark: run benchmark prompt + completion; file: use the file's own "
+        "prompts (CodeT) in the run's problems table"),
+    skip_bad: bool = typer.Option(False, help="leave malformed lines out (counted in the report) "
+                                  "instead of stopping at the first"),
+) -> None:
+    """Write a generation file into CONFIG's run directory as samples shards; then `run CONFIG`."""
+    from pipeline import config as config_mod
+    from pipeline import storage
+
+    try:
+        cfg = config_mod.load(config)
+        _import(cfg, file, model, benchmark, fmt, prompts, skip_bad)
+    except (config_mod.ConfigError, DataError, storage.StorageError) as exc:
+        _fail(str(exc))
+    typer.echo(f"next: budget-realloc run {config}")

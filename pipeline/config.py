@@ -14,6 +14,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
+#: ModelSpec.path of a model whose samples are imported (pipeline.importers), not generated.
+IMPORTED = "imported"
+
+
 class ConfigError(ValueError):
     """The run config is missing, unreadable or invalid; the message names the field."""
 
@@ -26,12 +30,19 @@ class ModelSpec(_Strict):
     """One generator model: where it comes from, how its engine runs, what a sample costs."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    path: str  # local directory, "smollm2-135m", "tiny-llama", or a Hugging Face id
+    # local directory, "smollm2-135m", "tiny-llama", a Hugging Face id, or "imported": samples
+    # come from a generation file (`budget-realloc import-samples`) and are never generated
+    path: str
     engine: dict[str, Any] = Field(default_factory=dict)  # workers.engine.EngineConfig fields
     cost: dict[str, Any] = Field(default_factory=dict)  # pipeline.cost.ModelCost fields
     replicas: int = Field(default=1, ge=1)  # generation actors for this model
     num_cpus: float = Field(default=1, gt=0)  # per actor
     num_gpus: float = Field(default=0, ge=0)  # per actor (tensor_parallel_size on a cluster)
+
+    @property
+    def imported(self) -> bool:
+        """True when this model's samples are imported from a file, never generated."""
+        return self.path == IMPORTED
 
 
 class Subset(_Strict):

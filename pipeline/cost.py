@@ -172,7 +172,12 @@ def model_costs(
     A model without a cost gets None (its budget curves are left out).
     """
     costs = dict(costs or {})
-    measured = seconds_per_sample(samples) if samples is not None else {}
+    # measure only the models without a given time (imported samples have no gen_seconds)
+    unpriced = [m for m in models if not (costs.get(m) and costs[m].seconds() is not None)]
+    measured = {}
+    if samples is not None and unpriced:
+        frame = samples.to_pandas() if hasattr(samples, "to_pandas") else samples
+        measured = seconds_per_sample(frame[frame["model"].isin(unpriced)])
     flops: dict[str, Optional[float]] = {}
     secs: dict[str, Optional[float]] = {}
     for m in models:

@@ -99,10 +99,16 @@ def preflight(config: RunConfig) -> None:
         _validated("ranker.engine", EngineConfig, config.ranker.engine)
     _validated("sandbox", SandboxConfig, config.sandbox)
     _check_model_paths(config)
+    for m in config.models:
+        if m.imported and not m.cost.get("seconds_per_sample"):
+            raise ConfigError(
+                f"models.{m.name}.cost.seconds_per_sample: model {m.name} is imported, so its "
+                "samples carry no generation time; give a time cost per sample (only ratios "
+                "between models matter)")
 
 
 def _check_model_paths(config: RunConfig) -> None:
-    specs = [(f"models.{m.name}.path", m.path) for m in config.models]
+    specs = [(f"models.{m.name}.path", m.path) for m in config.models if not m.imported]
     if config.ranker:
         specs.append(("ranker.path", config.ranker.path))
     for where, path in specs:
@@ -302,6 +308,23 @@ class Runner:
         if stage == "generate":
             self._downstream(shard)
 
+    def _check_imported(self) -> None:
+        """An imported model is never generated: each of its shards must hold imported samples."""
+        for m in self.config.models:
+            missing = [sh for sh in self.shards if sh.model == m.name and self._todo("generate", sh)]
+            if m.imported and any(sh.kind == "greedy" for sh in missing):
+                raise ConfigError(
+                    f"model {m.name} is imported (path: imported): generation files hold sampled "
+                    f"completions only, so it has no greedy samples; set greedy: false for "
+                    f"benchmark {next(sh.benchmark for sh in missing if sh.kind == 'greedy')}")
+            if m.imported and missing:
+                raise ConfigError(
+                    f"model {m.name} is imported (path: imported) but {len(missing)} of its shards "
+                    f"have no imported samples (first: {missing[0].name}, expected at "
+                    f"{self.rundir.shard_path('generate', missing[0])}); import them with "
+                    f"`budget-realloc import-samples CONFIG FILE --model {m.name} --benchmark "
+                    f"{missing[0].benchmark}`, or drop the tasks without samples from the subset")
+
     def run(self) -> Outcome:
         cfg = self.config
         preflight(cfg)
@@ -311,6 +334,7 @@ class Runner:
         self.shards = plan(cfg, task_ids)
         self.entries = self.rundir.reconcile(self.shards, self.stages)
         self._save_manifest(force=True)
+        self._check_imported()
 
         pending = {s: [sh for sh in self.shards if self._todo(s, sh)] for s in self.stages}
         started_ray = False

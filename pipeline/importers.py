@@ -1,0 +1,507 @@
+"""Importing existing generations: common generation files -> a run's `samples` shards.
+
+Three formats (`detect_format` tells them apart by their first record):
+- `completions`: jsonl of `{task_id, completion}` rows (human-eval / evalplus style; evalplus'
+  `solution` holding prompt + completion is accepted too). A task's samples get sample_idx
+  0, 1, ... in order of appearance, or the row's own `sample_idx` / `completion_id` when given.
+- `codet`: jsonl of `{task_id | prompt, samples: [...]}` (microsoft/CodeT). A line without a
+  task_id is mapped to its task by the name of the last `def` in its prompt, then by the
+  longest common prefix with the benchmark's prompts (CodeT's prompts differ from HumanEval's).
+- `bigcode`: the bigcode-evaluation-harness JSON list of lists: element i holds the samples of
+  the i-th problem of the benchmark (the full benchmark, before any subset).
+
+A sample that starts with its problem's prompt (bigcode, evalplus `solution`) has that prompt
+removed, since the executor runs prompt + completion. Bad input never vanishes: with
+`on_error="error"` (the default) the first bad line raises `ImportFileError` naming it
+(`FILE:LINE: reason`); with `on_error="skip"` it is left out and counted in the report by
+reason, with its line. `import_to_run` writes the samples into the shards that
+`pipeline.shards.plan` gives the config's imported model (`path: imported`), so `run CONFIG`
+then executes, scores and reduces them like generated samples.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import pyarrow as pa
+
+import schemas
+from pipeline import storage
+from pipeline.benchmarks import DataError
+from pipeline.benchmarks import get as get_benchmark
+from pipeline.config import ConfigError, RunConfig
+
+FORMATS = ("completions", "codet", "bigcode")
+#: finish_reason of imported samples: the files do not say whether a sample hit the token limit.
+IMPORTED_FINISH = "imported"
+_DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.M)
+
+
+class ImportFileError(DataError):
+    """A generation file is malformed; the message names the file and the offending line."""
+
+
+class ImportWarning(UserWarning):
+    """Something was skipped or looks wrong in a generation file (also counted in the report)."""
+
+
+@dataclass
+class Skipped:
+    """One thing left out of an import, and why."""
+
+    line: int  # 1-based line of a jsonl file, or the 0-based element of a bigcode list
+    reason: str  # short category, e.g. "unknown task"
+    detail: str = ""
+
+
+@dataclass
+class ImportReport:
+    """What an import read, kept, and left out (with reasons); `describe()` prints it."""
+
+    path: str
+    format: str
+    benchmark: str
+    lines: int = 0  # records read (jsonl lines / list elements)
+    samples_read: int = 0  # candidate samples seen in those records
+    per_task: dict[str, int] = field(default_factory=dict)  # samples kept per task
+    skipped: list[Skipped] = field(default_factory=list)
+    prompt_stripped: int = 0  # samples that started with the prompt, which was removed
+    beyond_n: int = 0  # samples past the run's n for their task (not imported)
+    short_tasks: dict[str, int] = field(default_factory=dict)  # tasks with fewer than n samples
+    missing_tasks: list[str] = field(default_factory=list)  # run tasks with no sample at all
+    outside_subset: int = 0  # samples of tasks that are not in the run's subset
+    repeats: int = 0  # identical (task, completion) pairs kept as separate samples
+
+    @property
+    def imported(self) -> int:
+        return sum(self.per_task.values())
+
+    def skipped_by_reason(self) -> dict[str, int]:
+        return dict(Counter(s.reason for s in self.skipped))
+
+    def describe(self, shown: int = 5) -> str:
+        lines = [
+            f"{self.path} ({self.format}, {self.benchmark}): {self.lines} records, "
+            f"{self.samples_read} samples read, {self.imported} imported for "
+            f"{len(self.per_task)} tasks"
+        ]
+        if self.prompt_stripped:
+            lines.append(f"  {self.prompt_stripped} samples started with the prompt; it was removed")
+        if self.repeats:
+            lines.append(f"  {self.repeats} samples repeat an earlier sample of their task "
+                         "(kept: repeated samples are legitimate at T > 0)")
+        if self.outside_subset:
+            lines.append(f"  {self.outside_subset} samples belong to tasks outside the run's subset "
+                         "(not imported)")
+        if self.beyond_n:
+            lines.append(f"  {self.beyond_n} samples beyond the run's n per task (not imported)")
+        if self.short_tasks:
+            some = ", ".join(f"{t}={c}" for t, c in list(self.short_tasks.items())[:shown])
+            lines.append(f"  {len(self.short_tasks)} tasks have fewer than n samples ({some})")
+        if self.missing_tasks:
+            lines.append(f"  {len(self.missing_tasks)} run tasks have no samples "
+                         f"({', '.join(self.missing_tasks[:shown])})")
+        for reason, count in sorted(self.skipped_by_reason().items()):
+            where = [s for s in self.skipped if s.reason == reason][:shown]
+            unit = "element" if self.format == "bigcode" else "line"
+            lines.append(f"  skipped {count} ({reason}): " + "; ".join(
+                f"{unit} {s.line}{': ' + s.detail if s.detail else ''}" for s in where))
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "format": self.format, "benchmark": self.benchmark,
+            "lines": self.lines, "samples_read": self.samples_read, "imported": self.imported,
+            "tasks": len(self.per_task), "prompt_stripped": self.prompt_stripped,
+            "repeats": self.repeats, "outside_subset": self.outside_subset,
+            "beyond_n": self.beyond_n, "short_tasks": self.short_tasks,
+            "missing_tasks": self.missing_tasks, "skipped_by_reason": self.skipped_by_reason(),
+            "skipped": [vars(s) for s in self.skipped],
+        }
+
+
+@dataclass
+class Generations:
+    """Samples read from a file, by task (in file order), with the file's prompts (CodeT)."""
+
+    completions: dict[str, list[str]]
+    prompts: dict[str, str]
+    report: ImportReport
+
+
+# -- reading ---------------------------------------------------------------------------------------
+class _Reader:
+    """Shared bookkeeping: raise or record each bad item, by policy."""
+
+    def __init__(self, path: Path, fmt: str, benchmark: str, on_error: str):
+        if on_error not in ("error", "skip"):
+            raise ValueError(f"on_error must be 'error' or 'skip', got {on_error!r}")
+        self.path = path
+        self.on_error = on_error
+        self.report = ImportReport(str(path), fmt, benchmark)
+        self.unit = "element" if fmt == "bigcode" else "line"
+
+    def bad(self, line: int, reason: str, detail: str = "") -> None:
+        where = f"{self.path}: element {line}" if self.unit == "element" else f"{self.path}:{line}"
+        message = f"{where}: {reason}" + (f" ({detail})" if detail else "")
+        if self.on_error == "error":
+            raise ImportFileError(message + "; fix the line or import with on_error='skip' "
+                                  "(CLI: --skip-bad) to leave it out and count it")
+        self.report.skipped.append(Skipped(line, reason, detail))
+        warnings.warn(message + "; skipped", ImportWarning, stacklevel=3)
+
+
+def _jsonl(reader: _Reader) -> Iterator[tuple[int, dict]]:
+    try:
+        handle = reader.path.open(encoding="utf-8")
+    except OSError as exc:
+        raise ImportFileError(f"{reader.path}: cannot be read ({exc})") from None
+    with handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            reader.report.lines += 1
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                reader.bad(lineno, "not valid JSON", exc.msg)
+                continue
+            if not isinstance(record, dict):
+                reader.bad(lineno, "not a JSON object", type(record).__name__)
+                continue
+            yield lineno, record
+
+
+def detect_format(path: str | Path) -> str:
+    """`completions`, `codet` or `bigcode`, from the file's first record."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFileError(f"{path}: file not found")
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            if text.startswith("["):
+                return "bigcode"
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ImportFileError(f"{path}:{lineno}: not valid JSON ({exc.msg}); cannot tell "
+                                      "the format, give it explicitly") from None
+            if isinstance(record, dict) and "samples" in record:
+                return "codet"
+            if isinstance(record, dict) and ("completion" in record or "solution" in record):
+                return "completions"
+            raise ImportFileError(
+                f"{path}:{lineno}: cannot tell the format: expected a JSON list (bigcode), or "
+                "jsonl objects with 'samples' (codet) or 'completion'/'solution' (completions)")
+    raise ImportFileError(f"{path}: empty file")
+
+
+def _task_index(problems: pa.Table) -> dict[str, str]:
+    """Accepted spellings of each task id -> the benchmark's id (case-insensitive, bare number)."""
+    index: dict[str, str] = {}
+    for tid in problems.column("task_id").to_pylist():
+        index[tid] = tid
+        index.setdefault(tid.lower(), tid)
+        index.setdefault(tid.rsplit("/", 1)[-1], tid)
+    return index
+
+
+def _strip_prompt(reader: _Reader, problem: dict, text: str) -> str:
+    prompt = problem["prompt"]
+    if problem["io_kind"] == "function" and prompt and text.startswith(prompt):
+        reader.report.prompt_stripped += 1
+        return text[len(prompt):]
+    return text
+
+
+def _read_completions(reader: _Reader, problems: dict[str, dict], ids: dict[str, str]):
+    out: dict[str, list[str]] = {}
+    seen_idx: dict[tuple[str, int], int] = {}
+    for lineno, rec in _jsonl(reader):
+        reader.report.samples_read += 1
+        raw_id = rec.get("task_id")
+        if raw_id is None:
+            reader.bad(lineno, "missing task id", "no 'task_id' field")
+            continue
+        tid = ids.get(str(raw_id)) or ids.get(str(raw_id).lower())
+        if tid is None:
+            reader.bad(lineno, "unknown task", f"task_id {raw_id!r} is not a {reader.report.benchmark} task")
+            continue
+        key = "completion" if "completion" in rec else "solution"
+        text = rec.get(key)
+        if not isinstance(text, str):
+            reader.bad(lineno, "non-string sample",
+                       f"'{key}' is {type(text).__name__}" if key in rec else "no 'completion' field")
+            continue
+        idx = rec.get("sample_idx", rec.get("completion_id"))
+        if idx is not None:
+            if (tid, idx) in seen_idx:
+                reader.bad(lineno, "duplicate row",
+                           f"{tid} sample {idx} already given on line {seen_idx[(tid, idx)]}")
+                continue
+            seen_idx[(tid, idx)] = lineno
+        out.setdefault(tid, []).append(_strip_prompt(reader, problems[tid], text))
+    return out, {}
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def match_prompt(prompt: str, problems: dict[str, dict]) -> tuple[Optional[str], str]:
+    """The task a CodeT-style prompt belongs to: same last `def` name, longest common prefix.
+
+    Returns (task_id, "") or (None, why not).
+    """
+    names = _DEF.findall(prompt)
+    if not names:
+        return None, "the prompt defines no function"
+    name = names[-1]
+    candidates = [t for t, p in problems.items()
+                  if (_DEF.findall(p["prompt"]) or [None])[-1] == name]
+    if not candidates:
+        return None, f"no task's prompt ends with a function named {name!r}"
+    scored = sorted(((_common_prefix(prompt, problems[t]["prompt"]), t) for t in candidates),
+                    reverse=True)
+    if len(scored) > 1 and scored[0][0] == scored[1][0]:
+        return None, f"{name!r} matches {scored[0][1]} and {scored[1][1]} equally"
+    return scored[0][1], ""
+
+
+def _read_codet(reader: _Reader, problems: dict[str, dict], ids: dict[str, str]):
+    out: dict[str, list[str]] = {}
+    prompts: dict[str, str] = {}
+    line_of: dict[str, int] = {}
+    for lineno, rec in _jsonl(reader):
+        samples = rec.get("samples")
+        if not isinstance(samples, list):
+            reader.bad(lineno, "non-string sample", "'samples' is not a list"
+                       if "samples" in rec else "no 'samples' field")
+            continue
+        reader.report.samples_read += len(samples)
+        if rec.get("task_id") is not None:
+            tid = ids.get(str(rec["task_id"])) or ids.get(str(rec["task_id"]).lower())
+            if tid is None:
+                reader.bad(lineno, "unknown task",
+                           f"task_id {rec['task_id']!r} is not a {reader.report.benchmark} task")
+                continue
+        elif isinstance(rec.get("prompt"), str):
+            tid, why = match_prompt(rec["prompt"], problems)
+            if tid is None:
+                reader.bad(lineno, "unknown task", why)
+                continue
+        else:
+            reader.bad(lineno, "missing task id", "neither 'task_id' nor a string 'prompt'")
+            continue
+        if tid in line_of:
+            reader.bad(lineno, "duplicate row", f"{tid} was already given on line {line_of[tid]}")
+            continue
+        line_of[tid] = lineno
+        if isinstance(rec.get("prompt"), str):
+            prompts[tid] = rec["prompt"]
+        kept = []
+        for j, text in enumerate(samples):
+            if not isinstance(text, str):
+                reader.bad(lineno, "non-string sample", f"samples[{j}] is {type(text).__name__}")
+                continue
+            kept.append(_strip_prompt(reader, problems[tid], text))
+        out[tid] = kept
+    return out, prompts
+
+
+def _read_bigcode(reader: _Reader, problems: dict[str, dict], order: list[str]):
+    try:
+        data = json.loads(reader.path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFileError(f"{reader.path}: cannot be read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(f"{reader.path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, list):
+        raise ImportFileError(f"{reader.path}: expected a JSON list of lists (bigcode harness), "
+                              f"got {type(data).__name__}")
+    out: dict[str, list[str]] = {}
+    for i, samples in enumerate(data):
+        element = i
+        reader.report.lines += 1
+        if not isinstance(samples, list):
+            reader.bad(element, "non-string sample", f"{type(samples).__name__}, not a list")
+            continue
+        reader.report.samples_read += len(samples)
+        if i >= len(order):
+            reader.bad(element, "unknown task",
+                       f"the benchmark has {len(order)} problems, elements 0-{len(order) - 1}")
+            continue
+        tid = order[i]
+        kept = []
+        for j, text in enumerate(samples):
+            if not isinstance(text, str):
+                reader.bad(element, "non-string sample", f"[{i}][{j}] is {type(text).__name__}")
+                continue
+            kept.append(_strip_prompt(reader, problems[tid], text))
+        out[tid] = kept
+    return out, {}
+
+
+def read_generations(path: str | Path, problems: pa.Table, *, fmt: str = "auto",
+                     on_error: str = "error") -> Generations:
+    """Read a generation file against a benchmark's full `problems` table."""
+    path = Path(path)
+    fmt = detect_format(path) if fmt == "auto" else fmt
+    if fmt not in FORMATS:
+        raise ImportFileError(f"{path}: unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if not path.is_file():
+        raise ImportFileError(f"{path}: file not found")
+    bench = problems.column("benchmark")[0].as_py() if problems.num_rows else "?"
+    reader = _Reader(path, fmt, bench, on_error)
+    rows = {r["task_id"]: r for r in problems.to_pylist()}
+    if fmt == "completions":
+        out, prompts = _read_completions(reader, rows, _task_index(problems))
+    elif fmt == "codet":
+        out, prompts = _read_codet(reader, rows, _task_index(problems))
+    else:
+        out, prompts = _read_bigcode(reader, rows, list(rows))
+    for tid, texts in out.items():
+        counts = Counter(texts)
+        reader.report.repeats += sum(c - 1 for c in counts.values())
+    return Generations(out, prompts, reader.report)
+
+
+# -- into a run ------------------------------------------------------------------------------------
+def samples_table(completions: dict[str, list[str]], *, run_id: str, model: str, benchmark: str,
+                  temperature: float, seed: int) -> pa.Table:
+    """A `samples` table: sample_idx 0..n-1 per task in the given order; no token counts."""
+    rows = [
+        {"run_id": run_id, "model": model, "benchmark": benchmark, "task_id": tid,
+         "sample_idx": i, "seed": seed, "temperature": temperature, "completion": text,
+         "n_tokens": 0, "finish_reason": IMPORTED_FINISH, "gen_seconds": 0.0}
+        for tid, texts in completions.items() for i, text in enumerate(texts)
+    ]
+    return schemas.from_rows(rows, "samples") if rows else schemas.empty("samples")
+
+
+def _with_prompts(table: pa.Table, prompts: dict[str, str], path: str) -> pa.Table:
+    ids = table.column("task_id").to_pylist()
+    missing = [t for t in ids if t not in prompts]
+    if missing:
+        raise ImportFileError(
+            f"{path}: prompts='file' needs the file's prompt for every run task; "
+            f"{len(missing)} have none (first: {missing[0]})")
+    idx = table.schema.get_field_index("prompt")
+    return table.set_column(idx, table.schema.field(idx), pa.array([prompts[t] for t in ids]))
+
+
+def import_to_run(config: RunConfig, path: str | Path, *, model: Optional[str] = None,
+                  benchmark: Optional[str] = None, fmt: str = "auto", prompts: str = "benchmark",
+                  on_error: str = "error") -> ImportReport:
+    """Write a generation file into the samples shards of `config`'s imported model.
+
+    `prompts="benchmark"` keeps the benchmark's prompts (the executor runs benchmark prompt +
+    completion); `prompts="file"` stores the file's own prompts (CodeT) in the run's problems
+    table, so each program is run as the generator saw it. Writes RUN_DIR/imports/M-B.json.
+    """
+    from pipeline.orchestrate import _select
+    from pipeline.rundir import RunDir
+    from pipeline.shards import plan
+
+    spec_m = _pick([m for m in config.models if m.imported], model, "model",
+                   "an imported model (path: imported)")
+    spec_b = _pick(config.benchmarks, benchmark, "benchmark", "a benchmark")
+    if prompts not in ("benchmark", "file"):
+        raise ConfigError(f"prompts must be 'benchmark' or 'file', got {prompts!r}")
+    full = get_benchmark(spec_b.name).load(spec_b.data)
+    gens = read_generations(path, full, fmt=fmt, on_error=on_error)
+    report = gens.report
+    table = _select(full, spec_b)
+    if prompts == "file":
+        table = _with_prompts(table, gens.prompts, str(path))
+    run_ids = table.column("task_id").to_pylist()
+    n = spec_b.n_for(spec_m.name)
+    kept: dict[str, list[str]] = {}
+    in_run = set(run_ids)
+    for tid, texts in gens.completions.items():
+        if tid not in in_run:
+            report.outside_subset += len(texts)
+            continue
+        kept[tid] = texts[:n]
+        report.beyond_n += max(0, len(texts) - n)
+        if len(texts) < n:
+            report.short_tasks[tid] = len(texts)
+    report.per_task = {t: len(kept[t]) for t in run_ids if t in kept and kept[t]}
+    report.missing_tasks = [t for t in run_ids if not kept.get(t)]
+    for what, count in (("tasks with fewer than n samples", len(report.short_tasks)),
+                        ("run tasks without samples", len(report.missing_tasks))):
+        if count:
+            warnings.warn(f"{path}: {count} {what}; see the import report", ImportWarning,
+                          stacklevel=2)
+
+    rundir = RunDir(config.output_dir)
+    rundir.freeze_config(config)
+    ppath = rundir.problems_path(spec_b.name)
+    if storage.exists(ppath):
+        existing = storage.read_table(ppath, "problems")
+        if not existing.equals(table):
+            raise ConfigError(
+                f"{ppath} already holds other problems (prompts={prompts!r} differs from an "
+                "earlier import or run?); use another output_dir")
+    else:
+        storage.write_table(table, ppath, "problems")
+
+    temperature = _temperature(spec_b)
+    for shard in plan(config, {spec_b.name: run_ids} | {
+            b.name: [] for b in config.benchmarks if b.name != spec_b.name}):
+        if shard.model != spec_m.name or shard.benchmark != spec_b.name or shard.kind != "sampled":
+            continue
+        part = {t: kept[t] for t in shard.task_ids if kept.get(t)}
+        if not part:
+            continue
+        samples = samples_table(part, run_id=config.run_id, model=spec_m.name,
+                                benchmark=spec_b.name, temperature=temperature, seed=shard.seed)
+        out = rundir.shard_path("generate", shard)
+        if storage.exists(out):
+            old = storage.read_table(out, "samples")
+            if old.equals(samples):
+                continue
+            raise ConfigError(f"{out} already holds other samples; import into a new output_dir")
+        storage.write_table(samples, out, "samples")
+    _write_report(rundir.uri(f"imports/{spec_m.name}-{spec_b.name}.json"), report)
+    return report
+
+
+def _pick(items, name: Optional[str], what: str, kind: str):
+    names = [i.name for i in items]
+    if name is None:
+        if len(items) == 1:
+            return items[0]
+        raise ConfigError(f"the config has {len(items)} candidates for {what} ({names or 'none'}); "
+                          f"name {kind} with --{what}")
+    for item in items:
+        if item.name == name.lower() or item.name == name:
+            return item
+    raise ConfigError(f"{what} {name!r} is not {kind} of the config (candidates: {names})")
+
+
+def _temperature(spec) -> float:
+    from pipeline.shards import sampling_of
+
+    return float(sampling_of(spec)[0])
+
+
+def _write_report(uri: str, report: ImportReport) -> None:
+    fs, path = storage.resolve(uri)
+    fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    with fs.open_output_stream(path) as f:
+        f.write(json.dumps(report.as_dict(), indent=1).encode())
+
