@@ -26,8 +26,8 @@ from typing import Any, Iterator
 import pyarrow as pa
 
 import schemas
-from workers.engine import EngineConfig, apply_env, cpu_env, is_cpu_build
-from workers.models import ModelError, resolve_model
+from workers.engine import EngineConfig, cpu_env, is_cpu_build
+from workers.models import load_llm
 
 #: Problem columns the generator reads.
 PROBLEM_COLUMNS = ("benchmark", "task_id", "prompt", "stop")
@@ -110,20 +110,8 @@ class Generator:
     """Holds one `vllm.LLM` and generates `samples` shards from `problems` shards."""
 
     def __init__(self, model: str, engine: EngineConfig | dict | None = None, model_name: str | None = None):
-        self.engine = engine if isinstance(engine, EngineConfig) else EngineConfig(**(engine or {}))
-        self.model_dir = resolve_model(model)
+        self.engine, self.model_dir, self.llm = load_llm(model, engine, role="model")
         self.model_name = model_name or model
-        if is_cpu_build():
-            apply_env(cpu_env(self.engine))
-        from vllm import LLM
-
-        try:
-            self.llm = LLM(**self.engine.llm_kwargs(self.model_dir))
-        except Exception as exc:  # noqa: BLE001 - name the model and the engine settings
-            raise ModelError(
-                f"model {model!r}: vLLM could not load {self.model_dir} with "
-                f"{self.engine.model_dump()}: {type(exc).__name__}: {exc}"
-            ) from exc
         self.tokenizer = self.llm.get_tokenizer()
         self.last_stats: dict[str, float] = {}
 

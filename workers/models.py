@@ -210,3 +210,27 @@ def resolve_model(spec: str, cache_dir: str | None = None) -> str:
             "and not a Hugging Face id of the form org/name"
         )
     return hub_model(spec)
+
+
+def load_llm(model: str, engine, role: str = "model"):
+    """(EngineConfig, local model dir, vllm.LLM) for a model spec; errors name what was tried.
+
+    `engine` is an EngineConfig, a dict of its fields, or None; `role` names the model in
+    errors ("model" for a generator, "ranker" for a scorer).
+    """
+    from workers.engine import EngineConfig, apply_env, cpu_env, is_cpu_build
+
+    engine = engine if isinstance(engine, EngineConfig) else EngineConfig(**(engine or {}))
+    model_dir = resolve_model(model)
+    if is_cpu_build():
+        apply_env(cpu_env(engine))
+    from vllm import LLM
+
+    try:
+        llm = LLM(**engine.llm_kwargs(model_dir))
+    except Exception as exc:  # noqa: BLE001 - name the model and the engine settings
+        raise ModelError(
+            f"{role} {model!r}: vLLM could not load {model_dir} with "
+            f"{engine.model_dump()}: {type(exc).__name__}: {exc}"
+        ) from exc
+    return engine, model_dir, llm

@@ -26,8 +26,8 @@ from typing import Any
 import pyarrow as pa
 
 import schemas
-from workers.engine import EngineConfig, apply_env, cpu_env, is_cpu_build
-from workers.models import ModelError, resolve_model
+from workers.engine import EngineConfig
+from workers.models import load_llm
 
 SAMPLE_COLUMNS = ("run_id", "model", "benchmark", "task_id", "sample_idx", "completion", "n_tokens", "finish_reason")
 
@@ -62,20 +62,8 @@ class Scorer:
     """Holds one `vllm.LLM` (the ranker) and scores `samples` shards into `scores` shards."""
 
     def __init__(self, model: str, engine: EngineConfig | dict | None = None, ranker_name: str | None = None):
-        self.engine = engine if isinstance(engine, EngineConfig) else EngineConfig(**(engine or {}))
-        self.model_dir = resolve_model(model)
+        self.engine, self.model_dir, self.llm = load_llm(model, engine, role="ranker")
         self.ranker_name = ranker_name or model
-        if is_cpu_build():
-            apply_env(cpu_env(self.engine))
-        from vllm import LLM
-
-        try:
-            self.llm = LLM(**self.engine.llm_kwargs(self.model_dir))
-        except Exception as exc:  # noqa: BLE001 - name the model and the engine settings
-            raise ModelError(
-                f"ranker {model!r}: vLLM could not load {self.model_dir} with "
-                f"{self.engine.model_dump()}: {type(exc).__name__}: {exc}"
-            ) from exc
         self.tokenizer = self.llm.get_tokenizer()
 
     @classmethod
