@@ -132,8 +132,9 @@ def _score_frame(scores: Optional[pa.Table], joined: pd.DataFrame) -> Optional[p
             f"{len(orphan)} scores have no sample/verdict (first: model={first['model']} "
             f"task_id={first['task_id']} sample_idx={first['sample_idx']} ranker={first['ranker']})"
         )
-    if sc["mean_nll"].isna().any():
-        raise ReduceError("scores.mean_nll has NaN values; re-run the scoring stage")
+    # workers.score gives an empty completion (no tokens to score) mean_nll NaN, meaning "sorts
+    # last": rank it after every scored completion (ties among them are averaged)
+    sc["mean_nll"] = sc["mean_nll"].fillna(np.inf)
     return sc
 
 
