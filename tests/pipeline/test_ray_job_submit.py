@@ -36,6 +36,8 @@ def ray_head(tmp_path):
     try:
         yield env
     finally:
+        # `ray stop` stops every Ray on the machine, not only this head: do not run this test
+        # beside other Ray work you care about (CI runs it alone)
         subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
         shutil.rmtree(temp, ignore_errors=True)
 

@@ -191,26 +191,3 @@ def test_models_without_any_cost_are_left_out_of_the_budget_curves(tables3):
     assert set(df[df.metric == "pass_time"].model) == {"small", "large"}  # measured seconds
     assert "rank_score" not in set(df.metric)  # no scores table
 
-
-def test_an_unscorable_empty_completion_ranks_after_every_scored_one():
-    key = {"run_id": "r", "model": "m", "benchmark": "humaneval", "task_id": "HumanEval/0"}
-    samples = schemas.from_rows([
-        {**key, "sample_idx": i, "seed": i, "temperature": 0.8, "completion": c, "n_tokens": len(c),
-         "finish_reason": "stop", "gen_seconds": 0.1}
-        for i, c in enumerate(["", "    return 1\n"])], "samples")
-    verdicts = schemas.from_rows([
-        {**key, "sample_idx": 0, "status": "pass", "tests_passed": 1, "tests_total": 1, "detail": "",
-         "exec_ms": 1.0, "cached": False},
-        {**key, "sample_idx": 1, "status": "fail", "tests_passed": 0, "tests_total": 1, "detail": "",
-         "exec_ms": 1.0, "cached": False}], "verdicts")
-    # the empty completion has no token to score: NaN, which must rank last, not first or crash
-    scores = schemas.from_rows([
-        {**key, "sample_idx": 0, "ranker": "r", "mean_nll": float("nan"), "n_tokens": 0, "truncated": False},
-        {**key, "sample_idx": 1, "ranker": "r", "mean_nll": 0.5, "n_tokens": 4, "truncated": False}], "scores")
-    curves = reduce_tables(samples, verdicts, scores, n_boot=0).to_pandas()
-    rank1 = curves[(curves.metric == "rank_score") & (curves.k == 1)]["value"].item()
-    assert rank1 == pytest.approx(0.5)  # rank-score@1 = c/n whatever the order
-    # with k = n = 2 the score is the pass of the top-ranked sample: the scored one, which fails
-    # (had the NaN ranked first, this would be 1)
-    rank2 = curves[(curves.metric == "rank_score") & (curves.k == 2)]["value"].item()
-    assert rank2 == pytest.approx(0.0)
