@@ -140,6 +140,12 @@ def connect(config: RunConfig, needed_cpus: float) -> bool:
     return True
 
 
+def _ray():
+    import ray  # imported only when there is work for actors: status and reduce stay light
+
+    return ray
+
+
 class _Pool:
     """Actors of one kind, used round-robin; a dead one is replaced."""
 
@@ -350,18 +356,14 @@ class Runner:
                     self._downstream(shard)
             used_ray = bool(self.inflight)
             while self.inflight:
-                import ray
-
-                ready, _ = ray.wait(list(self.inflight), num_returns=1, timeout=5.0)
+                ready, _ = _ray().wait(list(self.inflight), num_returns=1, timeout=5.0)
                 for ref in ready:
                     self._on_result(ref, bars)
                 self._save_manifest()
             self._save_manifest(force=True)
         self._close_pools(used_ray)
         if started_ray:
-            import ray
-
-            ray.shutdown()
+            _ray().shutdown()
 
         outcome = Outcome(self.rundir.root)
         for (stage, _), e in self.entries.items():
