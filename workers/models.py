@@ -109,15 +109,31 @@ def smollm2_gguf() -> Path:
     raise ModelError(f"model {SMOLLM2!r}: GGUF file not found; tried {tried}")
 
 
+@contextlib.contextmanager
+def atomic_directory(out: Path) -> Iterator[Path]:
+    """A temporary directory beside `out` that replaces `out` only if the block succeeds.
+
+    So a model directory appears only complete; on any error the temporary one is removed.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    os.chmod(tmp, 0o755)
+    try:
+        yield tmp
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def convert_gguf(gguf: Path, out: Path) -> None:
     """Dequantise a GGUF causal LM to a float32 Hugging Face directory at `out` (atomic)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    os.chmod(tmp, 0o755)
-    try:
+    with atomic_directory(out) as tmp:
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(
             gguf.parent, gguf_file=gguf.name, dtype=torch.float32
@@ -131,12 +147,6 @@ def convert_gguf(gguf: Path, out: Path) -> None:
         tok.save_pretrained(tmp)
         (tmp / "converted_from.json").write_text(json.dumps({"gguf": str(gguf)}))
         (tmp / ".complete").write_text("")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def smollm2(cache_dir: str | os.PathLike | None = None) -> str:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sysconfig
-import tempfile
 from pathlib import Path
 
 #: Standard-library modules whose source trains the tokenizer (code-like text, always present).
@@ -78,12 +76,11 @@ def build_tiny_llama(out_dir: str | os.PathLike, seed: int = 0) -> str:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+    from workers.models import atomic_directory
+
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
     files = corpus_files()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    os.chmod(tmp, 0o755)
-    try:
+    with atomic_directory(out) as tmp:
         tok = _train_tokenizer(files)
         eos = tok.token_to_id(SPECIAL)
         fast = PreTrainedTokenizerFast(
@@ -119,10 +116,4 @@ def build_tiny_llama(out_dir: str | os.PathLike, seed: int = 0) -> str:
                 indent=1,
             )
         )
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return str(out)
