@@ -312,14 +312,19 @@ def _read_codet(reader: _Reader, problems: dict[str, dict], ids: dict[str, str])
         line_of[tid] = lineno
         if isinstance(rec.get("prompt"), str):
             prompts[tid] = rec["prompt"]
-        kept = []
-        for j, text in enumerate(samples):
-            if not isinstance(text, str):
-                reader.bad(lineno, "non-string sample", f"samples[{j}] is {type(text).__name__}")
-                continue
-            kept.append(_strip_prompt(reader, problems[tid], text))
-        out[tid] = kept
+        out[tid] = _string_samples(reader, lineno, problems[tid], samples, "samples")
     return out, prompts
+
+
+def _string_samples(reader: _Reader, where: int, problem: dict, samples: list, label: str) -> list[str]:
+    """The string samples of one task, prompt-stripped; each non-string one reported at `where`."""
+    kept = []
+    for j, text in enumerate(samples):
+        if not isinstance(text, str):
+            reader.bad(where, "non-string sample", f"{label}[{j}] is {type(text).__name__}")
+            continue
+        kept.append(_strip_prompt(reader, problem, text))
+    return kept
 
 
 def _read_bigcode(reader: _Reader, problems: dict[str, dict], order: list[str]):
@@ -345,13 +350,7 @@ def _read_bigcode(reader: _Reader, problems: dict[str, dict], order: list[str]):
                        f"the benchmark has {len(order)} problems, elements 0-{len(order) - 1}")
             continue
         tid = order[i]
-        kept = []
-        for j, text in enumerate(samples):
-            if not isinstance(text, str):
-                reader.bad(element, "non-string sample", f"[{i}][{j}] is {type(text).__name__}")
-                continue
-            kept.append(_strip_prompt(reader, problems[tid], text))
-        out[tid] = kept
+        out[tid] = _string_samples(reader, element, problems[tid], samples, f"[{i}]")
     return out, {}
 
 
