@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.orchestrate import prepare_problems
+from pipeline import storage
 from pipeline.rundir import Entry, RunDir
 from pipeline.shards import plan
 
@@ -19,11 +19,19 @@ class Status:
 
 
 def status(run_dir: str) -> Status:
-    """Reconcile the manifest with the files (read-only for outputs) and count shard states."""
+    """Count shard states from the files and the manifest; writes nothing.
+
+    A benchmark whose problems table is not built yet has no shards to count.
+    """
     rundir = RunDir(run_dir)
     config = rundir.load_config()
-    problems = prepare_problems(config, rundir)
-    shards = plan(config, {b: t.column("task_id").to_pylist() for b, t in problems.items()})
+    task_ids = {}
+    for spec in config.benchmarks:
+        path = rundir.problems_path(spec.name)
+        if storage.exists(path):
+            task_ids[spec.name] = storage.read_table(path, "problems").column("task_id").to_pylist()
+    shards = plan(config.model_copy(update={
+        "benchmarks": [b for b in config.benchmarks if b.name in task_ids]}), task_ids)
     stages = ("generate", "execute") + (("score",) if config.ranker else ())
     manifest = rundir.read_manifest()
     out = Status(rundir.root)
@@ -44,7 +52,5 @@ def status(run_dir: str) -> Status:
             else:
                 counts["pending"] += 1
         out.counts[stage], out.rows[stage] = counts, rows
-    from pipeline import storage
-
     out.reduced = storage.exists(rundir.uri("curves.parquet"))
     return out
