@@ -68,14 +68,14 @@ reproduce: setup
 	$(PY) -m pipeline run configs/reproduce-codegen16b.yaml --from-samples $(CODET_FILE) --prompts file --no-progress
 	$(PY) -m pipeline run configs/reproduce-codegen16b-humaneval-prompt.yaml --from-samples $(CODET_FILE) --prompts benchmark --no-progress
 	@# the SmolLM2 stages in one process (no Ray: survives another job's `ray stop` on a shared machine)
-	$(PY) -m pipeline.reproduce --run-in-process configs/reproduce-smollm2.yaml
+	$(PY) -m pipeline run configs/reproduce-smollm2.yaml --in-process --no-progress
 	$(MAKE) reproduce-doc
 
 reproduce-doc:
-	BUDGET_REALLOC_CODET_FILE=$(CODET_FILE) $(PY) -m pipeline.reproduce --out docs/REPRODUCTION.md
+	BUDGET_REALLOC_CODET_FILE=$(CODET_FILE) $(PY) -m pipeline.report.reproduction --out docs/REPRODUCTION.md
 
 bench: setup
-	@for b in benchmarks/*.py; do echo ">> $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/*.py; do echo ">> $$b"; $(PY) $$b || exit 1; done
 
 clean-venv:
 	rm -rf $(VENV)

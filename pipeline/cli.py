@@ -39,7 +39,8 @@ def problems(
     ),
 ) -> None:
     """Build the `problems` table (prompts, tests, stop sequences) for one benchmark."""
-    from pipeline import benchmarks, storage
+    from pipeline import benchmarks
+    from pipeline.run import storage
 
     try:
         table = benchmarks.get(benchmark).load(data)
@@ -57,9 +58,9 @@ def reduce(
     seed: int = typer.Option(0, help="seed of the bootstrap"),
 ) -> None:
     """Reduce a run: curves.parquet, Markdown/CSV tables and PNG/SVG figures."""
-    from pipeline import storage
-    from pipeline.cost import CostError
-    from pipeline.reduce import ReduceError, reduce_run
+    from pipeline.run import storage
+    from pipeline.reduce.cost import CostError
+    from pipeline.reduce.curves import ReduceError, reduce_run
 
     try:
         curves = reduce_run(run_dir, ci=ci, n_boot=n_boot, seed=seed)
@@ -83,8 +84,10 @@ def paper(
     out: Optional[Path] = typer.Option(None, help="also write curves, tables and figures here"),
 ) -> None:
     """Paper mode: the paper's pass@k tables under a fixed budget; where the smaller model wins."""
-    from pipeline import paper as paper_mode
-    from pipeline import plots, storage, tables
+    from pipeline.report import paper as paper_mode
+    from pipeline.report import plots
+    from pipeline.run import storage
+    from pipeline.report import markdown
 
     try:
         names = benchmark or paper_mode.benchmarks()
@@ -93,7 +96,7 @@ def paper(
             if out is not None:
                 curves = paper_mode.paper_curves_table(name)
                 storage.write_table(curves, out / f"curves-{name}.parquet", "curves")
-                tables.write_tables(curves, out / "tables")
+                markdown.write_tables(curves, out / "tables")
                 plots.draw_all(curves, out / "figures")
     except paper_mode.PaperError as exc:
         _fail(str(exc))
@@ -106,7 +109,7 @@ def main() -> None:
 
 
 def _report(outcome) -> None:
-    from pipeline.rundir import RunDir
+    from pipeline.run.rundir import RunDir
 
     root = RunDir(outcome.run_dir).root
     done = ", ".join(f"{stage} {n}" for stage, n in outcome.done.items())
@@ -138,7 +141,7 @@ def _print_summary(root: str) -> None:
 
 def _run_and_report(start) -> None:
     from pipeline import config as config_mod
-    from pipeline import storage
+    from pipeline.run import storage
 
     try:
         outcome = start()
@@ -157,16 +160,17 @@ def run(
     model: Optional[str] = typer.Option(None, help="with --from-samples: the imported model"),
     benchmark: Optional[str] = typer.Option(None, help="with --from-samples: the benchmark"),
     prompts: str = typer.Option("benchmark", help="with --from-samples: benchmark | file"),
+    in_process: bool = typer.Option(False, "--in-process", help="run every actor in this process, without Ray"),
 ) -> None:
     """Run a config end to end: generate, execute, score, reduce (continues a matching run dir)."""
     from pipeline import config as config_mod
-    from pipeline import orchestrate
+    from pipeline.run import orchestrator
 
     def start():
         cfg = config_mod.load(config)
         if from_samples is not None:
             _import(cfg, from_samples, model, benchmark, "auto", prompts, False)
-        return orchestrate.run(cfg, progress=progress)
+        return orchestrator.run(cfg, progress=progress, in_process=in_process)
 
     _run_and_report(start)
 
@@ -175,19 +179,20 @@ def run(
 def resume(
     run_dir: str = typer.Argument(..., help="run directory"),
     progress: bool = typer.Option(True, help="progress bars"),
+    in_process: bool = typer.Option(False, "--in-process", help="run every actor in this process, without Ray"),
 ) -> None:
     """Continue a run: only missing or failed shards run again; finished work is kept."""
-    from pipeline import orchestrate
+    from pipeline.run import orchestrator
 
-    _run_and_report(lambda: orchestrate.resume(run_dir, progress=progress))
+    _run_and_report(lambda: orchestrator.resume(run_dir, progress=progress, in_process=in_process))
 
 
 @app.command()
 def status(run_dir: str = typer.Argument(..., help="run directory")) -> None:
     """Per-stage progress of a run and its failures with their errors."""
     from pipeline import config as config_mod
-    from pipeline import status as status_mod
-    from pipeline import storage
+    from pipeline.run import status as status_mod
+    from pipeline.run import storage
 
     try:
         st = status_mod.status(run_dir)
@@ -219,7 +224,7 @@ def plan(
 ) -> None:
     """Print samples, tokens, expected GPU-hours and sandbox CPU-hours of CONFIG on a cluster."""
     from pipeline import config as config_mod
-    from pipeline import plan as plan_mod
+    from pipeline import capacity as plan_mod
 
     overrides = {}
     for item in params:
@@ -243,7 +248,7 @@ def plan(
 def _import(cfg, file: Path, model, benchmark, fmt: str, prompts: str, skip_bad: bool):
     import warnings
 
-    from pipeline import importers
+    from pipeline.run import importers
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", importers.ImportWarning)  # the report lists them all
@@ -270,7 +275,7 @@ def import_samples(
 ) -> None:
     """Write a generation file into CONFIG's run directory as samples shards; then `run CONFIG`."""
     from pipeline import config as config_mod
-    from pipeline import storage
+    from pipeline.run import storage
 
     try:
         cfg = config_mod.load(config)

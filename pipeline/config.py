@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
-#: ModelSpec.path of a model whose samples are imported (pipeline.importers), not generated.
+#: ModelSpec.path of a model whose samples are imported (pipeline.run.importers), not generated.
 IMPORTED = "imported"
 
 
@@ -34,7 +34,7 @@ class ModelSpec(_Strict):
     # come from a generation file (`budget-realloc import-samples`) and are never generated
     path: str
     engine: dict[str, Any] = Field(default_factory=dict)  # workers.engine.EngineConfig fields
-    cost: dict[str, Any] = Field(default_factory=dict)  # pipeline.cost.ModelCost fields
+    cost: dict[str, Any] = Field(default_factory=dict)  # pipeline.reduce.cost.ModelCost fields
     replicas: int = Field(default=1, ge=1)  # generation actors for this model
     num_cpus: float = Field(default=1, gt=0)  # per actor
     num_gpus: float = Field(default=0, ge=0)  # per actor (tensor_parallel_size on a cluster)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 import schemas
-from pipeline import storage
-from pipeline.rundir import RunDir
+from pipeline.run import storage
+from pipeline.run.rundir import RunDir
 
 
 @dataclass

@@ -1,14 +1,17 @@
 """Execution of untrusted completions against a problem's tests, contained and fast.
 
-Role in the pipeline: the stage between `samples` and `verdicts`.
+Role in the pipeline: the stage between `samples` and `verdicts`. Imports nothing from
+`pipeline` or `workers`. How a shard gets executed, top to bottom:
 
-* `sandbox.config`   - `SandboxConfig`: backend, workers, CPU/wall/memory/process limits.
-* `sandbox.executor` - `execute(problems, samples, config)`, `Executor` (warm workers, dedup,
-                       stats), `actor_class()` / `ExecutorActor` for Ray.
-* `sandbox.harness`  - program assembly per benchmark (HumanEval, MBPP, APPS stdin/call),
-                       truncation, whitespace normalisation, dedup keys.
-* `sandbox.worker`   - the host side of one fork-server: start, send jobs, restart.
-* `sandbox.backends` - bwrap / docker / unsafe command lines, per-worker cgroups.
-* `sandbox.server`   - the stdlib-only fork-server that runs inside the sandbox: sample and
-                       judge processes under their own uids, rlimits, reaping.
+* `sandbox.executor`   - `Executor.execute(problems, samples)` (warm fork-servers, dedup, stats)
+                         and the one-off `execute(problems, samples, config)`.
+* `sandbox.harness`    - one problem row + one completion -> a job (program assembly per io kind:
+                         function, assert, stdin, call), stop-sequence truncation, dedup keys.
+* `sandbox.forkserver` - the host side of one fork-server: start it through its backend, send
+                         jobs, restart it when it dies.
+* `sandbox.backends`   - registry of isolation backends (bwrap, docker, unsafe): check, launch,
+                         clean up. Adding one is a module plus a line.
+* `sandbox.server`     - the stdlib-only fork-server that runs inside the sandbox (sent as
+                         source): sample and judge processes under their own uids, rlimits, reaping.
+* `sandbox.config`     - `SandboxConfig`: backend, workers, CPU/wall/memory/process limits.
 """

@@ -8,8 +8,6 @@ The defaults work on a 2-core laptop or CI machine with bubblewrap installed.
 from __future__ import annotations
 
 import os
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -22,7 +20,8 @@ class SandboxConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    backend: Literal["bwrap", "docker"] = "bwrap"
+    #: a name in `sandbox.backends.REGISTRY` (bwrap, docker, or one registered at run time)
+    backend: str = "bwrap"
     #: parallel fork-servers (each a bwrap sandbox or a docker container)
     workers: int = Field(default_factory=_default_workers, ge=1, le=32)
     #: CPU seconds per HumanEval/MBPP sample (RLIMIT_CPU: whole seconds, rounded up). CPU time,
@@ -57,6 +56,13 @@ class SandboxConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "SandboxConfig":
+        from sandbox import backends
+
+        if self.backend not in backends.REGISTRY or self.backend == "unsafe":
+            raise ValueError(
+                f"unknown sandbox backend {self.backend!r}; choose one of: "
+                f"{', '.join(n for n in backends.REGISTRY if n != 'unsafe')} "
+                "(unsafe_no_sandbox=True runs without one)")
         if self.tmp_mb < self.file_mb:
             raise ValueError(
                 f"tmp_mb ({self.tmp_mb}) must be at least file_mb ({self.file_mb}); raise tmp_mb"

@@ -1,7 +1,8 @@
 """The sandbox stage: samples + problems in, one verdict per sample out.
 
-Role in the pipeline: the orchestrator calls `execute(problems, samples, config)` for a shard,
-or keeps an `Executor` (or the Ray actor `ExecutorActor`) with warm workers across shards:
+Role in the pipeline: the run's execute actor (`pipeline.run.actors.ExecuteActor`) keeps an
+`Executor` with warm fork-servers across shards; `execute(problems, samples, config)` is the
+one-off form:
 
     with Executor(SandboxConfig()) as ex:
         verdicts = ex.execute(problems, samples)
@@ -25,12 +26,12 @@ from typing import Any
 import pyarrow as pa
 
 import schemas
-from pipeline import storage
 from sandbox.config import SandboxConfig
 from sandbox.harness import HarnessError, prepare
-from sandbox.worker import Worker
+from sandbox import backends
+from sandbox.forkserver import ForkServer
 
-__all__ = ["ExecutionStats", "Executor", "execute", "actor_class", "HarnessError"]
+__all__ = ["ExecutionStats", "Executor", "execute", "HarnessError"]
 
 
 @dataclass
@@ -69,7 +70,7 @@ class Executor:
 
     def __init__(self, config: SandboxConfig | None = None, *, cache_size: int = 1_000_000):
         self.config = config or SandboxConfig()
-        self.workers: list[Worker] = []
+        self.workers: list[ForkServer] = []
         self.stats = ExecutionStats()
         self._cache: dict[str, dict] = {}
         self._cache_size = cache_size
@@ -78,14 +79,11 @@ class Executor:
     def start(self) -> "Executor":
         if self.workers:
             return self
-        if self.config.backend == "docker" and not self.config.unsafe_no_sandbox:
-            from sandbox.backends import check_docker
-
-            check_docker(self.config)
-        workers = [Worker(self.config, i) for i in range(self.config.workers)]
+        backends.for_config(self.config).check(self.config)
+        workers = [ForkServer(self.config, i) for i in range(self.config.workers)]
         errors: list[BaseException] = []
 
-        def boot(w: Worker) -> None:
+        def boot(w: ForkServer) -> None:
             try:
                 w.start()
             except BaseException as exc:  # noqa: BLE001
@@ -180,18 +178,6 @@ class Executor:
             return schemas.empty("verdicts")
         return schemas.from_rows(out, "verdicts")
 
-    def execute_shard(self, problems_uri: str, samples_uri: str, verdicts_uri: str) -> dict:
-        """Read a samples shard, judge it, write the verdicts shard atomically; returns stats."""
-        problems = storage.read_table(problems_uri, "problems")
-        samples = storage.read_table(samples_uri, "samples")
-        verdicts = self.execute(problems, samples)
-        storage.write_table(verdicts, verdicts_uri, "verdicts")
-        return self.stats.as_dict()
-
-    def last_stats(self) -> dict:
-        """The stats of the last `execute` call (for Ray callers, which cannot read attributes)."""
-        return self.stats.as_dict()
-
     def _run_all(self, jobs: dict[str, Any], *, progress: bool) -> dict[str, dict]:
         if not jobs:
             return {}
@@ -208,7 +194,7 @@ class Executor:
 
             bar = tqdm(total=len(jobs), desc="sandbox", unit="prog")
 
-        def drain(w: Worker) -> None:
+        def drain(w: ForkServer) -> None:
             while True:
                 try:
                     key, job = q.get_nowait()
@@ -237,21 +223,3 @@ def execute(
     with Executor(config) as ex:
         return ex.execute(problems, samples, progress=progress)
 
-
-_actor_class = None
-
-
-def actor_class():
-    """`ray.remote(Executor)`, made on first use so that importing this module needs no Ray."""
-    global _actor_class
-    if _actor_class is None:
-        import ray
-
-        _actor_class = ray.remote(Executor)
-    return _actor_class
-
-
-def __getattr__(name: str):
-    if name == "ExecutorActor":
-        return actor_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,8 +14,8 @@ goes to a worker. The program that runs is:
 * call (APPS): header + completion; `Solution().<fn_name>` when the code has `class Solution`,
   else the module's `<fn_name>`; called once per test case.
 
-Completions are cut with the problem's stop sequences (`pipeline.benchmarks.common.truncate`)
-before anything else.
+Completions are cut with the problem's stop sequences (`truncate`, here, used by the
+benchmarks and importers too) before anything else.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from pipeline.benchmarks.common import truncate
 from sandbox.config import SandboxConfig
-from sandbox.worker import Job
+from sandbox.forkserver import Job
 
 KINDS = ("function", "assert", "stdin", "call")
 
@@ -59,6 +58,17 @@ def normalise(code: str) -> str:
     lines at the end. Indentation (meaningful in Python) is kept."""
     lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "\n".join(line.rstrip() for line in lines).rstrip("\n") + "\n"
+
+
+def truncate(completion: str, stop: list[str] | tuple[str, ...]) -> str:
+    """Cut `completion` at the earliest occurrence of any stop sequence (idempotent)."""
+    cut = len(completion)
+    for s in stop:
+        if s:
+            i = completion.find(s)
+            if i != -1 and i < cut:
+                cut = i
+    return completion[:cut]
 
 
 def wrap_stdin(code: str) -> str:

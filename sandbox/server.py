@@ -1,6 +1,6 @@
 """The fork-server that runs inside each sandbox: stdlib only, no project imports.
 
-Role in the pipeline: `sandbox.worker` starts one of these per worker inside bwrap or a docker
+Role in the pipeline: `sandbox.forkserver` starts one of these per worker inside bwrap or a docker
 container (`python3 -I -S`, the source sent over stdin) and sends it one job per unique
 program. For each job the server forks:
 
@@ -20,7 +20,8 @@ After each job every process of both uids is killed (`kill(-1)` from a helper th
 uid; inside the sandbox's pid namespace that reaches exactly this worker's processes) and the
 files they left are removed.
 
-Protocol on stdin/stdout: each message is a 4-byte big-endian length and a JSON body. The first
+Protocol on stdin/stdout: each message is a 4-byte big-endian length and a JSON body (`frame`,
+which the host side imports from this file so that both ends frame alike). The first
 message is the server config; then each job is message A (program, kind, limits; read by the
 server) immediately followed by message B (the tests; read only by J). The server answers each
 job with one message: {"status", "passed", "total", "detail", "exec_ms"}.
@@ -44,7 +45,7 @@ PRELOAD = (
 MAX_MSG = 64 << 20          # largest message accepted from anyone
 MAX_STDOUT = 16 << 20       # APPS stdout cap per test
 MAX_ITEMS = 1_000_000       # iterator results are materialised up to this many items
-_HDR = struct.Struct(">I")
+HEADER = struct.Struct(">I")  # every message: 4-byte big-endian length, then JSON
 
 
 # --------------------------------------------------------------------------- messages
@@ -65,15 +66,20 @@ def read_exact(fd, n):
 
 
 def read_msg(fd):
-    (n,) = _HDR.unpack(read_exact(fd, 4))
+    (n,) = HEADER.unpack(read_exact(fd, 4))
     if n > MAX_MSG:
         raise ValueError(f"message of {n} bytes is over the {MAX_MSG} byte limit")
     return json.loads(read_exact(fd, n))
 
 
-def write_msg(fd, obj):
+def frame(obj):
+    """One message as bytes (the host side, `sandbox.forkserver`, uses this too)."""
     body = json.dumps(obj, separators=(",", ":")).encode()
-    data = _HDR.pack(len(body)) + body
+    return HEADER.pack(len(body)) + body
+
+
+def write_msg(fd, obj):
+    data = frame(obj)
     view = memoryview(data)
     while view:
         n = os.write(fd, view)
@@ -962,7 +968,7 @@ def _run_one_case(job, index):
             return ("error", f"runtime error: the program {_describe(status)}")
         return ("ok", data.decode("utf-8", errors="replace"))
     try:
-        (n,) = _HDR.unpack(data[:4])
+        (n,) = HEADER.unpack(data[:4])
         msg = json.loads(data[4 : 4 + n])
     except Exception:  # noqa: BLE001
         return ("error", f"runtime error: the program {_describe(status)} without an answer")

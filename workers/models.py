@@ -20,10 +20,10 @@ import importlib.util
 import json
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterator
+
+from workers.files import atomic_directory
 
 SMOLLM2 = "smollm2-135m"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -107,25 +107,6 @@ def smollm2_gguf() -> Path:
         if path.is_file():
             return path
     raise ModelError(f"model {SMOLLM2!r}: GGUF file not found; tried {tried}")
-
-
-@contextlib.contextmanager
-def atomic_directory(out: Path) -> Iterator[Path]:
-    """A temporary directory beside `out` that replaces `out` only if the block succeeds.
-
-    So a model directory appears only complete; on any error the temporary one is removed.
-    """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    os.chmod(tmp, 0o755)
-    try:
-        yield tmp
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def convert_gguf(gguf: Path, out: Path) -> None:

@@ -76,7 +76,7 @@ def build_tiny_llama(out_dir: str | os.PathLike, seed: int = 0) -> str:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    from workers.models import atomic_directory
+    from workers.files import atomic_directory
 
     out = Path(out_dir)
     files = corpus_files()

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline import benchmarks
-from pipeline.benchmarks.common import truncate
+from sandbox.harness import truncate
 
 NODE = """
 const m = await import(process.argv[1] + '/node_modules/llama-tokenizer-js/llama-tokenizer.js');

@@ -21,12 +21,15 @@ from pathlib import Path
 import pyarrow as pa
 
 import schemas
-from pipeline.benchmarks.common import DataError, Sampling, read_jsonl, require
+from pipeline.benchmarks.base import (
+    Benchmark, DataError, Figure, PlannerFigures, Sampling, read_jsonl, require)
 
 NAME = "apps"
 SAMPLING = Sampling(max_new_tokens=256, temperature=0.6)
 STOP = ["\nQUESTION:", "\nANSWER:"]
-DIFFICULTIES = ("introductory", "interview", "competition")
+#: the test split's difficulties and their problem counts (Hendrycks et al. 2021)
+SPLITS = {"introductory": 1000, "interview": 3000, "competition": 1000}
+DIFFICULTIES = tuple(SPLITS)
 
 DEFAULT_SHOTS = {
     "problem_type1": (
@@ -201,3 +204,14 @@ def load(
     if not rows:
         raise DataError(f"{path}: no APPS problems of difficulty {list(difficulties)} found")
     return schemas.from_rows(rows, "problems")
+
+
+BENCHMARK = Benchmark(
+    name=NAME, n_problems=sum(SPLITS.values()), sampling=SAMPLING, stop=tuple(STOP), load=load,
+    build_prompt=build_prompt, splits=dict(SPLITS),
+    planner=PlannerFigures(
+        prompt_tokens=Figure(852.8, "mean of 5 staged APPS train problems' 2-shot prompts (test split not reachable)"),
+        completion_tokens=Figure(308.2, "mean of 5 APPS reference solutions; above the 256 cap, so every sample at the cap"),
+        runs_per_sample=Figure(21.2, "APPS paper (Hendrycks et al. 2021): 21.2 test cases per test problem on average"),
+    ),
+)

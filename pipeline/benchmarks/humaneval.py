@@ -1,7 +1,8 @@
 """HumanEval (Chen et al. 2021): 164 problems, 0-shot, the function prompt as is.
 
 Settings from Hassid et al. 2024: max 512 new tokens, T = 0.8, top-p 0.95. The program run by
-the executor is prompt + completion + test + `check(entry_point)`.
+the sandbox is prompt + completion; its judge runs the problem's `check` against it
+(`sandbox.harness`, io kind `function`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from pathlib import Path
 import pyarrow as pa
 
 import schemas
-from pipeline.benchmarks.common import DataError, Sampling, read_jsonl, require
+from pipeline.benchmarks.base import (
+    Benchmark, DataError, Figure, PlannerFigures, Sampling, read_jsonl, require)
 
 NAME = "humaneval"
 SAMPLING = Sampling(max_new_tokens=512, temperature=0.8)
 #: Codex / Code Llama stop sequences: a new top-level statement ends the function body.
 STOP = ["\nclass", "\ndef", "\n#", "\nif", "\nprint"]
-N_PROBLEMS = 164
 
 
 def default_path() -> Path:
@@ -69,13 +70,14 @@ def load(path: str | Path | None = None) -> pa.Table:
     return schemas.from_rows(rows, "problems")
 
 
-def assemble(problem: dict, completion: str) -> str:
-    """The program that checks `completion`: prompt + completion + test + check(entry_point)."""
-    return (
-        problem["prompt"]
-        + completion
-        + "\n\n"
-        + problem["tests"]
-        + "\n\n"
-        + f"check({problem['entry_point']})\n"
-    )
+
+BENCHMARK = Benchmark(
+    name=NAME, n_problems=164, sampling=SAMPLING, stop=tuple(STOP), load=load,
+    build_prompt=build_prompt,
+    # Mean lengths in Llama-2 tokens, measured with deploy/tools/measure_tokens.py
+    planner=PlannerFigures(
+        prompt_tokens=Figure(154.6, "mean of the 164 HumanEval prompts"),
+        completion_tokens=Figure(62.1, "mean of 16,400 CodeGen-16B HumanEval samples cut at the stop sequences"),
+        runs_per_sample=Figure(1, "one test program per sample"),
+    ),
+)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import schemas
-from pipeline import storage
+from pipeline.run import storage
 
 RUN_ID = "run-test"
 

@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 import schemas
-from pipeline import results, storage
-from pipeline.rundir import RunDir
+from pipeline import results
+from pipeline.run import storage
+from pipeline.run.rundir import RunDir
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

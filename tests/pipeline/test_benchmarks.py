@@ -10,7 +10,7 @@ import pytest
 
 from pipeline import benchmarks
 from pipeline.benchmarks import DataError, apps, humaneval, mbpp
-from pipeline.benchmarks.common import truncate
+from sandbox.harness import truncate
 
 HUMANEVAL_0_PROMPT = '''from typing import List
 
@@ -203,23 +203,30 @@ def test_truncation_at_stop_sequences(raw, stop, expected):
     assert truncate(truncate(raw, stop), stop) == expected  # idempotent
 
 
-def test_humaneval_assembly_runs_the_canonical_solution(humaneval_path):
+def _human_eval_program(problem: dict, completion: str) -> str:
+    """The program openai/human-eval's reference harness runs for one completion."""
+    return (problem["prompt"] + completion + "\n\n" + problem["tests"] + "\n\n"
+            + f"check({problem['entry_point']})\n")
+
+
+def test_humaneval_rows_run_their_canonical_solution_as_the_reference_harness_does(humaneval_path):
     import subprocess
     import sys
 
     row = by_task(humaneval.load(humaneval_path))["HumanEval/0"]
-    program = humaneval.assemble(row, row["reference"])
+    program = _human_eval_program(row, row["reference"])
     assert subprocess.run([sys.executable, "-c", program], timeout=30).returncode == 0
-    broken = humaneval.assemble(row, "    return False\n")
+    broken = _human_eval_program(row, "    return False\n")
     assert subprocess.run([sys.executable, "-c", broken], timeout=30, capture_output=True).returncode != 0
 
 
-def test_mbpp_assembly_runs_the_reference(mbpp_path):
+def test_mbpp_rows_run_their_reference_as_the_reference_harness_does(mbpp_path):
     import subprocess
     import sys
 
     row = by_task(mbpp.load(mbpp_path))["MBPP/11"]
-    assert subprocess.run([sys.executable, "-c", mbpp.assemble(row, row["reference"])], timeout=30).returncode == 0
+    program = row["reference"] + "\n\n" + row["test_setup"] + "\n\n" + row["tests"] + "\n"
+    assert subprocess.run([sys.executable, "-c", program], timeout=30).returncode == 0
 
 
 def test_a_malformed_row_names_the_file_and_line(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from pipeline import storage
+from pipeline.run import storage
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

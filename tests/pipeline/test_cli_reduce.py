@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from pipeline import storage
+from pipeline.run import storage
 from pipeline.cli import app
 
 runner = CliRunner()

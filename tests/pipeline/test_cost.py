@@ -1,4 +1,4 @@
-"""Specification of the cost model (pipeline.cost): calflops on meta-device configs, wall time."""
+"""Specification of the cost model (pipeline.reduce.cost): calflops on meta-device configs, wall time."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import pyarrow as pa
 import pytest
 
-from pipeline import cost
-from pipeline.cost import ModelCost
+from pipeline.reduce import cost
+from pipeline.reduce.cost import ModelCost
 
 # The paper's Table 1 (Hassid et al. 2024): TFLOPs per forward pass at sequence length 128.
 TABLE1_TFLOPS = {"codellama-7b": 1.69, "codellama-13b": 3.29, "codellama-34b": 8.58,

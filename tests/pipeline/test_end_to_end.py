@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 import schemas
-from pipeline import results, storage
+from pipeline import results
+from pipeline.run import storage
 
 pytestmark = pytest.mark.slow
 

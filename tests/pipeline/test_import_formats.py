@@ -10,10 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline import config as config_mod
-from pipeline import importers, orchestrate, storage
+from pipeline.run import importers
+from pipeline.run import orchestrator
+from pipeline.run import storage
 from pipeline.benchmarks import humaneval
 from pipeline.cli import app
-from pipeline.importers import ImportFileError, ImportWarning, read_generations
+from pipeline.run.importers import ImportFileError, ImportWarning, read_generations
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +175,7 @@ def test_run_never_generates_an_imported_model_and_names_the_shard_without_sampl
     with pytest.raises(config_mod.ConfigError,
                        match=r"theirs is imported .* 1 of its shards have no imported samples "
                              r"\(first: theirs/humaneval/sampled-00001.*import-samples"):
-        orchestrate.run(cfg, progress=False)
+        orchestrator.run(cfg, progress=False)
 
 
 def test_an_imported_model_cannot_have_greedy_samples(tmp_path, humaneval_path):
@@ -183,14 +185,14 @@ def test_an_imported_model_cannot_have_greedy_samples(tmp_path, humaneval_path):
     with pytest.warns(ImportWarning):
         importers.import_to_run(cfg, f)
     with pytest.raises(config_mod.ConfigError, match=r"no greedy samples; set greedy: false"):
-        orchestrate.run(cfg, progress=False)
+        orchestrator.run(cfg, progress=False)
 
 
 def test_an_imported_model_needs_a_time_cost(tmp_path, humaneval_path):
     data = _config(tmp_path, humaneval_path).model_dump()
     data["models"][0]["cost"] = {}
     with pytest.raises(config_mod.ConfigError, match=r"models.theirs.cost.seconds_per_sample"):
-        orchestrate.preflight(config_mod.parse(data))
+        orchestrator.preflight(config_mod.parse(data))
 
 
 def test_prompts_from_the_file_replace_the_run_problems_prompts(tmp_path, humaneval_path, prompts):

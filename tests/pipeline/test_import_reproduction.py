@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import reproduce
+from pipeline.report import reproduction
 
 REPO = Path(__file__).resolve().parents[2]
 # SOURCES.md's truncation, written out here on purpose (not imported from the pipeline)
@@ -22,7 +22,7 @@ SOURCES_STOPS = ["\nclass", "\ndef", "\n#", "\nif", "\nprint"]
 
 @pytest.fixture(scope="module")
 def codet_file(shared_data) -> Path:
-    path = shared_data / "generations" / reproduce.CODET_FILE.name
+    path = shared_data / "generations" / reproduction.CODET_FILE.name
     if not path.is_file():
         pytest.skip(f"{path} not staged")
     if shutil.which("bwrap") is None:
@@ -32,7 +32,7 @@ def codet_file(shared_data) -> Path:
 
 @pytest.fixture(scope="module")
 def slice_figures(codet_file, tmp_path_factory):
-    return reproduce.slice_figures(tmp_path_factory.mktemp("slice"), codet_file)
+    return reproduction.slice_figures(tmp_path_factory.mktemp("slice"), codet_file)
 
 
 def _reference_passes(codet_file: Path, humaneval_path: Path, tasks, n: int) -> dict[str, int]:
@@ -73,9 +73,9 @@ def _reference_passes(codet_file: Path, humaneval_path: Path, tasks, n: int) -> 
 
 def test_per_task_pass_counts_match_an_independent_run_of_the_sources_method(
         slice_figures, codet_file, humaneval_path):
-    reference = _reference_passes(codet_file, humaneval_path, reproduce.SLICE_TASKS, reproduce.SLICE_N)
+    reference = _reference_passes(codet_file, humaneval_path, reproduction.SLICE_TASKS, reproduction.SLICE_N)
     assert slice_figures["passes"] == reference
-    assert 0 < sum(reference.values()) < len(reference) * reproduce.SLICE_N  # a mixed slice
+    assert 0 < sum(reference.values()) < len(reference) * reproduction.SLICE_N  # a mixed slice
 
 
 def test_the_reproduction_doc_embeds_the_slice_figures_this_code_produces(slice_figures):

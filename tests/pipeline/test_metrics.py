@@ -1,4 +1,4 @@
-"""Specification of the reducer's metrics (pipeline.metrics): pass@k, rank-score@k, budgets, CIs."""
+"""Specification of the reducer's metrics (pipeline.reduce.metrics): pass@k, rank-score@k, budgets, CIs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import metrics as M
+from pipeline.reduce import metrics as M
 
 SETTINGS = settings(max_examples=60, deadline=None)
 

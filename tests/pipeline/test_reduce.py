@@ -1,4 +1,4 @@
-"""Specification of the reducer (pipeline.reduce): tables in -> curves; a run dir -> curves,
+"""Specification of the reducer (pipeline.reduce.curves): tables in -> curves; a run dir -> curves,
 tables and figures."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 import schemas
-from pipeline import metrics, storage
-from pipeline.cost import ModelCost
-from pipeline.reduce import ReduceError, load_costs, reduce_run, reduce_tables
+from pipeline.reduce import metrics
+from pipeline.run import storage
+from pipeline.reduce.cost import ModelCost
+from pipeline.reduce.curves import ReduceError, load_costs, reduce_run, reduce_tables
 
 
 @pytest.fixture(scope="module")

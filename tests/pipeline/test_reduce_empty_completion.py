@@ -8,7 +8,7 @@ import math
 import pytest
 
 import schemas
-from pipeline.reduce import reduce_tables
+from pipeline.reduce.curves import reduce_tables
 
 KEY = dict(run_id="r", model="m", benchmark="humaneval", task_id="HumanEval/0")
 

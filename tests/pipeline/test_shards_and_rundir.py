@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 import schemas
-from pipeline import config, storage
-from pipeline.orchestrate import prepare_problems
-from pipeline.rundir import RunDir
-from pipeline.shards import GREEDY_IDX, plan
+from pipeline import config
+from pipeline.run import storage
+from pipeline.run.orchestrator import prepare_problems
+from pipeline.run.rundir import RunDir
+from pipeline.run.shards import GREEDY_IDX, plan
 
 
 def make_config(tmp_path, humaneval_path, **bench):
@@ -94,7 +95,7 @@ def test_a_different_config_in_the_same_directory_is_refused(tmp_path, humaneval
 
 
 def test_status_counts_shards_from_the_files_and_writes_nothing(tmp_path, humaneval_path):
-    from pipeline.status import status
+    from pipeline.run.status import status
 
     cfg = make_config(tmp_path, humaneval_path, subset={"limit": 8})
     rundir = RunDir(cfg.output_dir)

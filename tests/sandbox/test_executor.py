@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import schemas
-from pipeline import storage
+from pipeline.run import storage
 from sandbox.config import SandboxConfig
 from sandbox.executor import Executor, execute
 from tests.sandbox.conftest import samples_for
@@ -79,16 +79,6 @@ def test_an_empty_shard_gives_an_empty_verdicts_table(warm):
     assert out.num_rows == 0 and out.schema.names == schemas.VERDICTS.names
 
 
-def test_a_shard_is_read_and_its_verdicts_written_through_storage(warm, tmp_path):
-    storage.write_table(PROBLEMS, tmp_path / "problems.parquet", "problems")
-    storage.write_table(samples_for([PROBLEM] * 2, [RIGHT, WRONG]), tmp_path / "s.parquet", "samples")
-    stats = warm.execute_shard(str(tmp_path / "problems.parquet"), str(tmp_path / "s.parquet"),
-                               str(tmp_path / "verdicts" / "v.parquet"))
-    verdicts = storage.read_table(tmp_path / "verdicts" / "v.parquet", "verdicts")
-    assert verdicts.column("status").to_pylist() == ["pass", "fail"]
-    assert stats["samples"] == 2
-
-
 def test_config_refuses_a_tmp_smaller_than_the_largest_file():
     with pytest.raises(ValueError, match="tmp_mb"):
         SandboxConfig(file_mb=32, tmp_mb=16)
@@ -99,24 +89,6 @@ def test_a_missing_docker_image_is_reported_with_how_to_build_it(docker_engine):
 
     with pytest.raises(SandboxUnavailable, match="build_image.sh"):
         Executor(SandboxConfig(backend="docker", docker_image="budget-realloc-no-such:image")).start()
-
-
-@pytest.mark.slow
-def test_the_ray_actor_judges_a_shard_with_warm_workers(monkeypatch):
-    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-    ray = pytest.importorskip("ray")
-    from sandbox.executor import actor_class
-
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
-    try:
-        actor = actor_class().options(num_cpus=1).remote(SandboxConfig(workers=1))
-        out = ray.get(actor.execute.remote(PROBLEMS, samples_for([PROBLEM] * 2, [RIGHT, WRONG])))
-        stats = ray.get(actor.last_stats.remote())
-        ray.get(actor.close.remote())
-    finally:
-        ray.shutdown()
-    assert out.column("status").to_pylist() == ["pass", "fail"]
-    assert stats["samples"] == 2
 
 
 def test_a_worker_that_died_is_restarted_and_the_samples_still_judged():

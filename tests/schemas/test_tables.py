@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import schemas
-from pipeline import storage
+from pipeline.run import storage
 
 KEY = {"run_id": "r1", "model": "m", "benchmark": "humaneval", "task_id": "HumanEval/0"}
 

@@ -1,6 +1,6 @@
 """Cost model of the reducer: what one sample of a model costs, in FLOPs and in wall time.
 
-Role in the pipeline: `pipeline.reduce` turns pass@k curves into pass_flops@f / pass_time@t
+Role in the pipeline: `pipeline.reduce.curves` turns pass@k curves into pass_flops@f / pass_time@t
 with these costs. FLOPs per forward pass come from `calflops` on a model built from its config
 on PyTorch's meta device (no weights, no memory), input length 128 as in the paper (Hassid et
 al. 2024, Sec. 3.2); this reproduces the paper's Table 1 for Code Llama 7B/13B/34B/70B. Wall

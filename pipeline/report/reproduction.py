@@ -3,9 +3,9 @@
 Role in the pipeline: a reader of finished run directories (curves, verdicts, manifest) and of
 paper mode; it runs nothing itself except `slice_figures`, the small CodeGen-16B slice that the
 report embeds and the test suite recomputes, through the same path as the full run
-(`importers.import_to_run` -> `orchestrate.run` -> reduce).
+(`importers.import_to_run` -> `orchestrator.run` -> reduce).
 
-    python -m pipeline.reproduce --out docs/REPRODUCTION.md     # after the runs of `make reproduce`
+    python -m pipeline.report.reproduction --out docs/REPRODUCTION.md     # after the runs of `make reproduce`
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CODET_FILE = Path(os.environ.get(
     "BUDGET_REALLOC_CODET_FILE",
     REPO.parent / "shared/data/generations/"
@@ -59,8 +59,8 @@ def _point(curves: pd.DataFrame, model: str, bench: str, metric: str, k: int, ra
 
 def execution_stats(run_dir: Path) -> dict[str, Any]:
     """Verdict statuses, sandbox errors, dedup hit rate and execute-stage time of a run."""
-    from pipeline import storage
-    from pipeline.rundir import RunDir
+    from pipeline.run import storage
+    from pipeline.run.rundir import RunDir
 
     rd = RunDir(str(run_dir))
     v = rd.read_stage("execute").to_pandas()
@@ -132,7 +132,7 @@ def _not_a_body(text: str) -> bool:
 
 def paper_result() -> list[str]:
     """Paper mode: a Markdown table of where Code Llama 7B (and 13B) beat 70B per benchmark."""
-    from pipeline import paper
+    from pipeline.report import paper
 
     lines = ["| benchmark | budget | smaller vs 70B | shared budgets | smaller model wins at | "
              "crossover budget (wins at every larger budget) |", "|---|---|---|---|---|---|"]
@@ -146,71 +146,6 @@ def paper_result() -> list[str]:
                 lines.append(f"| {bench} | {budget} | {small.split('-')[-1]} vs 70b | "
                              f"{lo:.4g}-{hi:.4g} | {wins} | {cross} |")
     return lines
-
-
-# -- running without Ray ---------------------------------------------------------------------------
-def run_in_process(config_path: str | Path, log=print) -> None:
-    """Every stage of a config's shards in this process, with the stage classes the Ray actors
-    hold (`pipeline.stages`), skipping shards whose files are already valid; then reduce.
-
-    For a machine where Ray cannot be kept alive: on the shared machine of this report, another
-    job's `ray stop` killed every local Ray, and with it a SmolLM2 run in flight. The files are
-    the same as a Ray run's, and `run CONFIG` afterwards finds every shard done.
-    """
-    import time
-
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from pipeline import config as config_mod
-    from pipeline import orchestrate
-    from pipeline.rundir import RunDir
-    from pipeline.shards import plan
-    from pipeline.stages import ExecuteWorker, GenerateWorker, ScoreWorker
-    from workers.engine import apply_env
-
-    cfg = config_mod.load(config_path)
-    orchestrate.preflight(cfg)
-    rundir = RunDir(cfg.output_dir)
-    rundir.freeze_config(cfg)
-    problems = orchestrate.prepare_problems(cfg, rundir)
-    shards = plan(cfg, {b: t.column("task_id").to_pylist() for b, t in problems.items()})
-    specs = {m.name: m for m in cfg.models}
-    host = next((m.name for m in cfg.models if cfg.ranker and m.path == cfg.ranker.path
-                 and m.engine == cfg.ranker.engine), None)
-    generators: dict[str, GenerateWorker] = {}
-    scorer = None
-    executor = ExecuteWorker(cfg.sandbox)
-    try:
-        for i, shard in enumerate(shards):
-            table = problems[shard.benchmark]
-            probs = table.filter(pc.is_in(table.column("task_id"), value_set=pa.array(shard.task_ids)))
-            samples = rundir.shard_path("generate", shard)
-            t0 = time.monotonic()
-            if rundir.output_rows("generate", shard) is None:
-                if specs[shard.model].imported:
-                    raise config_mod.ConfigError(f"{shard.name}: imported model without samples")
-                if shard.model not in generators:
-                    apply_env(orchestrate._actor_env(specs[shard.model]))
-                    generators[shard.model] = GenerateWorker(cfg.run_id, specs[shard.model].model_dump())
-                generators[shard.model].run(shard, probs, samples)
-            if rundir.output_rows("execute", shard) is None:
-                executor.run(shard, probs, samples, rundir.shard_path("execute", shard))
-            if cfg.ranker and rundir.output_rows("score", shard) is None:
-                out = rundir.shard_path("score", shard)
-                if host is not None:
-                    if host not in generators:
-                        apply_env(orchestrate._actor_env(specs[host]))
-                        generators[host] = GenerateWorker(cfg.run_id, specs[host].model_dump())
-                    generators[host].score(cfg.ranker.name, shard, probs, samples, out)
-                else:
-                    scorer = scorer or ScoreWorker(cfg.ranker.model_dump())
-                    scorer.run(shard, probs, samples, out)
-            log(f"[{i + 1}/{len(shards)}] {shard.name} done ({time.monotonic() - t0:.0f} s)")
-    finally:
-        executor.close()
-    outcome = orchestrate.run(cfg, progress=False)  # every shard is done: reconcile and reduce
-    log(f"reduced: {outcome.reduced}, failed shards: {len(outcome.failed)}")
 
 
 # -- the slice -------------------------------------------------------------------------------------
@@ -233,13 +168,15 @@ def slice_figures(workdir: str | Path, codet_file: Path = CODET_FILE,
     """Import the first `n` CodeT samples of `tasks`, run and reduce them; the figures."""
     import warnings
 
-    from pipeline import importers, orchestrate, results
+    from pipeline import results
+    from pipeline.run import importers
+    from pipeline.run import orchestrator
 
     cfg = slice_config(Path(workdir) / "slice-run", tasks, n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", importers.ImportWarning)
         importers.import_to_run(cfg, codet_file, prompts="file")
-    outcome = orchestrate.run(cfg, progress=False)
+    outcome = orchestrator.run(cfg, progress=False)
     if outcome.failed:
         raise RuntimeError(f"slice run failed: {[e.error for e in outcome.failed]}")
     r = results.load(cfg.output_dir)
@@ -275,7 +212,7 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
     out = [
         "# Reproduction report",
         "",
-        "<!-- Generated by `make reproduce` (python -m pipeline.reproduce); do not edit by hand. -->",
+        "<!-- Generated by `make reproduce` (python -m pipeline.report.reproduction); do not edit by hand. -->",
         "",
         "Hassid et al. 2024 (*The Larger the Better? Improved LLM Code-Generation via Budget "
         "Reallocation*, arXiv 2404.00725) compare Code Llama 7B-70B at equal compute: many samples "
@@ -352,7 +289,7 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
         "### The slice the tests recompute",
         "",
         f"The same code path on {len(slice_['tasks'])} tasks x the first {slice_['n']} samples "
-        "(`pipeline.reproduce.slice_figures`); `tests/pipeline/test_import_reproduction.py` reruns "
+        "(`pipeline.report.reproduction.slice_figures`); `tests/pipeline/test_import_reproduction.py` reruns "
         "it and checks these numbers, and checks the per-task pass counts against an independent "
         "implementation of SOURCES.md's method.",
         "",
@@ -366,7 +303,7 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
         "",
         "From the paper's appendix tables (pass@k at the published k, interpolated in log k) and "
         "its Table 1 costs (FLOPs and measured wall time per sample); no run involved. The table "
-        "is `pipeline.paper.crossover` for each benchmark, budget and pair, as printed by:",
+        "is `pipeline.report.paper.crossover` for each benchmark, budget and pair, as printed by:",
         "",
         "```bash",
         commands["paper"],
@@ -380,7 +317,7 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
         "paper's headline finding); on APPS, 7B is above 70B only in narrow bands of small "
         "budgets, while 13B is above 70B at every shared budget under the time budget and on "
         "competition problems under FLOPs. The published k are sparse, so between them these "
-        "curves are interpolations (`pipeline.paper` also gives the certain bounds).",
+        "curves are interpolations (`pipeline.report.paper` also gives the certain bounds).",
         "",
     ]
     out += _smol_section(smol, commands["smollm2"])
@@ -453,9 +390,8 @@ COMMANDS = {  # what `make reproduce` runs (CODET_FILE: the CodeT generations fi
                  "--from-samples $CODET_FILE --prompts benchmark",
     "paper": ".venv/bin/python -m pipeline paper --budget flops   # and --budget time, "
              "--small codellama-13b",
-    "smollm2": ".venv/bin/python -m pipeline.reproduce --run-in-process configs/reproduce-smollm2.yaml"
-               "\n# (the same stages and files as `.venv/bin/python -m pipeline run "
-               "configs/reproduce-smollm2.yaml`, without Ray)",
+    "smollm2": ".venv/bin/python -m pipeline run configs/reproduce-smollm2.yaml --in-process"
+               "\n# (the same stages and files as without --in-process, without Ray)",
 }
 
 
@@ -465,12 +401,7 @@ def main(argv=None) -> None:
     ap.add_argument("--humaneval-run", default="runs/reproduce-codegen16b-humaneval")
     ap.add_argument("--smollm2-run", default="runs/reproduce-smollm2")
     ap.add_argument("--out", default="docs/REPRODUCTION.md")
-    ap.add_argument("--run-in-process", metavar="CONFIG",
-                    help="instead of rendering: run CONFIG's stages in this process (no Ray)")
     args = ap.parse_args(argv)
-    if args.run_in_process:
-        run_in_process(args.run_in_process, log=lambda m: print(m, flush=True))
-        return
     smol_dir = Path(args.smollm2_run)
     smol = smollm2_result(smol_dir) if (smol_dir / "curves.parquet").exists() else None
     with tempfile.TemporaryDirectory() as tmp:

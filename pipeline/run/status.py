@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline import storage
-from pipeline.rundir import Entry, RunDir
-from pipeline.shards import plan
+from pipeline.run import stages, storage
+from pipeline.run.rundir import Entry, RunDir
+from pipeline.run.shards import plan
 
 
 @dataclass
@@ -32,10 +32,9 @@ def status(run_dir: str) -> Status:
             task_ids[spec.name] = storage.read_table(path, "problems").column("task_id").to_pylist()
     shards = plan(config.model_copy(update={
         "benchmarks": [b for b in config.benchmarks if b.name in task_ids]}), task_ids)
-    stages = ("generate", "execute") + (("score",) if config.ranker else ())
     manifest = rundir.read_manifest()
     out = Status(rundir.root)
-    for stage in stages:
+    for stage in stages.names_for(config):
         counts = {"done": 0, "running": 0, "pending": 0, "failed": 0}
         rows = 0
         for shard in shards:

@@ -4,7 +4,7 @@ At resume the driver must learn which of thousands of shard files are complete. 
 `storage.probe` (Parquet footer only) against `storage.read_table` (full read + validation) on
 the same files, in the same run, and prints both and the ratio.
 
-    .venv/bin/python benchmarks/resume_scan.py [--shards 300] [--rows 2000]
+    .venv/bin/python bench/resume_scan.py [--shards 300] [--rows 2000]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import schemas  # noqa: E402
-from pipeline import storage  # noqa: E402
+from pipeline.run import storage  # noqa: E402
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """The paper's figures from the `curves` table (matplotlib, Agg backend), PNG and SVG.
 
-Role in the pipeline: called by `pipeline.reduce.reduce_run` (RUN_DIR/figures/) and paper mode.
+Role in the pipeline: called by `pipeline.reduce.curves.reduce_run` (RUN_DIR/figures/) and paper mode.
 Per benchmark: pass@k vs k, pass_flops vs normalised FLOPs, pass_time vs normalised time (one
 line per model, bootstrap CI bands, greedy pass@1 as a star), and rank-score@k vs k per ranker
 next to the model's pass@k (oracle ranking) and random ranking (= pass@1 at every k).
@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pipeline.tables import as_frame  # noqa: E402
+from pipeline.report.markdown import as_frame  # noqa: E402
 
 XLABELS = {
     "pass@k": "k (samples)",

@@ -28,8 +28,8 @@ import pandas as pd
 import pyarrow as pa
 
 import schemas
-from pipeline import metrics
-from pipeline.cost import ModelCost, model_costs, normalise
+from pipeline.reduce import metrics
+from pipeline.reduce.cost import ModelCost, model_costs, normalise
 
 KEY = list(schemas.KEY)
 CURVE_COLUMNS = [f.name for f in schemas.CURVES]
@@ -307,7 +307,9 @@ def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int 
     Layout read: RUN_DIR/{samples,verdicts,scores}/model=<m>/benchmark=<b>/shard-*.parquet and
     RUN_DIR/config.yaml (optional, for costs).
     """
-    from pipeline import plots, storage, tables
+    from pipeline.report import plots
+    from pipeline.run import storage
+    from pipeline.report import markdown
 
     if not storage.exists(run_dir):
         raise ReduceError(f"{run_dir}: no such run directory")
@@ -322,6 +324,6 @@ def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int 
     curves = reduce_tables(samples, verdicts, scores if scores.num_rows else None, costs,
                            ci=ci, n_boot=n_boot, seed=seed)
     storage.write_table(curves, storage.join(run_dir, "curves.parquet"), "curves")
-    tables.write_tables(curves, Path(run_dir) / "tables")
+    markdown.write_tables(curves, Path(run_dir) / "tables")
     plots.draw_all(curves, Path(run_dir) / "figures")
     return curves

@@ -1,7 +1,8 @@
 """The host side of one fork-server: start it in its sandbox, send jobs, read verdicts.
 
-Role in the pipeline: `sandbox.executor` holds a few `Worker`s and calls `Worker.run(job)`
-from one thread per worker. A job is what `sandbox.harness.build_job` made: message A
+Role in the pipeline: `sandbox.executor` holds a few `ForkServer`s and calls
+`ForkServer.run(job)` from one thread per fork-server. The backend (`sandbox.backends`) decides
+how the process is isolated; the message framing is the server's own (`sandbox.server`). A job is what `sandbox.harness.build_job` made: message A
 (program and limits, read by the server) and message B (the tests, read only by the judge
 process inside the sandbox). A worker that stops answering, or dies, is restarted once and the
 job retried; a job that fails twice gets status `error` (the sandbox could not judge it).
@@ -12,18 +13,15 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
-import struct
-import tempfile
 import subprocess
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 
 from sandbox import backends
 from sandbox.config import SandboxConfig
-
-_HDR = struct.Struct(">I")
+from sandbox.server import HEADER, frame
 
 
 class WorkerError(RuntimeError):
@@ -40,12 +38,7 @@ class Job:
     budget_s: float
 
 
-def _frame(obj: dict) -> bytes:
-    body = json.dumps(obj, separators=(",", ":")).encode()
-    return _HDR.pack(len(body)) + body
-
-
-class Worker:
+class ForkServer:
     """One long-lived fork-server in its own sandbox (bwrap namespace set or container)."""
 
     def __init__(self, config: SandboxConfig, index: int):
@@ -54,14 +47,15 @@ class Worker:
         self.uid, self.judge_uid = config.uids(index)
         self.proc: subprocess.Popen | None = None
         self.info: dict = {}
-        self._context: dict = {}
+        self._launch: backends.Launch | None = None
         self._lock = threading.Lock()
 
     # -- lifecycle
-    def start(self, timeout_s: float = 120.0) -> "Worker":
-        argv, self._context = backends.command(self.config, self.index)
+    def start(self, timeout_s: float = 120.0) -> "ForkServer":
+        tag = f"w{os.getpid()}-{self.index}-{uuid.uuid4().hex[:6]}"
+        self._launch = launch = backends.for_config(self.config).launch(self.config, tag)
         self.proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            launch.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             bufsize=0, start_new_session=True,
         )
         server_cfg = {
@@ -69,14 +63,11 @@ class Worker:
             "memory_mb": self.config.memory_mb,
             "max_procs": self.config.max_procs,
             "fsize_mb": self.config.file_mb,
-            "tmp": "/tmp",
-            "isolate": not self.config.unsafe_no_sandbox,
+            "tmp": launch.tmp,
+            "isolate": launch.isolate,
         }
-        if self.config.unsafe_no_sandbox:  # no private /tmp: use a fresh host directory
-            self._context["unsafe_tmp"] = tempfile.mkdtemp(prefix="budget-realloc-unsafe-")
-            server_cfg["tmp"] = self._context["unsafe_tmp"]
         try:
-            self._send(backends.server_source() + _frame(server_cfg))
+            self._send(backends.server_source() + frame(server_cfg))
             self.info = self._recv(time.monotonic() + timeout_s)
         except WorkerError as exc:
             err = self._stderr_tail()
@@ -88,7 +79,7 @@ class Worker:
         if not self.info.get("ready"):
             self.stop()
             raise WorkerError(f"sandbox worker answered {self.info!r} instead of ready")
-        if self.info.get("isolate") is not True and not self.config.unsafe_no_sandbox:
+        if self.info.get("isolate") is not True and launch.isolate:
             self.stop()
             raise WorkerError(
                 "sandbox worker is not root inside its sandbox, so it cannot give samples "
@@ -117,11 +108,9 @@ class Worker:
                     stream.close()
                 except OSError:
                     pass
-        if self._context:
-            if "unsafe_tmp" in self._context:
-                shutil.rmtree(self._context["unsafe_tmp"], ignore_errors=True)
-            backends.cleanup(self._context)
-            self._context = {}
+        launch, self._launch = self._launch, None
+        if launch is not None:
+            launch.cleanup()
 
     def restart(self) -> None:
         self.stop()
@@ -152,14 +141,14 @@ class Worker:
                 "detail": f"sandbox: {last}"[:300], "exec_ms": 0.0}
 
     def ping(self) -> dict:
-        self._send(_frame({"kind": "ping"}))
+        self._send(frame({"kind": "ping"}))
         return self._recv(time.monotonic() + 30)
 
     def _run_once(self, job: Job) -> dict:
         tests = json.dumps(job.tests, separators=(",", ":")).encode()
         head = dict(job.head)
         head["tests_len"] = len(tests)
-        data = _frame(head) + _HDR.pack(len(tests)) + tests
+        data = frame(head) + HEADER.pack(len(tests)) + tests
         if len(data) <= 60_000:  # fits the pipe buffer: the write cannot block
             self._send(data)
             return self._recv(time.monotonic() + job.budget_s + 10)
@@ -202,7 +191,7 @@ class Worker:
         return out
 
     def _recv(self, deadline: float) -> dict:
-        (n,) = _HDR.unpack(self._read(4, deadline))
+        (n,) = HEADER.unpack(self._read(HEADER.size, deadline))
         return json.loads(self._read(n, deadline))
 
     def _stderr_tail(self) -> str:

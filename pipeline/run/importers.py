@@ -15,7 +15,7 @@ removed, since the executor runs prompt + completion. Bad input never vanishes: 
 `on_error="error"` (the default) the first bad line raises `ImportFileError` naming it
 (`FILE:LINE: reason`); with `on_error="skip"` it is left out and counted in the report by
 reason, with its line. `import_to_run` writes the samples into the shards that
-`pipeline.shards.plan` gives the config's imported model (`path: imported`), so `run CONFIG`
+`pipeline.run.shards.plan` gives the config's imported model (`path: imported`), so `run CONFIG`
 then executes, scores and reduces them like generated samples.
 """
 
@@ -32,7 +32,7 @@ from typing import Any, Iterator, Optional
 import pyarrow as pa
 
 import schemas
-from pipeline import storage
+from pipeline.run import storage
 from pipeline.benchmarks import DataError
 from pipeline.benchmarks import get as get_benchmark
 from pipeline.config import ConfigError, RunConfig
@@ -411,9 +411,9 @@ def import_to_run(config: RunConfig, path: str | Path, *, model: Optional[str] =
     completion); `prompts="file"` stores the file's own prompts (CodeT) in the run's problems
     table, so each program is run as the generator saw it. Writes RUN_DIR/imports/M-B.json.
     """
-    from pipeline.orchestrate import _select
-    from pipeline.rundir import RunDir
-    from pipeline.shards import plan
+    from pipeline.run.orchestrator import _select
+    from pipeline.run.rundir import RunDir
+    from pipeline.run.shards import plan
 
     spec_m = _pick([m for m in config.models if m.imported], model, "model",
                    "an imported model (path: imported)")
@@ -493,7 +493,7 @@ def _pick(items, name: Optional[str], what: str, kind: str):
 
 
 def _temperature(spec) -> float:
-    from pipeline.shards import sampling_of
+    from pipeline.run.shards import sampling_of
 
     return float(sampling_of(spec)[0])
 

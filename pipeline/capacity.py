@@ -4,7 +4,7 @@ The model is deliberately simple and every number in it has a source (the tables
 
 - samples  = problems x (n for the model + 1 greedy sample if `greedy`)
 - generated tokens = samples x mean completion length, capped by `max_new_tokens` (measured
-  means in COMPLETION_TOKENS; the upper bound puts every sample at `max_new_tokens`)
+  means in each benchmark's `planner` figures; the upper bound puts every sample at `max_new_tokens`)
 - prompt tokens = problems x mean prompt length, once per (model, problem): the n samples of a
   problem are one vLLM request (`SamplingParams(n=...)`), whose prompt is prefilled once
 - generation GPU-seconds = generated tokens / decode tokens/s per GPU + prompt tokens / prefill
@@ -62,28 +62,10 @@ PAPER_WALLTIME_S: dict[float, float] = {7: 395, 13: 667, 34: 2994, 70: 5605}
 SIZE_SOURCE = ("Hassid et al. 2024 Table 1 (calflops at sequence length 128; wall-time on 8xA100); "
                "reproduced with calflops here (shared/notes/runtime.md)")
 
-# Mean lengths in Llama-2 tokens (Code Llama's vocabulary), measured with
-#   PYTHONPATH=. .venv/bin/python deploy/tools/measure_tokens.py --tokenizer /tmp/lt ../shared/data
-PROMPT_TOKENS: dict[str, Source] = {
-    "humaneval": Source(154.6, "mean of the 164 HumanEval prompts"),
-    "mbpp": Source(780.4, "mean of the 500 MBPP 3-shot prompts"),
-    "apps": Source(852.8, "mean of 5 staged APPS train problems' 2-shot prompts (test split not reachable)"),
-}
-COMPLETION_TOKENS: dict[str, Source] = {
-    "humaneval": Source(62.1, "mean of 16,400 CodeGen-16B HumanEval samples cut at the stop sequences"),
-    "mbpp": Source(73.2, "mean of the 500 MBPP reference solutions (no samples reachable)"),
-    "apps": Source(308.2, "mean of 5 APPS reference solutions; above the 256 cap, so every sample at the cap"),
-}
-
-# Program runs per sample in the sandbox, and the measured run rate.
-RUNS_PER_SAMPLE: dict[str, Source] = {
-    "humaneval": Source(1, "one test program per sample"),
-    "mbpp": Source(1, "one test program (3 asserts) per sample"),
-    "apps": Source(21.2, "APPS paper (Hendrycks et al. 2021): 21.2 test cases per test problem on average"),
-}
+# Mean prompt/completion lengths and program runs per sample: each benchmark's `planner`
+# figures (pipeline.benchmarks), measured with deploy/tools/measure_tokens.py.
 SANDBOX_RUNS_PER_CORE_S = Source(107.5, "215 HumanEval tests/s on 2 cores, fork-server sandbox (runtime.md)")
 
-APPS_SPLITS = {"introductory": 1000, "interview": 3000, "competition": 1000}
 
 
 @dataclass(frozen=True)
@@ -221,28 +203,25 @@ def prefill_tokens_per_s(params_b: float, cluster: Cluster) -> float:
 
 
 def problem_count(bench: BenchmarkSpec) -> int:
-    """Problems the benchmark runs: its subset, else the full test set."""
-    from pipeline.benchmarks import humaneval, mbpp
+    """Problems the benchmark runs: its subset, else its splits, else the full test set."""
+    from pipeline import benchmarks
 
-    if bench.name == "apps":
-        splits = bench.difficulties or list(APPS_SPLITS)
-        unknown = sorted(set(splits) - set(APPS_SPLITS))
-        if unknown:
-            raise PlanError(f"unknown APPS difficulties {unknown}; choose from {list(APPS_SPLITS)}")
-        total = sum(APPS_SPLITS[s] for s in splits)
-    else:
-        total = {"humaneval": humaneval.N_PROBLEMS, "mbpp": mbpp.N_PROBLEMS}[bench.name]
-    if bench.subset.task_ids is not None:
-        return len(bench.subset.task_ids)
-    if bench.subset.limit is not None:
-        return min(bench.subset.limit, total)
-    return total
+    try:
+        return benchmarks.get(bench.name).problem_count(bench)
+    except benchmarks.DataError as exc:
+        raise PlanError(str(exc)) from None
 
 
 def max_new_tokens(bench: BenchmarkSpec) -> int:
     from pipeline import benchmarks
 
-    return bench.max_new_tokens or benchmarks.get(bench.name).SAMPLING.max_new_tokens
+    return bench.max_new_tokens or benchmarks.get(bench.name).sampling.max_new_tokens
+
+
+def _figures(bench: BenchmarkSpec):
+    from pipeline import benchmarks
+
+    return benchmarks.get(bench.name).planner
 
 
 def _row(model: ModelSpec, bench: BenchmarkSpec, params_b: float, cluster: Cluster) -> Row:
@@ -250,11 +229,12 @@ def _row(model: ModelSpec, bench: BenchmarkSpec, params_b: float, cluster: Clust
     n = bench.n_for(model.name)
     samples = problems * (n + (1 if bench.greedy else 0))
     cap = max_new_tokens(bench)
-    per_sample = min(COMPLETION_TOKENS[bench.name].value, cap)
-    prompt = problems * PROMPT_TOKENS[bench.name].value
+    figures = _figures(bench)
+    per_sample = min(figures.completion_tokens.value, cap)
+    prompt = problems * figures.prompt_tokens.value
     generated, generated_max = samples * per_sample, samples * cap
     decode, prefill = decode_tokens_per_s(params_b, cluster), prefill_tokens_per_s(params_b, cluster)
-    runs = samples * RUNS_PER_SAMPLE[bench.name].value
+    runs = samples * figures.runs_per_sample.value
     return Row(
         model=model.name,
         benchmark=bench.name,
@@ -288,8 +268,9 @@ def plan(config: RunConfig, cluster: Cluster = Cluster()) -> Plan:
         sizes[f"ranker:{config.ranker.name}"] = params_b
         # The orchestrator ranks on the generator's own actors when the ranker is one of the
         # models (same weights and engine); otherwise on `ranker.replicas` actors of its own.
-        host = next((m for m in config.models
-                     if m.path == config.ranker.path and m.engine == config.ranker.engine), None)
+        from pipeline.run.actors import colocated_ranker
+
+        host = next((m for m in config.models if m.name == colocated_ranker(config)), None)
         actors, per_actor = ((host.replicas, host.num_gpus) if host is not None
                              else (config.ranker.replicas, config.ranker.num_gpus))
         usable[f"ranker:{config.ranker.name}"] = min(actors * max(1, round(per_actor)), cluster.gpus)
@@ -297,7 +278,7 @@ def plan(config: RunConfig, cluster: Cluster = Cluster()) -> Plan:
         for bench in config.benchmarks:
             gen = [r for r in rows if r.benchmark == bench.name]
             samples = sum(r.samples for r in gen)
-            prompt_per_problem = PROMPT_TOKENS[bench.name].value
+            prompt_per_problem = _figures(bench).prompt_tokens.value
             tokens = sum(r.samples * prompt_per_problem + r.generated_tokens for r in gen)
             tokens_max = sum(r.samples * prompt_per_problem + r.generated_tokens_max for r in gen)
             ranker_rows.append(Row(
@@ -359,9 +340,7 @@ def render(p: Plan) -> str:
         f"  decode 7B: {DECODE_7B[c.gpu].source}",
         f"  size scaling: {SIZE_SOURCE}",
         f"  prefill: {PEAK_TFLOPS[c.gpu].source}; {PREFILL_UTILISATION.source}",
-        *(f"  prompt {b}: {s.value:g} tokens, {s.source}" for b, s in PROMPT_TOKENS.items()),
-        *(f"  completion {b}: {s.value:g} tokens, {s.source}" for b, s in COMPLETION_TOKENS.items()),
-        *(f"  sandbox {b}: {s.value:g} runs per sample, {s.source}" for b, s in RUNS_PER_SAMPLE.items()),
+        *_benchmark_source_lines(),
         f"  sandbox rate: {SANDBOX_RUNS_PER_CORE_S.source}",
         "  assumes full, perfectly packed GPUs: no engine start-up, downloads, stragglers or retries",
     ]
@@ -374,3 +353,15 @@ def _throughput_lines(p: Plan) -> list[str]:
         decode = "-" if name.startswith("ranker:") else f"{decode_tokens_per_s(size, p.cluster):,.0f}"
         lines.append(f"{name}: {size:g}B, decode {decode}, prefill {prefill_tokens_per_s(size, p.cluster):,.0f}")
     return lines
+
+
+def _benchmark_source_lines() -> list[str]:
+    from pipeline import benchmarks
+
+    out = []
+    for name, b in benchmarks.REGISTRY.items():
+        f = b.planner
+        out += [f"  prompt {name}: {f.prompt_tokens.value:g} tokens, {f.prompt_tokens.source}",
+                f"  completion {name}: {f.completion_tokens.value:g} tokens, {f.completion_tokens.source}",
+                f"  sandbox {name}: {f.runs_per_sample.value:g} runs per sample, {f.runs_per_sample.source}"]
+    return out

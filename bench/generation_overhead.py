@@ -17,7 +17,7 @@ process for bare, the actor's process for Ray), which is less sensitive to other
 shared machine. Ray starts workers at nice 15 by default (`RAY_worker_niceness`); this script
 sets it to 0 (unless already set) so both paths compete for the CPU on equal terms.
 
-    .venv/bin/python benchmarks/generation_overhead.py [--model smollm2-135m] [--n 8] ...
+    .venv/bin/python bench/generation_overhead.py [--model smollm2-135m] [--n 8] ...
 """
 
 from __future__ import annotations

@@ -22,12 +22,10 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 import schemas
-from pipeline import storage
+from pipeline.run import storage
 from pipeline.config import ConfigError, RunConfig, dump, parse
-from pipeline.shards import Shard
-
-#: The table each stage writes; it is also the name of the stage's directory.
-STAGE_TABLES = {"generate": "samples", "execute": "verdicts", "score": "scores"}
+from pipeline.run import stages
+from pipeline.run.shards import Shard
 
 
 @dataclass
@@ -62,7 +60,7 @@ class RunDir:
         return self.uri(f"problems/benchmark={benchmark}/part-0.parquet")
 
     def shard_rel(self, stage: str, shard: Shard) -> str:
-        return shard.path(STAGE_TABLES[stage])
+        return shard.path(stages.get(stage).output)
 
     def shard_path(self, stage: str, shard: Shard) -> str:
         return self.uri(self.shard_rel(stage, shard))
@@ -119,7 +117,7 @@ class RunDir:
 
     def output_rows(self, stage: str, shard: Shard) -> int | None:
         """Rows in a shard's output file if it is complete and of the right schema, else None."""
-        return storage.probe(self.shard_path(stage, shard), STAGE_TABLES[stage])
+        return storage.probe(self.shard_path(stage, shard), stages.get(stage).output)
 
     def reconcile(self, shards: list[Shard], stages: tuple[str, ...]) -> dict[tuple[str, str], Entry]:
         """Manifest entries for every (stage, shard), with state taken from the files.
@@ -159,10 +157,10 @@ class RunDir:
         return target
 
     def stage_files(self, stage: str) -> list[str]:
-        return storage.list_files(self.uri(STAGE_TABLES[stage]))
+        return storage.list_files(self.uri(stages.get(stage).output))
 
     def read_stage(self, stage: str) -> pa.Table:
-        return storage.read_dataset(self.uri(STAGE_TABLES[stage]), STAGE_TABLES[stage])
+        return storage.read_dataset(self.uri(stages.get(stage).output), stages.get(stage).output)
 
 
 def now() -> float:

@@ -11,7 +11,7 @@ sequences, and judges the same samples in the same run with
 
 It prints samples/s for each, the ratios, and how often the two harnesses agree on pass/fail.
 
-    .venv/bin/python benchmarks/sandbox_throughput.py [--per-task 4] [--backend bwrap]
+    .venv/bin/python bench/sandbox_throughput.py [--per-task 4] [--backend bwrap]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 import schemas  # noqa: E402
 from pipeline.benchmarks import humaneval  # noqa: E402
-from pipeline.benchmarks.common import truncate  # noqa: E402
+from sandbox.harness import truncate  # noqa: E402
 from sandbox.config import SandboxConfig  # noqa: E402
 from sandbox.executor import Executor  # noqa: E402
 

@@ -1,14 +1,14 @@
 """Speed of the reducer: 164 problems x n = 2000 samples, random verdicts and scores, all k.
 
 Times, in the same run:
-  1. the vectorised metrics (pipeline.metrics): pass@k and rank-score@k for every k = 1..2000,
+  1. the vectorised metrics (pipeline.reduce.metrics): pass@k and rank-score@k for every k = 1..2000,
      with 1000-resample bootstrap CIs for both;
   2. the whole `reduce_tables` on the Arrow tables (joins, pass@k, greedy, rank-score, pass_time,
      CIs) -- "all metrics for all k"; the goal is < 2 s on this machine;
   3. the baseline: a per-k loop over Chen et al.'s per-problem reference estimator for pass@k
      (all k, measured in full), and the paper's own rank-score loop (its Figure 7, math.comb)
      measured on a few k and extrapolated to all k (labelled as such).
-Prints both times and the ratio. Run: .venv/bin/python benchmarks/reduce_speed.py
+Prints both times and the ratio. Run: .venv/bin/python bench/reduce_speed.py
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 import schemas  # noqa: E402
-from pipeline import metrics  # noqa: E402
-from pipeline.reduce import reduce_tables  # noqa: E402
+from pipeline.reduce import metrics  # noqa: E402
+from pipeline.reduce.curves import reduce_tables  # noqa: E402
 
 
 def make_tables(P: int, n: int, seed: int):

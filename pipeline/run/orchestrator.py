@@ -1,30 +1,32 @@
-"""Runs a config on Ray: build problems, then stream shards generate -> (execute, score), then reduce.
+"""Runs a config: build problems, then stream shards generate -> (execute, score), then reduce.
 
-Execution and scoring of a shard start as soon as its samples file lands, while generation goes
-on elsewhere. Work already on disk is never redone: each stage's shard is done when its file
+Role in the pipeline: the driver. It plans the shards (`pipeline.run.shards`), walks the stage
+table (`pipeline.run.stages`), starts actors (`pipeline.run.actors`) through the scheduler
+(`pipeline.run.scheduler`: Ray, or this process) and records every shard in the manifest
+(`pipeline.run.rundir`). Execution and scoring of a shard start as soon as its samples file
+lands, while generation goes on elsewhere. Work already on disk is never redone: each stage's shard is done when its file
 exists and reads back valid. A failed call is retried (a dead actor is replaced) up to
 `ray.max_retries` times; then the shard is marked failed with its error and the run goes on.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline import storage
 from pipeline.benchmarks import get as get_benchmark
 from pipeline.config import ConfigError, RunConfig
-from pipeline.faults import crash_point
-from pipeline.rundir import Entry, RunDir
-from pipeline.shards import Shard, plan
-from pipeline.stages import ExecuteWorker, GenerateWorker, ScoreWorker
+from pipeline.run import actors, stages, storage
+from pipeline.run.faults import crash_point
+from pipeline.run.rundir import Entry, RunDir
+from pipeline.run.scheduler import ActorDied, CallFailed, InProcessScheduler, RayScheduler
+from pipeline.run.shards import Shard, plan
 
 MANIFEST_EVERY_S = 2.0
 
@@ -64,11 +66,7 @@ def prepare_problems(config: RunConfig, rundir: RunDir) -> dict[str, pa.Table]:
         if storage.exists(path):
             out[spec.name] = storage.read_table(path, "problems")
             continue
-        module = get_benchmark(spec.name)
-        kwargs: dict[str, Any] = {}
-        if spec.difficulties and spec.name == "apps":
-            kwargs["difficulties"] = tuple(spec.difficulties)
-        table = _select(module.load(spec.data, **kwargs), spec)
+        table = _select(get_benchmark(spec.name).load_for(spec), spec)
         storage.write_table(table, path, "problems")
         out[spec.name] = table
     return out
@@ -88,7 +86,7 @@ def _validated(where: str, model, data: dict) -> None:
 
 def preflight(config: RunConfig) -> None:
     """Check what the driver can check before any actor starts: sections, model paths."""
-    from pipeline.cost import ModelCost
+    from pipeline.reduce.cost import ModelCost
     from sandbox.config import SandboxConfig
     from workers.engine import EngineConfig
 
@@ -120,38 +118,14 @@ def _check_model_paths(config: RunConfig) -> None:
             )
 
 
-# -- Ray -------------------------------------------------------------------------------------------
-def connect(config: RunConfig, needed_cpus: float) -> bool:
-    """Join RAY_ADDRESS / ray.address if set, else start a local Ray in this process.
-
-    Returns True when this call started (and so should stop) a local Ray.
-    """
-    import ray
-
-    if ray.is_initialized():
-        return False
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    address = config.ray.address or os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address, log_to_driver=False)
-        return False
-    cpus = config.ray.num_cpus or max(os.cpu_count() or 1, int(needed_cpus + 0.999))
-    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
-    return True
-
-
-def _ray():
-    import ray  # imported only when there is work for actors: status and reduce stay light
-
-    return ray
-
-
+# -- actors --------------------------------------------------------------------------------------
 class _Pool:
     """Actors of one kind, used round-robin; a dead one is replaced."""
 
-    def __init__(self, make: Callable[[], Any], size: int):
-        self.make = make
-        self.actors = [make() for _ in range(size)]
+    def __init__(self, scheduler, spec: actors.ActorSpec):
+        self.scheduler = scheduler
+        self.spec = spec
+        self.actors = [scheduler.start(spec) for _ in range(spec.replicas)]
         self.i = 0
 
     def next(self):
@@ -160,24 +134,10 @@ class _Pool:
         return actor
 
     def replace(self, dead) -> None:
-        import ray
-
         for i, actor in enumerate(self.actors):
             if actor is dead:
-                try:
-                    ray.kill(actor, no_restart=True)
-                except Exception:  # already gone
-                    pass
-                self.actors[i] = self.make()
-
-
-def _actor_env(spec) -> dict[str, str]:
-    """Env vars for a model actor: the CPU build's settings when it runs without a GPU."""
-    if spec.num_gpus:
-        return {}
-    from workers.engine import EngineConfig, cpu_env
-
-    return cpu_env(EngineConfig(**spec.engine), threads=max(1, int(spec.num_cpus)))
+                self.scheduler.stop(actor)
+                self.actors[i] = self.scheduler.start(self.spec)
 
 
 _EXC_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)):\s*(.*)$")
@@ -204,15 +164,19 @@ def _error_text(exc: BaseException) -> str:
 class Runner:
     """One pass over the run's shards; call `run()` once."""
 
-    def __init__(self, config: RunConfig, rundir: RunDir, *, progress: bool = True):
+    def __init__(self, config: RunConfig, rundir: RunDir, *, progress: bool = True,
+                 in_process: bool = False):
         self.config = config
         self.rundir = rundir
         self.progress = progress
-        self.stages = ("generate", "execute") + (("score",) if config.ranker else ())
+        self.in_process = in_process
+        self.stages = stages.names_for(config)
         self.problems: dict[str, pa.Table] = {}
         self.shards: list[Shard] = []
         self.entries: dict[tuple[str, str], Entry] = {}
         self.pools: dict[str, _Pool] = {}
+        self.scheduler = None
+        self.host = actors.colocated_ranker(config)
         self.inflight: dict[Any, tuple[str, Shard, Any, float]] = {}
         self._last_manifest = 0.0
 
@@ -230,39 +194,11 @@ class Runner:
         return table.filter(pc.is_in(table.column("task_id"), value_set=pa.array(shard.task_ids)))
 
     # actors
-    def _pool(self, key: str) -> _Pool:
-        if key in self.pools:
-            return self.pools[key]
-        import ray
-
-        cfg = self.config
-        if key.startswith("generate:"):
-            spec = next(m for m in cfg.models if m.name == key.split(":", 1)[1])
-            cls = ray.remote(GenerateWorker).options(
-                num_cpus=spec.num_cpus, num_gpus=spec.num_gpus,
-                runtime_env={"env_vars": _actor_env(spec)},
-            )
-            pool = _Pool(lambda: cls.remote(cfg.run_id, spec.model_dump()), spec.replicas)
-        elif key == "execute":
-            cls = ray.remote(ExecuteWorker).options(num_cpus=1, resources=cfg.sandbox_resources or None)
-            pool = _Pool(lambda: cls.remote(cfg.sandbox), cfg.sandbox_actors)
-        else:
-            spec = cfg.ranker
-            cls = ray.remote(ScoreWorker).options(
-                num_cpus=spec.num_cpus, num_gpus=spec.num_gpus,
-                runtime_env={"env_vars": _actor_env(spec)},
-            )
-            pool = _Pool(lambda: cls.remote(spec.model_dump()), spec.replicas)
-        self.pools[key] = pool
-        return pool
-
-    def _colocated_ranker(self) -> str | None:
-        """The generator model whose engine can also rank (same weights and engine), if any."""
-        r = self.config.ranker
-        for m in self.config.models:
-            if r is not None and m.path == r.path and m.engine == r.engine:
-                return m.name
-        return None
+    def _pool(self, kind: str, model: str | None = None) -> _Pool:
+        key = f"{kind}:{model}" if model else kind
+        if key not in self.pools:
+            self.pools[key] = _Pool(self.scheduler, actors.actor_spec(kind, self.config, model))
+        return self.pools[key]
 
     def _submit(self, stage: str, shard: Shard) -> None:
         entry = self.entries[(stage, shard.name)]
@@ -270,17 +206,18 @@ class Runner:
         out = self.rundir.shard_path(stage, shard)
         problems = self._shard_problems(shard)
         samples = self.rundir.shard_path("generate", shard)
-        host = self._colocated_ranker()
-        if stage == "generate":
-            pool = self._pool(f"generate:{shard.model}")
-            actor = pool.next()
-            ref = actor.run.remote(shard, problems, out)
-        elif stage == "score" and host is not None:
-            actor = self._pool(f"generate:{host}").next()
-            ref = actor.score.remote(self.config.ranker.name, shard, problems, samples, out)
+        kind = stages.get(stage).actor
+        priority = self.stages.index(stage)
+        if kind == "generate":
+            actor = self._pool("generate", shard.model).next()
+            ref = self.scheduler.call(actor, "run", shard, problems, out, priority=priority)
+        elif kind == "score" and self.host is not None:
+            actor = self._pool("generate", self.host).next()
+            ref = self.scheduler.call(actor, "score", self.config.ranker.name, shard, problems,
+                                      samples, out, priority=priority)
         else:
-            actor = self._pool(stage).next()
-            ref = actor.run.remote(shard, problems, samples, out)
+            actor = self._pool(kind).next()
+            ref = self.scheduler.call(actor, "run", shard, problems, samples, out, priority=priority)
         self.inflight[ref] = (stage, shard, actor, time.monotonic())
 
     def _downstream(self, shard: Shard) -> None:
@@ -289,17 +226,14 @@ class Runner:
                 self._submit(stage, shard)
 
     def _on_result(self, ref, bars) -> None:
-        import ray
-
         stage, shard, actor, started = self.inflight.pop(ref)
         entry = self.entries[(stage, shard.name)]
         try:
-            info = ray.get(ref)
-        except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError,
-                ray.exceptions.WorkerCrashedError) as exc:
-            entry.error = _error_text(exc)
+            info = self.scheduler.result(ref)
+        except (ActorDied, CallFailed) as exc:
+            entry.error = _error_text(exc.error)
             entry.seconds = time.monotonic() - started
-            if isinstance(exc, (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError)):
+            if isinstance(exc, ActorDied):
                 for pool in self.pools.values():
                     pool.replace(actor)
             if entry.attempts <= self.config.ray.max_retries:
@@ -311,7 +245,7 @@ class Runner:
         entry.state, entry.rows, entry.seconds, entry.error = "done", info["rows"], info["seconds"], ""
         bars.advance(stage, info["rows"])
         crash_point(f"after-{stage}")
-        if stage == "generate":
+        if stage == self.stages[0]:
             self._downstream(shard)
 
     def _check_imported(self) -> None:
@@ -331,6 +265,14 @@ class Runner:
                     f"`budget-realloc import-samples CONFIG FILE --model {m.name} --benchmark "
                     f"{missing[0].benchmark}`, or drop the tasks without samples from the subset")
 
+    def _start_scheduler(self):
+        if self.in_process:
+            return InProcessScheduler()
+        cfg = self.config
+        needed = sum(m.num_cpus * m.replicas for m in cfg.models) + cfg.sandbox_actors + (
+            cfg.ranker.num_cpus if cfg.ranker else 0)
+        return RayScheduler(cfg.ray.address, cfg.ray.num_cpus, needed)
+
     def run(self) -> Outcome:
         cfg = self.config
         preflight(cfg)
@@ -343,27 +285,27 @@ class Runner:
         self._check_imported()
 
         pending = {s: [sh for sh in self.shards if self._todo(s, sh)] for s in self.stages}
-        started_ray = False
         if any(pending.values()):
-            needed = sum(m.num_cpus * m.replicas for m in cfg.models) + cfg.sandbox_actors + (
-                cfg.ranker.num_cpus if cfg.ranker else 0)
-            started_ray = connect(cfg, needed)
-        with _Bars(self.progress, self.shards, self.entries, self.stages) as bars:
-            for shard in pending["generate"]:
-                self._submit("generate", shard)
-            for shard in self.shards:
-                if not self._todo("generate", shard):
-                    self._downstream(shard)
-            used_ray = bool(self.inflight)
-            while self.inflight:
-                ready, _ = _ray().wait(list(self.inflight), num_returns=1, timeout=5.0)
-                for ref in ready:
-                    self._on_result(ref, bars)
-                self._save_manifest()
-            self._save_manifest(force=True)
-        self._close_pools(used_ray)
-        if started_ray:
-            _ray().shutdown()
+            self.scheduler = self._start_scheduler()
+        try:
+            with _Bars(self.progress, self.shards, self.entries, self.stages) as bars:
+                for shard in pending[self.stages[0]]:
+                    self._submit(self.stages[0], shard)
+                for shard in self.shards:
+                    if not self._todo(self.stages[0], shard):
+                        self._downstream(shard)
+                while self.inflight:
+                    for ref in self.scheduler.wait(list(self.inflight), timeout=5.0):
+                        self._on_result(ref, bars)
+                    self._save_manifest()
+                self._save_manifest(force=True)
+        finally:
+            if self.scheduler is not None:
+                for pool in self.pools.values():
+                    for actor in pool.actors:
+                        self.scheduler.stop(actor)
+                self.pools.clear()
+                self.scheduler.shutdown()
 
         outcome = Outcome(self.rundir.root)
         for (stage, _), e in self.entries.items():
@@ -373,26 +315,11 @@ class Runner:
                 outcome.failed.append(e)
         if not outcome.failed:
             crash_point("reduce")
-            from pipeline.reduce import reduce_run
+            from pipeline.reduce.curves import reduce_run
 
             reduce_run(self.rundir.root, **cfg.reduce)
             outcome.reduced = True
         return outcome
-
-    def _close_pools(self, used_ray: bool) -> None:
-        if not used_ray:
-            return
-        import ray
-
-        for key, pool in self.pools.items():
-            for actor in pool.actors:
-                if key == "execute":
-                    try:
-                        ray.get(actor.close.remote(), timeout=30)
-                    except Exception:
-                        pass
-                ray.kill(actor, no_restart=True)
-        self.pools.clear()
 
 
 class _Bars:
@@ -439,12 +366,14 @@ class _Bars:
             self.progress.stop()
 
 
-def run(config: RunConfig, *, progress: bool = True) -> Outcome:
-    """Start (or continue, if its directory holds the same config) the run described by `config`."""
-    return Runner(config, RunDir(config.output_dir), progress=progress).run()
+def run(config: RunConfig, *, progress: bool = True, in_process: bool = False) -> Outcome:
+    """Start (or continue, if its directory holds the same config) the run described by `config`.
+
+    `in_process=True` runs every actor in this process instead of on Ray (same files)."""
+    return Runner(config, RunDir(config.output_dir), progress=progress, in_process=in_process).run()
 
 
-def resume(run_dir: str, *, progress: bool = True) -> Outcome:
+def resume(run_dir: str, *, progress: bool = True, in_process: bool = False) -> Outcome:
     """Continue a run from its directory: only missing or failed shards are run again."""
     rundir = RunDir(run_dir)
-    return Runner(rundir.load_config(), rundir, progress=progress).run()
+    return Runner(rundir.load_config(), rundir, progress=progress, in_process=in_process).run()

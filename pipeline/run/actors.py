@@ -2,7 +2,7 @@
 
 Each class holds a warm resource (a vLLM engine, sandbox workers) across shards and writes its
 output atomically, so the driver only moves shard descriptions and row counts. They are plain
-classes; `pipeline.orchestrate` turns them into Ray actors.
+classes; `pipeline.run.orchestrator` turns them into Ray actors.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline import storage
-from pipeline.faults import actor_crash
-from pipeline.shards import GREEDY_IDX, Shard
+from pipeline.run import storage
+from pipeline.run.faults import actor_crash
+from pipeline.run.scheduler import ActorSpec
+from pipeline.run.shards import GREEDY_IDX, Shard
 
 
 def _timed_write(table: pa.Table, out: str, name: str, started: float) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def _timed_write(table: pa.Table, out: str, name: str, started: float) -> dict[s
     return {"rows": table.num_rows, "seconds": time.monotonic() - started}
 
 
-class GenerateWorker:
+class GenerateActor:
     """Holds one generator model's vLLM engine; turns a shard of problems into a samples file."""
 
     def __init__(self, run_id: str, model: dict[str, Any]):
@@ -71,7 +72,7 @@ def _score(scorer, shard: Shard, problems: pa.Table, samples_uri: str, out: str)
     return _timed_write(scores, out, "scores", started)
 
 
-class ExecuteWorker:
+class ExecuteActor:
     """Holds warm sandbox workers; runs a samples file against the tests into a verdicts file."""
 
     def __init__(self, sandbox: dict[str, Any]):
@@ -91,8 +92,12 @@ class ExecuteWorker:
     def close(self) -> None:
         self.executor.__exit__(None, None, None)
 
+    def stats(self) -> dict[str, Any]:
+        """The last shard's execution stats (samples, unique programs, dedup hits, seconds)."""
+        return self.executor.stats.as_dict()
 
-class ScoreWorker:
+
+class ScoreActor:
     """Holds the ranker's vLLM engine; scores a samples file's completions into a scores file."""
 
     def __init__(self, ranker: dict[str, Any]):
@@ -105,3 +110,43 @@ class ScoreWorker:
 
     def run(self, shard: Shard, problems: pa.Table, samples_uri: str, out: str) -> dict[str, Any]:
         return _score(self.scorer, shard, problems, samples_uri, out)
+
+
+def model_env(spec) -> dict[str, str]:
+    """Env vars for a model actor: the CPU build's settings when it runs without a GPU."""
+    if spec.num_gpus:
+        return {}
+    from workers.engine import EngineConfig, cpu_env
+
+    return cpu_env(EngineConfig(**spec.engine), threads=max(1, int(spec.num_cpus)))
+
+
+def actor_spec(kind: str, config, model: str | None = None) -> ActorSpec:
+    """How to start one actor of `kind` ("generate", "execute", "score") for a run config.
+
+    `model` names the generator model for kind "generate". A ranker that is one of the
+    generator models (same weights and engine) scores on that model's generate actors instead
+    (`colocated_ranker`), so no second copy of the weights is loaded.
+    """
+    if kind == "generate":
+        spec = next(m for m in config.models if m.name == model)
+        return ActorSpec(GenerateActor, (config.run_id, spec.model_dump()), num_cpus=spec.num_cpus,
+                         num_gpus=spec.num_gpus, env=model_env(spec), replicas=spec.replicas)
+    if kind == "execute":
+        return ActorSpec(ExecuteActor, (config.sandbox,), num_cpus=1,
+                         resources=dict(config.sandbox_resources or {}),
+                         replicas=config.sandbox_actors)
+    if kind == "score":
+        spec = config.ranker
+        return ActorSpec(ScoreActor, (spec.model_dump(),), num_cpus=spec.num_cpus,
+                         num_gpus=spec.num_gpus, env=model_env(spec), replicas=spec.replicas)
+    raise KeyError(f"unknown actor kind {kind!r}")
+
+
+def colocated_ranker(config) -> str | None:
+    """The generator model whose engine can also rank (same weights and engine), if any."""
+    r = config.ranker
+    for m in config.models:
+        if r is not None and m.path == r.path and m.engine == r.engine:
+            return m.name
+    return None

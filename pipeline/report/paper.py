@@ -21,15 +21,22 @@ import pandas as pd
 import pyarrow as pa
 
 import schemas
-from pipeline import metrics
+from pipeline.reduce import metrics
 
 DATA = Path(__file__).resolve().parent / "data"
 PASS_TABLE = DATA / "paper_pass_at_k.csv"
 COST_TABLE = DATA / "paper_table1.csv"
 
-#: Problems per benchmark in the paper's evaluation (Sec. 3.1).
-N_PROBLEMS = {"humaneval": 164, "mbpp": 500, "apps-introductory": 1000,
-              "apps-interview": 3000, "apps-competition": 1000}
+
+
+def n_problems(table: str) -> int:
+    """Problems behind one of the paper's tables ("humaneval", "apps-interview", ...; Sec. 3.1)."""
+    from pipeline import benchmarks
+
+    for b in benchmarks.REGISTRY.values():
+        if table in b.paper_tables():
+            return b.paper_tables()[table]
+    return 0
 
 Method = Literal["loglinear", "lower", "upper"]
 Budget = Literal["flops", "time"]
@@ -202,7 +209,7 @@ def paper_curves_table(benchmark: str, method: Method = "loglinear",
     """The paper's numbers as a `curves` table (no CIs), so the reducer's tables and plots can
     draw them: pass@k at the published k only; pass_flops / pass_time on the shared budget grid,
     read from pass@k interpolated with `method` between the published k."""
-    n_problems = N_PROBLEMS.get(benchmark, 0)
+    problems = n_problems(benchmark)
     cols: dict[str, list] = {name: [] for name in schemas.CURVES.names}
 
     def add(model, metric, x, k, v):
@@ -216,7 +223,7 @@ def paper_curves_table(benchmark: str, method: Method = "loglinear",
         cols["value"] += list(v[keep])
         cols["ci_low"] += [None] * size
         cols["ci_high"] += [None] * size
-        cols["n_problems"] += [n_problems] * size
+        cols["n_problems"] += [problems] * size
         cols["ranker"] += [None] * size
 
     for model, g in _table_for(benchmark, pass_table).groupby("model", sort=True):

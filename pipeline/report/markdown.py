@@ -1,7 +1,7 @@
 """Markdown and CSV tables from the `curves` table: pass@k at k = 1, 10, 100, ... per benchmark,
 pass at budgets 1, 2, 4, ... (normalised), and where a cheaper model beats a costlier one.
 
-Role in the pipeline: called by `pipeline.reduce.reduce_run` (writes RUN_DIR/tables/) and by
+Role in the pipeline: called by `pipeline.reduce.curves.reduce_run` (writes RUN_DIR/tables/) and by
 paper mode. Pure functions build DataFrames; `write_tables` is the only one that writes files.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipeline import metrics
+from pipeline.reduce import metrics
 
 BUDGET_METRICS = ("pass_flops", "pass_time")
 

@@ -1,6 +1,6 @@
 """Pure, vectorised metrics of the reducer: pass@k, rank-score@k, budget curves, bootstrap CIs.
 
-Role in the pipeline: `pipeline.reduce` turns the verdicts/scores tables into per-problem arrays
+Role in the pipeline: `pipeline.reduce.curves` turns the verdicts/scores tables into per-problem arrays
 and calls these functions; nothing here reads files or loops in Python over samples or k.
 
 Conventions

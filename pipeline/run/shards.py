@@ -56,7 +56,7 @@ def shard_seed(run_seed: int, model: str, benchmark: str, kind: str) -> int:
 
 def sampling_of(spec: BenchmarkSpec) -> tuple[float, float, int]:
     """(temperature, top_p, max_new_tokens): the spec's values, else the paper's."""
-    paper = get_benchmark(spec.name).SAMPLING
+    paper = get_benchmark(spec.name).sampling
     return (
         paper.temperature if spec.temperature is None else spec.temperature,
         paper.top_p if spec.top_p is None else spec.top_p,
