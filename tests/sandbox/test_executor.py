@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 import schemas
-from pipeline.run import storage
 from sandbox.config import SandboxConfig
 from sandbox.executor import Executor, execute
 from tests.sandbox.conftest import samples_for

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.benchmarks import humaneval, mbpp
+from pipeline.benchmarks import apps, humaneval, mbpp
 from sandbox import server
 from sandbox.config import SandboxConfig
-from sandbox.harness import HarnessError, normalise, prepare, wrap_stdin
+from sandbox.harness import HarnessError, normalise, prepare, truncate, wrap_stdin
 
 CFG = SandboxConfig(workers=1)
 
@@ -166,3 +166,23 @@ def test_stdin_outputs_compare_like_the_apps_reference(printed, expected, same):
 )
 def test_call_based_outputs_compare_like_the_apps_reference(output, expected, same):
     assert server._apps_equal_call(output, expected) is same
+
+
+@pytest.mark.parametrize(
+    "raw, stop, expected",
+    [
+        # HumanEval: the body ends where a new top-level statement starts
+        ("    return x + 1\n\n\ndef helper():\n    pass\n", humaneval.STOP, "    return x + 1\n\n"),
+        ("    return 1\nif __name__ == '__main__':\n    main()", humaneval.STOP, "    return 1"),
+        ("    return 1\n# tests\nprint(f(1))", humaneval.STOP, "    return 1"),
+        ("    x = 1  # inline comment\n    return x\n", humaneval.STOP, "    x = 1  # inline comment\n    return x\n"),
+        # MBPP: everything before [DONE]
+        ("def f(a):\n  return a\n[DONE]\nYou are an expert", mbpp.STOP, "def f(a):\n  return a\n"),
+        # APPS: the next QUESTION block ends the answer
+        ("print(1)\n\nQUESTION:\nmore", apps.STOP, "print(1)\n"),
+        ("no stop here", mbpp.STOP, "no stop here"),
+    ],
+)
+def test_truncation_at_stop_sequences(raw, stop, expected):
+    assert truncate(raw, stop) == expected
+    assert truncate(truncate(raw, stop), stop) == expected  # idempotent

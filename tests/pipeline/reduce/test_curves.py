@@ -3,6 +3,8 @@ tables and figures."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,3 +194,33 @@ def test_models_without_any_cost_are_left_out_of_the_budget_curves(tables3):
     assert set(df[df.metric == "pass_time"].model) == {"small", "large"}  # measured seconds
     assert "rank_score" not in set(df.metric)  # no scores table
 
+
+# -- empty completions: the scorer gives them mean_nll NaN, ranked after every scored one --
+EMPTY_KEY = dict(run_id="r", model="m", benchmark="humaneval", task_id="HumanEval/0")
+
+
+def _tables(nlls, passed):
+    samples, verdicts, scores = [], [], []
+    for i, (nll, ok) in enumerate(zip(nlls, passed)):
+        key = {**EMPTY_KEY, "sample_idx": i}
+        samples.append({**key, "seed": i, "temperature": 0.8, "completion": "" if math.isnan(nll) else "x",
+                        "n_tokens": 0 if math.isnan(nll) else 3, "finish_reason": "stop",
+                        "gen_seconds": 1.0})
+        verdicts.append({**key, "status": "pass" if ok else "fail", "tests_passed": int(ok),
+                         "tests_total": 1, "detail": "", "exec_ms": 1.0, "cached": False})
+        scores.append({**key, "ranker": "rk", "mean_nll": nll,
+                       "n_tokens": 0 if math.isnan(nll) else 3, "truncated": False})
+    return (schemas.from_rows(samples, "samples"), schemas.from_rows(verdicts, "verdicts"),
+            schemas.from_rows(scores, "scores"))
+
+
+@pytest.mark.parametrize("empty_passes", [False, True])
+def test_an_empty_completion_is_ranked_after_every_scored_one(empty_passes):
+    # sample 0 is empty (NaN), sample 1 passes with the best NLL, sample 2 fails
+    samples, verdicts, scores = _tables([math.nan, 0.5, 2.0], [empty_passes, True, False])
+    curves = reduce_tables(samples, verdicts, scores, n_boot=0).to_pandas()
+    rank = curves[curves.metric == "rank_score"].set_index("k")["value"]
+    assert rank[3] == 1.0  # from all three, the ranker picks the passing, best-scored sample
+    # of the 3 draws of k = 2, {0, 1} and {1, 2} pick sample 1 (pass); {0, 2} picks the scored
+    # sample 2 (fail) before the empty one, whether or not the empty one would pass
+    assert rank[2] == pytest.approx(2 / 3)

@@ -1,0 +1,58 @@
+"""The run directory stays honest: files decide what is done, corrupt ones are quarantined."""
+
+from __future__ import annotations
+
+import pytest
+
+import schemas
+from pipeline import config
+from pipeline.run import storage
+from pipeline.run.orchestrator import prepare_problems
+from pipeline.run.rundir import RunDir
+from pipeline.run.shards import plan
+
+
+def make_config(tmp_path, humaneval_path, **bench):
+    return config.parse({
+        "run_id": "r", "output_dir": str(tmp_path / "run"), "seed": 3, "shard_size": 4,
+        "models": [{"name": "a", "path": "tiny-llama"}, {"name": "b", "path": "tiny-llama"}],
+        "benchmarks": [{"name": "humaneval", "data": str(humaneval_path), "n": 5, **bench}],
+    })
+
+
+def test_reconcile_takes_state_from_files_and_quarantines_corrupt_ones(tmp_path, humaneval_path):
+    cfg = make_config(tmp_path, humaneval_path, subset={"limit": 8})
+    rundir = RunDir(cfg.output_dir)
+    problems = prepare_problems(cfg, rundir)
+    shards = plan(cfg, {"humaneval": problems["humaneval"].column("task_id").to_pylist()})
+    good, bad = shards[0], shards[1]
+    rows = [{"run_id": "r", "model": good.model, "benchmark": "humaneval", "task_id": t,
+             "sample_idx": 0, "seed": 1, "temperature": 0.8, "completion": "x", "n_tokens": 1,
+             "finish_reason": "stop", "gen_seconds": 0.1} for t in good.task_ids]
+    storage.write_table(schemas.from_rows(rows, "samples"), rundir.shard_path("generate", good), "samples")
+    corrupt = rundir.shard_path("generate", bad)
+    storage.resolve(corrupt)  # local
+    import pathlib
+
+    pathlib.Path(corrupt).parent.mkdir(parents=True, exist_ok=True)
+    pathlib.Path(corrupt).write_bytes(b"garbage, not parquet")
+
+    entries = rundir.reconcile(shards, ("generate",))
+    assert entries[("generate", good.name)].state == "done"
+    assert entries[("generate", good.name)].rows == 4
+    assert entries[("generate", bad.name)].state == "pending"
+    assert "corrupt output" in entries[("generate", bad.name)].error
+    assert not pathlib.Path(corrupt).exists()
+    quarantined = list((tmp_path / "run" / "quarantine").iterdir())
+    assert len(quarantined) == 1 and quarantined[0].read_bytes() == b"garbage, not parquet"
+
+
+def test_a_different_config_in_the_same_directory_is_refused(tmp_path, humaneval_path):
+    cfg = make_config(tmp_path, humaneval_path)
+    rundir = RunDir(cfg.output_dir)
+    rundir.freeze_config(cfg)
+    rundir.freeze_config(cfg)  # the same config again is fine
+    other = cfg.model_copy(update={"seed": 4})
+    with pytest.raises(config.ConfigError, match="holds a different config"):
+        rundir.freeze_config(other)
+    assert rundir.load_config() == cfg
