@@ -68,7 +68,8 @@ def main() -> None:
     from vllm import LLM, SamplingParams
     from vllm.inputs import TokensPrompt
 
-    from workers.generate import make_generation_actor, sample_seed
+    from pipeline.run.scheduler import ActorSpec, RayScheduler
+    from workers.generate import Generator, sample_seed
     from workers.models import resolve_model
 
     model_dir = resolve_model(args.model)
@@ -97,9 +98,10 @@ def main() -> None:
         comps = [c for o in outs for c in sorted(o.outputs, key=lambda c: c.index)]
         return sum(len(c.token_ids) for c in comps), elapsed, cpu, [c.text for c in comps]
 
-    ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    scheduler = RayScheduler(num_cpus=args.num_cpus)
     try:
-        actor = make_generation_actor(args.num_cpus, 0, env or None).remote(args.model, engine, args.model)
+        actor = scheduler.start(ActorSpec(Generator, (args.model, engine, args.model), num_cpus=args.num_cpus,
+                                          env=env or {}))
         ray.get(actor.info.remote())  # engine loaded
 
         def actor_cpu() -> float:
@@ -142,7 +144,7 @@ def main() -> None:
                   f"share of the actor call inside LLM.generate {inside[-1]:.4f}", flush=True)
         ray.kill(actor)
     finally:
-        ray.shutdown()
+        scheduler.shutdown()
 
     b, a = statistics.median(rates["bare"]), statistics.median(rates["actor"])
     bc, ac = statistics.median(rates["bare_cpu"]), statistics.median(rates["actor_cpu"])

@@ -48,7 +48,6 @@ class ForkServer:
         self.proc: subprocess.Popen | None = None
         self.info: dict = {}
         self._launch: backends.Launch | None = None
-        self._lock = threading.Lock()
 
     # -- lifecycle
     def start(self, timeout_s: float = 120.0) -> "ForkServer":
@@ -139,10 +138,6 @@ class ForkServer:
                     break
         return {"status": "error", "passed": 0, "total": 0,
                 "detail": f"sandbox: {last}"[:300], "exec_ms": 0.0}
-
-    def ping(self) -> dict:
-        self._send(frame({"kind": "ping"}))
-        return self._recv(time.monotonic() + 30)
 
     def _run_once(self, job: Job) -> dict:
         tests = json.dumps(job.tests, separators=(",", ":")).encode()

@@ -11,22 +11,20 @@ Reproducibility: sample `i` of a problem is drawn with its own seed
 so its text depends only on (seed, task_id, sample_idx): not on the shard's other problems,
 the chunking, or `sample_offset`. Greedy (temperature 0) draws once and repeats it n times.
 
-`make_generation_actor` wraps `Generator` as a Ray actor class (Ray imported lazily).
+The run's Ray actors (`pipeline.run.actors`) hold a `Generator`; this module never imports Ray.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
 import pyarrow as pa
 
 import schemas
-from workers.engine import EngineConfig, cpu_env, is_cpu_build
+from workers.engine import EngineConfig
 from workers.models import load_llm
 
 #: Problem columns the generator reads.
@@ -236,37 +234,3 @@ class Generator:
             "tokens": float(sum(r["n_tokens"] for r in out)),
         }
         return table
-
-
-def make_generation_actor(num_cpus: float = 1, num_gpus: float = 0, env: dict[str, str] | None = None):
-    """`Generator` as a Ray actor class with these resources and runtime env vars.
-
-    Use: `Actor = make_generation_actor(2, 0, cpu_env(engine)); a = Actor.remote(model, engine,
-    name); ray.get(a.generate.remote(problems, run_id=..., n=...))`. With `env=None` on the CPU
-    build, `cpu_env()` is passed (actors see only the env vars given to them).
-    """
-    import ray
-
-    return ray.remote(**actor_options(num_cpus, num_gpus, env))(Generator)
-
-
-def actor_options(num_cpus: float, num_gpus: float, env: dict[str, str] | None) -> dict[str, Any]:
-    """`ray.remote` options for a model actor: resources and a runtime env.
-
-    The env gets PYTHONPATH with this checkout's root prepended, so the actor imports the same
-    `workers`/`schemas` as the driver, and on the CPU build defaults to `cpu_env()`.
-    """
-    if env is None and num_gpus == 0 and is_cpu_build():
-        env = cpu_env(threads=max(1, int(num_cpus)))
-    env = dict(env or {})
-    root = str(Path(__file__).resolve().parents[1])
-    paths = [root] + [p for p in env.get("PYTHONPATH", os.environ.get("PYTHONPATH", "")).split(os.pathsep) if p and p != root]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    return {"num_cpus": num_cpus, "num_gpus": num_gpus, "runtime_env": {"env_vars": env}}
-
-
-def __getattr__(name: str):
-    """`GenerationActor`: `make_generation_actor()` with default resources (Ray imported lazily)."""
-    if name == "GenerationActor":
-        return make_generation_actor()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -162,19 +162,3 @@ class Scorer:
         if not out:
             return schemas.empty("scores")
         return schemas.from_rows(out, "scores")
-
-
-def make_scoring_actor(num_cpus: float = 1, num_gpus: float = 0, env: dict[str, str] | None = None):
-    """`Scorer` as a Ray actor class (resources and env as in `make_generation_actor`)."""
-    import ray
-
-    from workers.generate import actor_options
-
-    return ray.remote(**actor_options(num_cpus, num_gpus, env))(Scorer)
-
-
-def __getattr__(name: str):
-    """`ScoringActor`: `make_scoring_actor()` with default resources (Ray imported lazily)."""
-    if name == "ScoringActor":
-        return make_scoring_actor()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

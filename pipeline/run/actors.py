@@ -112,6 +112,10 @@ class ScoreActor:
         return _score(self.scorer, shard, problems, samples_uri, out)
 
 
+#: actor kind (a `Stage.actor` in `pipeline.run.stages`) -> the class that runs its shards
+ACTOR_CLASSES: dict[str, type] = {"generate": GenerateActor, "execute": ExecuteActor, "score": ScoreActor}
+
+
 def model_env(spec) -> dict[str, str]:
     """Env vars for a model actor: the CPU build's settings when it runs without a GPU."""
     if spec.num_gpus:

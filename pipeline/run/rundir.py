@@ -156,12 +156,5 @@ class RunDir:
         fs.move(src, dst)
         return target
 
-    def stage_files(self, stage: str) -> list[str]:
-        return storage.list_files(self.uri(stages.get(stage).output))
-
     def read_stage(self, stage: str) -> pa.Table:
         return storage.read_dataset(self.uri(stages.get(stage).output), stages.get(stage).output)
-
-
-def now() -> float:
-    return time.monotonic()

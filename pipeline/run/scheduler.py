@@ -105,7 +105,7 @@ class RayScheduler:
             self.ray.shutdown()
 
 
-@dataclass
+@dataclass(eq=False)  # a handle: hashed and compared by identity, like a Ray ObjectRef
 class _Call:
     seq: int
     priority: int

@@ -1,10 +1,10 @@
 """SmolLM2-135M-Instruct through the Ray actors on HumanEval: real code that runs, then scored.
 
 Specification: the packaged SmolLM2 converts (once, cached) to a directory vLLM loads; a Ray
-actor built by `make_generation_actor` generates a valid `samples` table for 10 easy HumanEval
+actor holding a `Generator` (started as the pipeline starts it) generates a valid `samples` table for 10 easy HumanEval
 problems; at least one problem's sample passes its unit tests when run in a subprocess (a
 test-local check: prompt + completion + test + check(entry_point), exit status 0); and a Ray
-actor built by `make_scoring_actor` scores every sample (finite mean NLL for non-empty ones,
+actor holding a `Scorer` scores every sample (finite mean NLL for non-empty ones,
 `truncated` exactly for the samples that hit the limit).
 The token limit is 128 instead of the paper's 512, to keep CI short on 2 cores.
 """
@@ -21,9 +21,9 @@ import pytest
 import schemas
 from pipeline.benchmarks import humaneval
 from workers.engine import EngineConfig, cpu_env
-from workers.generate import make_generation_actor
+from workers.generate import Generator
 from workers.postprocess import longest_compilable_prefix
-from workers.score import make_scoring_actor
+from workers.score import Scorer
 
 EASY = [2, 7, 23, 28, 29, 30, 34, 42, 45, 53]  # one-line solutions
 
@@ -48,24 +48,23 @@ def test_smollm2_generates_humaneval_code_through_the_ray_actor(humaneval_path, 
     ids = [f"HumanEval/{i}" for i in EASY]
     problems = problems.filter(pc.is_in(problems.column("task_id"), pa.array(ids)))
     engine = EngineConfig(max_model_len=1024)
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    from pipeline.run.scheduler import ActorSpec, RayScheduler
+
+    scheduler = RayScheduler(num_cpus=2)
+    env = cpu_env(engine, threads=2)
     try:
-        actor = make_generation_actor(num_cpus=2, num_gpus=0, env=cpu_env(engine, threads=2)).remote(
-            "smollm2-135m", engine, "smollm2-135m"
-        )
+        actor = scheduler.start(ActorSpec(Generator, ("smollm2-135m", engine, "smollm2-135m"), num_cpus=2, env=env))
         samples = ray.get(
             actor.generate.remote(
                 problems, run_id="t", n=8, temperature=0.8, top_p=0.95, max_new_tokens=128, seed=0
             )
         )
         ray.kill(actor)
-        scorer = make_scoring_actor(num_cpus=2, num_gpus=0, env=cpu_env(engine, threads=2)).remote(
-            "smollm2-135m", engine, "smollm2-135m"
-        )
+        scorer = scheduler.start(ActorSpec(Scorer, ("smollm2-135m", engine, "smollm2-135m"), num_cpus=2, env=env))
         scores = ray.get(scorer.score.remote(problems, samples, 128))
         ray.kill(scorer)
     finally:
-        ray.shutdown()
+        scheduler.shutdown()
     schemas.validate(samples, "samples")
     assert samples.num_rows == 80
     assert set(samples.column("model").to_pylist()) == {"smollm2-135m"}
