@@ -12,16 +12,8 @@ from pipeline.run.rundir import RunDir
 from pipeline.run.shards import plan
 
 
-def make_config(tmp_path, humaneval_path, **bench):
-    return config.parse({
-        "run_id": "r", "output_dir": str(tmp_path / "run"), "seed": 3, "shard_size": 4,
-        "models": [{"name": "a", "path": "tiny-llama"}, {"name": "b", "path": "tiny-llama"}],
-        "benchmarks": [{"name": "humaneval", "data": str(humaneval_path), "n": 5, **bench}],
-    })
-
-
-def test_reconcile_takes_state_from_files_and_quarantines_corrupt_ones(tmp_path, humaneval_path):
-    cfg = make_config(tmp_path, humaneval_path, subset={"limit": 8})
+def test_reconcile_takes_state_from_files_and_quarantines_corrupt_ones(tmp_path, make_config):
+    cfg = make_config(subset={"limit": 8})
     rundir = RunDir(cfg.output_dir)
     problems = prepare_problems(cfg, rundir)
     shards = plan(cfg, {"humaneval": problems["humaneval"].column("task_id").to_pylist()})
@@ -47,8 +39,8 @@ def test_reconcile_takes_state_from_files_and_quarantines_corrupt_ones(tmp_path,
     assert len(quarantined) == 1 and quarantined[0].read_bytes() == b"garbage, not parquet"
 
 
-def test_a_different_config_in_the_same_directory_is_refused(tmp_path, humaneval_path):
-    cfg = make_config(tmp_path, humaneval_path)
+def test_a_different_config_in_the_same_directory_is_refused(tmp_path, make_config):
+    cfg = make_config()
     rundir = RunDir(cfg.output_dir)
     rundir.freeze_config(cfg)
     rundir.freeze_config(cfg)  # the same config again is fine

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 
 import schemas
-from pipeline import config
 from pipeline.run import storage
 from pipeline.run.orchestrator import prepare_problems
 from pipeline.run.rundir import RunDir
 from pipeline.run.shards import plan
 
 
-def make_config(tmp_path, humaneval_path, **bench):
-    return config.parse({
-        "run_id": "r", "output_dir": str(tmp_path / "run"), "seed": 3, "shard_size": 4,
-        "models": [{"name": "a", "path": "tiny-llama"}, {"name": "b", "path": "tiny-llama"}],
-        "benchmarks": [{"name": "humaneval", "data": str(humaneval_path), "n": 5, **bench}],
-    })
-
-
-def test_status_counts_shards_from_the_files_and_writes_nothing(tmp_path, humaneval_path):
+def test_status_counts_shards_from_the_files_and_writes_nothing(tmp_path, make_config):
     from pipeline.run.status import status
 
-    cfg = make_config(tmp_path, humaneval_path, subset={"limit": 8})
+    cfg = make_config(subset={"limit": 8})
     rundir = RunDir(cfg.output_dir)
     rundir.freeze_config(cfg)
     before = sorted(p.name for p in (tmp_path / "run").iterdir())
