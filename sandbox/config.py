@@ -8,7 +8,7 @@ The defaults work on a 2-core laptop or CI machine with bubblewrap installed.
 from __future__ import annotations
 
 import os
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 def _default_workers() -> int:
@@ -54,15 +54,20 @@ class SandboxConfig(BaseModel):
     #: on a machine you do not care about.
     unsafe_no_sandbox: bool = False
 
-    @model_validator(mode="after")
-    def _check(self) -> "SandboxConfig":
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, name: str) -> str:
         from sandbox import backends
 
-        if self.backend not in backends.REGISTRY or self.backend == "unsafe":
+        if name not in backends.REGISTRY or name == "unsafe":
             raise ValueError(
-                f"unknown sandbox backend {self.backend!r}; choose one of: "
+                f"unknown sandbox backend {name!r}; choose one of: "
                 f"{', '.join(n for n in backends.REGISTRY if n != 'unsafe')} "
                 "(unsafe_no_sandbox=True runs without one)")
+        return name
+
+    @model_validator(mode="after")
+    def _check(self) -> "SandboxConfig":
         if self.tmp_mb < self.file_mb:
             raise ValueError(
                 f"tmp_mb ({self.tmp_mb}) must be at least file_mb ({self.file_mb}); raise tmp_mb"

@@ -15,7 +15,7 @@ import pytest
 
 from pipeline.report import reproduction
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 # SOURCES.md's truncation, written out here on purpose (not imported from the pipeline)
 SOURCES_STOPS = ["\nclass", "\ndef", "\n#", "\nif", "\nprint"]
 

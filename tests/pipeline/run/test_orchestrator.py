@@ -43,7 +43,7 @@ def config(tmp_path, **changes) -> str:
         ({"models": [{"name": "m", "path": "tiny-llama", "engine": {"max_model_length": 9}}]},
          "models.m.engine.max_model_length: Extra inputs are not permitted"),
         ({"sandbox": {"backend": "chroot"}},
-         "sandbox.backend: Input should be 'bwrap' or 'docker'"),
+         "sandbox.backend: Value error, unknown sandbox backend 'chroot'; choose one of: bwrap, docker"),
     ],
 )
 def test_a_bad_config_exits_2_naming_the_field_before_any_work(tmp_path, changes, message):
