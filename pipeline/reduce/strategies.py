@@ -112,56 +112,68 @@ def early_stop(model: str, fail: np.ndarray, cost: float, budgets) -> Choice:
     return _along_k("early_stop", model, expected, 1.0 - mean_fail[1:], budgets)
 
 
-def _two_model(family, models, fa, fb, ca, cb, budgets, expected_b=None) -> Choice:
+def pass_table(fa: np.ndarray, fb: np.ndarray) -> np.ndarray:
+    """pass[ka, kb] = mean_p (1 - f_a[p, ka] f_b[p, kb]): every configuration of a mix or a
+    cascade of two models in one matrix product [Ka + 1, Kb + 1]."""
+    return 1.0 - (fa.T @ fb) / fa.shape[0]
+
+
+def _two_model(family, models, fa, fb, ca, cb, budgets, expected_b=None, table=None) -> Choice:
     """Best (k_a, k_b) per budget: for every k_a, k_b is the most the rest of the budget buys
     (pass is nondecreasing in k_b), and the best k_a wins. `expected_b[k_a]`: the probability
-    that model b is called at all (cascades); 1 for mixes."""
+    that model b is called at all (cascades); 1 for mixes. `table`: `pass_table(fa, fb)`."""
     budgets = np.asarray(budgets, dtype=np.float64)
-    P = fa.shape[0]
-    fail_both = (fa.T @ fb) / P  # [Ka + 1, Kb + 1]: mean_p f_a[p, ka] f_b[p, kb]
-    ka_all = np.arange(fa.shape[1])
     kb_max = fb.shape[1] - 1
-    call_b = np.ones(ka_all.size) if expected_b is None else expected_b
+    # flat[ka * (Kb + 1) + kb] = pass of (ka, kb); (0, 0) buys nothing; a last -inf entry for
+    # configurations beyond the budget
+    table = pass_table(fa, fb) if table is None else table
+    flat = np.empty(table.size + 1)
+    flat[:-1] = table.ravel()
+    flat[0] = flat[-1] = -np.inf
+    ka_all = np.arange(fa.shape[1])
+    call_b = np.ones(ka_all.size) if expected_b is None else np.asarray(expected_b)
     unit_b = cb * call_b  # expected cost of one sample of b after k_a samples of a
+    inv_b = np.where(unit_b > 0, 1.0 / np.where(unit_b > 0, unit_b, 1.0), 1e300)
     max_cost = float(np.max(ka_all * ca + kb_max * unit_b))
     ks = np.full((budgets.size, 2), -1)
     value = np.full(budgets.size, np.nan)
     spent = np.full(budgets.size, np.nan)
     for start in range(0, budgets.size, CHUNK):  # chunks bound memory; no loop over samples
-        b = budgets[start:start + CHUNK, None]
-        ka = ka_all[:int(min(ka_all[-1], np.floor(b.max() / ca * (1.0 + RTOL)))) + 1]
-        rest = b * (1.0 + RTOL) - ka[None, :] * ca
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = unit_b[ka]
-            kb = np.where(u[None, :] > 0, np.floor(rest / np.where(u > 0, u, 1.0)), kb_max)
-        kb = np.clip(kb, 0, kb_max).astype(np.int64)
-        ok = (rest >= 0) & ((ka[None, :] + kb) > 0)
-        v = np.where(ok, 1.0 - fail_both[ka[None, :], kb], -np.inf)
+        b = budgets[start:start + CHUNK, None] * (1.0 + RTOL)
+        ka = ka_all[:int(min(ka_all[-1], np.floor(b.max() / ca))) + 1]
+        rest = b - ka * ca  # [budgets, ka]
+        kb = np.minimum(np.floor(rest * inv_b[ka]), kb_max)
+        idx = np.where(rest >= 0, ka * (kb_max + 1) + kb, flat.size - 1).astype(np.int64)
+        v = flat[idx]
         best = np.argmax(v, axis=1)
         rows = np.arange(b.shape[0])
-        good = np.isfinite(v[rows, best]) & (b[:, 0] <= max_cost * (1.0 + RTOL))
-        kb_best = kb[rows, best]
+        vbest = v[rows, best]
+        good = np.isfinite(vbest) & (b[:, 0] <= max_cost * (1.0 + RTOL) ** 2)
+        kb_best = (idx[rows, best] - best * (kb_max + 1))
         sl = slice(start, start + b.shape[0])
         ks[sl] = np.where(good[:, None], np.c_[best, kb_best], -1)
-        value[sl] = np.where(good, v[rows, best], np.nan)
+        value[sl] = np.where(good, vbest, np.nan)
         spent[sl] = np.where(good, best * ca + kb_best * unit_b[best], np.nan)
     return Choice(family, tuple(models), ks, value, spent)
 
 
-def mix(models, fails, costs, budgets) -> Choice:
+def mix(models, fails, costs, budgets, table=None) -> Choice:
     """k_A samples of model A plus k_B of model B within the budget (two models; see `mix_grid`
-    for more)."""
+    for more). `table`: `pass_table(f_A, f_B)`, if already computed."""
     (a, b), (fa, fb), (ca, cb) = models, fails, costs
     if ca < cb:  # loop over the dearer model's k: fewer of them are affordable
-        out = _two_model("mix", (b, a), fb, fa, cb, ca, budgets)
+        out = _two_model("mix", (b, a), fb, fa, cb, ca, budgets,
+                         table=None if table is None else table.T)
         return Choice("mix", (a, b), out.ks[:, ::-1].copy(), out.value, out.spent)
-    return _two_model("mix", (a, b), fa, fb, ca, cb, budgets)
+    return _two_model("mix", (a, b), fa, fb, ca, cb, budgets, table=table)
 
 
-def cascade(models, fails, costs, budgets) -> Choice:
-    """k_1 samples of the first model; only for problems where none passes, k_2 of the second."""
+def cascade(models, fails, costs, budgets, table=None) -> Choice:
+    """k_1 samples of the first model; only for problems where none passes, k_2 of the second.
+    `table`: `pass_table(f_1, f_2)`, if already computed."""
     (fa, fb), (ca, cb) = fails, costs
-    return _two_model("cascade", models, fa, fb, ca, cb, budgets, expected_b=fa.mean(axis=0))
+    return _two_model("cascade", models, fa, fb, ca, cb, budgets, expected_b=fa.mean(axis=0),
+                      table=table)
 
 
 def mix_grid(models, fails, costs, budgets, ks_per_model) -> Choice:
@@ -214,7 +226,7 @@ def label(family: str, models, ks) -> tuple[str, str]:
     """(strategy, configuration) of a choice: a mix or cascade that uses one model only is that
     model's single-model strategy, so equal configurations get equal labels."""
     used = [(m, int(k)) for m, k in zip(models, ks) if k > 0]
-    if family in ("mix", "cascade") and len(used) == 1:
+    if family in ("mix", "cascade") and len(used) == 1 or family == "early_stop" and ks[0] == 1:
         family = "single"
     if family == "mix" and len(used) < len(models):
         family, models = "mix", [m for m, _ in used]
@@ -231,3 +243,31 @@ def label(family: str, models, ks) -> tuple[str, str]:
     if family == "ranked":
         return strategy, f"{models[0]} best-ranked of {int(ks[0])}"
     return strategy, f"{models[0]} greedy"
+
+
+def configs(choice: Choice, rows) -> np.ndarray:
+    """`label(...)[1]` for many budgets at once (vectorised string building): array of str."""
+    ks = choice.ks[np.asarray(rows)]
+    if choice.family in ("single", "early_stop", "ranked", "greedy"):
+        k = ks[:, 0].astype(str)
+        m = choice.models[0]
+        if choice.family == "early_stop":
+            out = np.char.add(np.char.add(f"{m} up to x", k), ", stop at first pass")
+            return np.where(ks[:, 0] == 1, f"{m} x1", out)
+        if choice.family == "ranked":
+            return np.char.add(f"{m} best-ranked of ", k)
+        if choice.family == "greedy":
+            return np.full(ks.shape[0], f"{m} greedy")
+        return np.char.add(f"{m} x", k)
+    parts = [np.where(ks[:, j] > 0, np.char.add(f"{m} x", ks[:, j].astype(str)), "")
+             for j, m in enumerate(choice.models)]
+    if choice.family == "cascade":
+        both = (ks[:, 0] > 0) & (ks[:, 1] > 0)
+        joined = np.char.add(np.char.add(np.char.add(parts[0], ", then "), parts[1]),
+                             " if none passes")
+        return np.where(both, joined, np.char.add(parts[0], parts[1]))
+    out = parts[0]
+    for p in parts[1:]:
+        sep = np.where((np.char.str_len(out) > 0) & (np.char.str_len(p) > 0), " + ", "")
+        out = np.char.add(np.char.add(out, sep), p)
+    return out
