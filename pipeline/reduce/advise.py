@@ -179,8 +179,9 @@ def _strategy_codes(cands: _Candidates) -> tuple[np.ndarray, list[str]]:
         for k in np.unique(key):
             if k == 0:
                 continue
-            ks = [int(k >> j & 1) for j in range(len(ch.models))] if k != 2 or ch.family != \
-                "early_stop" else [1]
+            ks = [int(k >> j & 1) for j in range(len(ch.models))]
+            if ch.family == "early_stop":
+                ks = [1 if k == 2 else 2]  # a k > 1 names the early-stopping strategy
             name = st.label(ch.family, ch.models, ks)[0]
             codes[i, key == k] = names.setdefault(name, len(names))
     return codes, list(names)
@@ -289,7 +290,7 @@ def advise(benchmark: str, models: Sequence[ModelData], costs: Mapping[str, floa
         curves.append(pd.DataFrame({
             "benchmark": benchmark, "setting": setting, "unit": unit, "budget": budgets[ok],
             "x": budgets[ok] / cheapest,
-            "strategy": st.label(ch.family, ch.models, np.ones(len(ch.models)))[0],
+            "strategy": st.label(ch.family, ch.models, np.full(len(ch.models), 2))[0],
             "config": st.configs(ch, ok),
             "value": ch.value[ok], "spent": ch.spent[ok]}))
     frontier = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=CURVE_COLUMNS)
