@@ -147,6 +147,8 @@ def advise(
                 budgets=budget or None, n_boot=n_boot, seed=seed, mixes=mixes,
                 cascades=cascades, early_stopping=early_stopping, mix_size=mix_size)
             target = Path(run_dir)
+        if result.table.empty:
+            _fail("nothing to advise on: " + "; ".join(result.notes or ["no strategy is defined"]))
         typer.echo(advice_mod.markdown(result))
         if target is not None:
             files = advice_mod.write(result, target)

@@ -142,7 +142,8 @@ def _two_model(family, models, fa, fb, ca, cb, budgets, expected_b=None, table=N
         b = budgets[start:start + CHUNK, None] * (1.0 + RTOL)
         ka = ka_all[:int(min(ka_all[-1], np.floor(b.max() / ca))) + 1]
         rest = b - ka * ca  # [budgets, ka]
-        kb = np.minimum(np.floor(rest * inv_b[ka]), kb_max)
+        with np.errstate(over="ignore"):  # a free second model: as many samples as measured
+            kb = np.minimum(np.floor(rest * inv_b[ka]), kb_max)
         idx = np.where(rest >= 0, ka * (kb_max + 1) + kb, flat.size - 1).astype(np.int64)
         v = flat[idx]
         best = np.argmax(v, axis=1)
