@@ -101,8 +101,8 @@ def default_budgets(models: Sequence[ModelData], costs: Mapping[str, float]) -> 
     """Every budget at which some single model's sample count steps up (as the curves table)."""
     cheapest = min(costs[m.model] for m in models)
     grid = metrics.budget_grid([costs[m.model] / cheapest for m in models],
-                               [m.fail.shape[1] - 1 for m in models])
-    return grid * cheapest
+                               [m.fail.shape[1] - 1 for m in models]) * cheapest
+    return grid[np.r_[True, np.diff(grid) > grid[1:] * 1e-12]]  # float noise of the rescaling
 
 
 def tests_candidates(models: Sequence[ModelData], costs: Mapping[str, float], budgets, *,
