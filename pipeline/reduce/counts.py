@@ -60,7 +60,7 @@ def model_data(frame: pd.DataFrame, benchmark: str) -> tuple[list[ModelData], di
     """(ModelData per model, facts) for one benchmark of a `joined` frame.
 
     facts: problems used, problems dropped (not covered by every model), mean exec seconds per
-    executed sample per model."""
+    executed sample per model, the (n, c) arrays per model and the task ids they follow."""
     bench = frame[frame["benchmark"] == benchmark]
     sampled = bench[bench["temperature"] > 0]
     models = sorted(sampled["model"].unique())
@@ -72,14 +72,15 @@ def model_data(frame: pd.DataFrame, benchmark: str) -> tuple[list[ModelData], di
     if tasks.size == 0:
         raise AdviceError(f"{benchmark}: no problem has samples from every model ({models})")
     dropped = len(set.union(*task_sets)) - tasks.size
-    out, exec_s = [], {}
+    out, exec_s, raw = [], {}, {}
     for m in models:
         g = per_model[m]
         g = g[g["task_id"].isin(tasks)]
         one = g.drop_duplicates(KEY) if "ranker" in g else g
         counts = one.groupby("task_id")["passed"].agg(["size", "sum"]).reindex(tasks)
-        data = ModelData.from_counts(m, counts["size"].to_numpy(np.int64),
-                                     np.rint(counts["sum"].to_numpy()).astype(np.int64))
+        raw[m] = (counts["size"].to_numpy(np.int64),
+                  np.rint(counts["sum"].to_numpy()).astype(np.int64))
+        data = ModelData.from_counts(m, *raw[m])
         exec_s[m] = float(one["exec_seconds"].mean())
         if "ranker" in g:
             for ranker, rows in g.dropna(subset=["ranker"]).groupby("ranker"):
@@ -91,7 +92,8 @@ def model_data(frame: pd.DataFrame, benchmark: str) -> tuple[list[ModelData], di
         if len(greedy) and set(tasks) <= set(greedy["task_id"]):
             data.greedy = greedy.groupby("task_id")["passed"].mean().reindex(tasks).to_numpy()
         out.append(data)
-    return out, {"problems": int(tasks.size), "dropped": int(dropped), "exec_seconds": exec_s}
+    return out, {"problems": int(tasks.size), "dropped": int(dropped), "exec_seconds": exec_s,
+                 "counts": raw, "task_ids": tasks}
 
 
 def curve_data(model: str, pass_at_k) -> ModelData:
