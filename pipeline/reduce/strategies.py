@@ -124,33 +124,39 @@ def _two_model(family, models, fa, fb, ca, cb, budgets, expected_b=None, table=N
     that model b is called at all (cascades); 1 for mixes. `table`: `pass_table(fa, fb)`."""
     budgets = np.asarray(budgets, dtype=np.float64)
     kb_max = fb.shape[1] - 1
-    # flat[ka * (Kb + 1) + kb] = pass of (ka, kb); (0, 0) buys nothing; a last -inf entry for
-    # configurations beyond the budget
+    # row ka of `flat` holds a sentinel -inf (kb = -1: beyond the budget), then pass of
+    # (ka, 0..Kb); (0, 0) buys nothing
     table = pass_table(fa, fb) if table is None else table
-    flat = np.empty(table.size + 1)
-    flat[:-1] = table.ravel()
-    flat[0] = flat[-1] = -np.inf
+    width = kb_max + 2
+    flat = np.empty((table.shape[0], width))
+    flat[:, 0] = -np.inf
+    flat[:, 1:] = table
+    flat[0, 1] = -np.inf
+    flat = flat.ravel()
     ka_all = np.arange(fa.shape[1])
     call_b = np.ones(ka_all.size) if expected_b is None else np.asarray(expected_b)
     unit_b = cb * call_b  # expected cost of one sample of b after k_a samples of a
     inv_b = np.where(unit_b > 0, 1.0 / np.where(unit_b > 0, unit_b, 1.0), 1e300)
+    off_b = ka_all * ca * inv_b  # kb = floor(b * inv_b - off_b)
     max_cost = float(np.max(ka_all * ca + kb_max * unit_b))
     ks = np.full((budgets.size, 2), -1)
     value = np.full(budgets.size, np.nan)
     spent = np.full(budgets.size, np.nan)
     for start in range(0, budgets.size, CHUNK):  # chunks bound memory; no loop over samples
         b = budgets[start:start + CHUNK, None] * (1.0 + RTOL)
-        ka = ka_all[:int(min(ka_all[-1], np.floor(b.max() / ca))) + 1]
-        rest = b - ka * ca  # [budgets, ka]
-        with np.errstate(over="ignore"):  # a free second model: as many samples as measured
-            kb = np.minimum(np.floor(rest * inv_b[ka]), kb_max)
-        idx = np.where(rest >= 0, ka * (kb_max + 1) + kb, flat.size - 1).astype(np.int64)
+        top = int(min(ka_all[-1], np.floor(b.max() / ca)))
+        inv, off = inv_b[:top + 1], off_b[:top + 1]
+        with np.errstate(over="ignore", invalid="ignore"):  # a free model b: all its samples
+            kb = np.floor(b * inv - off)
+        np.clip(kb, -1, kb_max, out=kb)
+        kb += (np.arange(top + 1) * width + 1)[None, :]
+        idx = kb.astype(np.int64)
         v = flat[idx]
         best = np.argmax(v, axis=1)
         rows = np.arange(b.shape[0])
         vbest = v[rows, best]
         good = np.isfinite(vbest) & (b[:, 0] <= max_cost * (1.0 + RTOL) ** 2)
-        kb_best = (idx[rows, best] - best * (kb_max + 1))
+        kb_best = idx[rows, best] - best * width - 1
         sl = slice(start, start + b.shape[0])
         ks[sl] = np.where(good[:, None], np.c_[best, kb_best], -1)
         value[sl] = np.where(good, vbest, np.nan)
