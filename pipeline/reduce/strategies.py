@@ -136,7 +136,8 @@ def _two_model(family, models, fa, fb, ca, cb, budgets, expected_b=None, table=N
     ka_all = np.arange(fa.shape[1])
     call_b = np.ones(ka_all.size) if expected_b is None else np.asarray(expected_b)
     unit_b = cb * call_b  # expected cost of one sample of b after k_a samples of a
-    inv_b = np.where(unit_b > 0, 1.0 / np.where(unit_b > 0, unit_b, 1.0), 1e300)
+    free = unit_b <= 0  # every problem already solved for sure: b's samples cost nothing
+    inv_b = np.where(free, 0.0, 1.0 / np.where(free, 1.0, unit_b))
     off_b = ka_all * ca * inv_b  # kb = floor(b * inv_b - off_b)
     max_cost = float(np.max(ka_all * ca + kb_max * unit_b))
     ks = np.full((budgets.size, 2), -1)
@@ -146,9 +147,11 @@ def _two_model(family, models, fa, fb, ca, cb, budgets, expected_b=None, table=N
         b = budgets[start:start + CHUNK, None] * (1.0 + RTOL)
         top = int(min(ka_all[-1], np.floor(b.max() / ca)))
         inv, off = inv_b[:top + 1], off_b[:top + 1]
-        with np.errstate(over="ignore", invalid="ignore"):  # a free model b: all its samples
-            kb = np.floor(b * inv - off)
+        kb = np.floor(b * inv - off)
         np.clip(kb, -1, kb_max, out=kb)
+        if free[:top + 1].any():
+            cols = np.flatnonzero(free[:top + 1])
+            kb[:, cols] = np.where(b >= cols * ca, kb_max, -1)
         kb += (np.arange(top + 1) * width + 1)[None, :]
         idx = kb.astype(np.int64)
         v = flat[idx]

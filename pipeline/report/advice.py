@@ -30,6 +30,9 @@ from pipeline.reduce import advise as adv
 from pipeline.reduce import counts
 
 UNITS = ("flops", "gpu-seconds", "dollars")
+#: Paper mode's Table 1 -> cost per sample: TFLOPs -> FLOPs; wall seconds for ~1k samples on a
+#: node of 8 GPUs -> GPU-seconds per sample.
+PAPER_SCALE = {"flops": 1e12, "time": 8.0 / 1000.0}
 #: Budgets shown in the Markdown table (all of them are in the CSV/Parquet); crossovers are added.
 SHOWN = 14
 
@@ -176,14 +179,14 @@ def paper_advice(benchmark: str, budget: str = "flops", models=None, *, shared_o
     raw = paper._costs_for(budget, None)
     names = [m for m in (models or sorted(curves)) if m in raw]
     data = [counts.curve_data(m, curves[m]) for m in names]
-    cost = {m: raw[m] for m in names}
+    cost = {m: raw[m] * PAPER_SCALE[budget] for m in names}
     grid = adv.default_budgets(data, cost)
     if shared_only:
         top = min(cost[m] * (d.fail.shape[1] - 1) for m, d in zip(names, data))
         grid = grid[(grid >= max(cost.values()) * (1 - 1e-9)) & (grid <= top * (1 + 1e-9))]
     unit = "flops" if budget == "flops" else "gpu-seconds"
-    source = ("the paper's Table 1: TFLOPs per forward pass" if budget == "flops" else
-              "the paper's Table 1: wall seconds for ~1k samples on 8 A100s")
+    source = ("the paper's Table 1: FLOPs per forward pass" if budget == "flops" else
+              "the paper's Table 1: wall seconds for ~1k samples on 8 A100s x 8 GPUs / 1000")
     t, c = adv.advise(benchmark, data, cost, unit=unit, cost_source=source, budgets=grid,
                       n_boot=0, mixes=False, cascades=False, early_stopping=early_stopping)
     return _collect([t], [c], ["paper mode: pass@k interpolated in log k between the published k"])
@@ -235,13 +238,13 @@ def _name(v) -> str:
 
 
 def shown_rows(table: pd.DataFrame, crossovers: pd.DataFrame, n: int = SHOWN) -> pd.DataFrame:
-    """About `n` budgets spread evenly in log budget, plus every crossover budget."""
+    """About `n` budgets spread evenly in log budget, plus the first `n` crossover budgets."""
     if len(table) <= n:
         return table
     b = table["budget"].to_numpy()
     targets = np.geomspace(b.min(), b.max(), n)
     idx = set(np.searchsorted(b, targets).clip(0, len(b) - 1).tolist())
-    idx |= set(np.flatnonzero(np.isin(b, crossovers["budget"].to_numpy())).tolist())
+    idx |= set(np.flatnonzero(np.isin(b, crossovers["budget"].to_numpy()[:n])).tolist())
     return table.iloc[sorted(idx)]
 
 
@@ -266,9 +269,11 @@ def markdown(advice: Advice, n: int = SHOWN) -> str:
             lines.append(f"| {r['budget']:.4g} | {r['x']:.4g} | {r['best']} | {r['best_config']} "
                          f"| {_pct(r['value'])} | {ci} | {pb} | {_name(r['runner_up'])} | "
                          f"{_pct(r['margin'])} |")
+        more = f"; and {len(cross) - n} more (advice.json)" if len(cross) > n else ""
         lines += ["", "Crossovers (the best strategy changes at this budget): "
                   + ("; ".join(f"{c['x']:.4g} x ({c['budget']:.4g} {unit}): {c['from']} -> "
-                               f"{c['to']}" for _, c in cross.iterrows()) or "none"), ""]
+                               f"{c['to']}" for _, c in cross.head(n).iterrows()) or "none")
+                  + more, ""]
     lines += [f"- {note}" for note in advice.notes]
     return "\n".join(lines) + "\n"
 

@@ -109,7 +109,8 @@ def paper_lines() -> list[str]:
     for bench in paper.benchmarks():
         for budget in ("flops", "time"):
             raw = paper._costs_for(budget, None)
-            cheapest = min(raw[m] for m in paper.pass_curves(bench) if m in raw)
+            cheapest = min(raw[m] for m in paper.pass_curves(bench) if m in raw) * \
+                advice.PAPER_SCALE[budget]
             for small in ("codellama-7b", "codellama-13b"):
                 ref = paper.crossover(bench, small, "codellama-70b", budget).crossover
                 got = adv.last_crossover_to(

@@ -174,3 +174,14 @@ def test_labels_name_a_mix_that_uses_one_model_as_that_single_model():
     assert st.label("mix", ("a", "b"), [3, 0]) == ("single a", "a x3")
     assert st.label("cascade", ("a", "b"), [0, 2]) == ("single b", "b x2")
     assert st.label("cascade", ("a", "b"), [2, 1])[0] == "cascade a->b"
+
+
+def test_a_cascade_whose_first_model_always_passes_spends_nothing_on_the_second():
+    fs = st.fail_curve([4, 4], [4, 4])  # every sample passes
+    fl = st.fail_curve([4, 4], [0, 1])
+    choice = st.cascade(("s", "l"), (fs, fl), (1.0, 5.0), np.array([1.0, 3.0]))
+    assert choice.value.tolist() == [1.0, 1.0]
+    assert choice.spent.tolist() == [1.0, 1.0]  # one sample of s; l is never called
+    sim = simulate("cascade", [([4, 4], [4, 4]), ([4, 4], [0, 1])], list(choice.ks[1]), 200,
+                   np.random.default_rng(0), costs=(1.0, 5.0))
+    assert sim == {"pass": 1.0, "cost": 1.0}
