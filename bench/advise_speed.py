@@ -26,7 +26,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from pipeline.reduce import advise, metrics  # noqa: E402
-from pipeline.reduce import strategies as st  # noqa: E402
 
 #: The paper's Table 1, TFLOPs per forward pass.
 COSTS = {"codellama-7b": 1.69, "codellama-13b": 3.29, "codellama-34b": 8.58,

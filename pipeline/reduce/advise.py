@@ -20,6 +20,7 @@ all problems and held fixed in the resamples.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
@@ -131,8 +132,6 @@ def tests_candidates(models: Sequence[ModelData], costs: Mapping[str, float], bu
         for a, b, table in tables.values():
             out.add(st.mix((a.model, b.model), (a.fail, b.fail),
                            (costs[a.model], costs[b.model]), budgets, table), [a.fail, b.fail])
-        from itertools import combinations
-
         for size in range(3, mix_size + 1):
             for group in combinations(models, size):
                 ks = [np.r_[0, np.unique(np.geomspace(1, g.fail.shape[1] - 1, mix_ks).round()

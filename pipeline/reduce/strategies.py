@@ -128,7 +128,7 @@ def _two_model(family, models, fa, fb, ca, cb, budgets, expected_b=None, table=N
     # (ka, 0..Kb); (0, 0) buys nothing
     table = pass_table(fa, fb) if table is None else table
     width = kb_max + 2
-    flat = np.empty((table.shape[0], width))
+    flat = np.empty((table.shape[0], width), dtype=np.float32)  # for the search; values exact
     flat[:, 0] = -np.inf
     flat[:, 1:] = table
     flat[0, 1] = -np.inf
@@ -153,16 +153,15 @@ def _two_model(family, models, fa, fb, ca, cb, budgets, expected_b=None, table=N
             cols = np.flatnonzero(free[:top + 1])
             kb[:, cols] = np.where(b >= cols * ca, kb_max, -1)
         kb += (np.arange(top + 1) * width + 1)[None, :]
-        idx = kb.astype(np.int64)
+        idx = kb.astype(np.int32)
         v = flat[idx]
         best = np.argmax(v, axis=1)
         rows = np.arange(b.shape[0])
-        vbest = v[rows, best]
-        good = np.isfinite(vbest) & (b[:, 0] <= max_cost * (1.0 + RTOL) ** 2)
+        good = np.isfinite(v[rows, best]) & (b[:, 0] <= max_cost * (1.0 + RTOL) ** 2)
         kb_best = idx[rows, best] - best * width - 1
         sl = slice(start, start + b.shape[0])
         ks[sl] = np.where(good[:, None], np.c_[best, kb_best], -1)
-        value[sl] = np.where(good, vbest, np.nan)
+        value[sl] = np.where(good, table[best, np.clip(kb_best, 0, kb_max)], np.nan)
         spent[sl] = np.where(good, best * ca + kb_best * unit_b[best], np.nan)
     return Choice(family, tuple(models), ks, value, spent)
 
