@@ -97,3 +97,15 @@ def test_no_tests_setting_compares_ranked_choices_with_greedy_samples():
     assert table["best"].tolist() == ["greedy m", "ranked m", "ranked m"]
     assert table["value"].tolist() == pytest.approx([1 / 3, 1.4 / 3, 1.75 / 3])
     assert table["runner_up"].tolist() == ["ranked m", "greedy m", "greedy m"]
+
+
+def test_mixes_of_three_models_join_the_candidates_with_mix_size_3():
+    rng = np.random.default_rng(3)
+    models = _models(rng, P=10, n=12, rates=(0.2, 0.3, 0.5), names=("a", "b", "c"))
+    costs = {"a": 1.0, "b": 2.0, "c": 4.0}
+    _, curves = advise.advise("he", models, costs, n_boot=0, mix_size=3, mix_ks=6)
+    assert "mix a+b+c" in set(curves["strategy"])
+    two, _ = advise.advise("he", models, costs, n_boot=0)
+    three, _ = advise.advise("he", models, costs, n_boot=0, mix_size=3, mix_ks=6)
+    # more candidates never make the best worse
+    assert (three.set_index("budget")["value"] >= two.set_index("budget")["value"] - 1e-12).all()
