@@ -52,23 +52,18 @@ def loop_advice(models, budgets, n_boot: int, seed: int) -> tuple[np.ndarray, np
     best_v, p_best = [], []
     for budget in budgets:
         cands = []  # (value, per-problem success)
-        for m in names:  # a strategy counts where the counts cover what the budget buys
-            k = int(np.floor(budget / COSTS[m] * (1 + 1e-9)))
-            if 1 <= k <= f[m].shape[1] - 1:
+        for m in names:  # beyond the counts: the dearest measured configuration
+            k = min(int(np.floor(budget / COSTS[m] * (1 + 1e-9))), f[m].shape[1] - 1)
+            if k >= 1:
                 cands.append(1 - f[m][:, k])
             mean_fail = f[m].mean(axis=0)
             spent = np.cumsum(mean_fail)[:-1] * COSTS[m]
             k = int(np.searchsorted(spent, budget * (1 + 1e-9), side="right"))
-            if k >= 1 and budget <= spent[-1] * (1 + 1e-9):
+            if k >= 1:
                 cands.append(1 - f[m][:, k])
         for a, b in pairs:
             for cascade in (False, True):
-                best, dearest = None, 0.0
-                for ka in range(f[a].shape[1]):
-                    unit = COSTS[b] * (f[a][:, ka].mean() if cascade else 1.0)
-                    dearest = max(dearest, ka * COSTS[a] + (f[b].shape[1] - 1) * unit)
-                if budget > dearest * (1 + 1e-9):
-                    continue
+                best = None
                 for ka in range(f[a].shape[1]):
                     rest = budget - ka * COSTS[a]
                     if rest < 0:

@@ -150,6 +150,8 @@ ADVICE = _schema(
         pa.field("ci_high", pa.float64(), nullable=True),
         pa.field("p_best", pa.float64(), nullable=True),  # share of bootstrap resamples it wins
         pa.field("spent", pa.float64(), nullable=False),  # (expected) cost per problem
+        # the budget is above the dearest configuration the counts cover: a lower bound
+        pa.field("capped", pa.bool_(), nullable=False),
         pa.field("runner_up", pa.string(), nullable=True),
         pa.field("runner_up_config", pa.string(), nullable=True),
         pa.field("runner_up_value", pa.float64(), nullable=True),
@@ -172,6 +174,7 @@ ADVICE_CURVES = _schema(
         pa.field("config", pa.string(), nullable=False),
         pa.field("value", pa.float64(), nullable=False),
         pa.field("spent", pa.float64(), nullable=False),
+        pa.field("capped", pa.bool_(), nullable=False),
     ],
 )
 

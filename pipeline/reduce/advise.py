@@ -31,10 +31,10 @@ from pipeline.reduce import strategies as st
 
 #: Columns of the advice table (schemas.ADVICE) and of the strategy curves (schemas.ADVICE_CURVES).
 ADVICE_COLUMNS = ["benchmark", "setting", "unit", "budget", "x", "best", "best_config", "value",
-                  "ci_low", "ci_high", "p_best", "spent", "runner_up", "runner_up_config",
-                  "runner_up_value", "margin", "n_problems", "cost_source"]
+                  "ci_low", "ci_high", "p_best", "spent", "capped", "runner_up",
+                  "runner_up_config", "runner_up_value", "margin", "n_problems", "cost_source"]
 CURVE_COLUMNS = ["benchmark", "setting", "unit", "budget", "x", "strategy", "config", "value",
-                 "spent"]
+                 "spent", "capped"]
 #: Budget chunk of the bootstrap comparison ([strategies, resamples, chunk] at a time).
 BOOT_CHUNK = 512
 
@@ -156,7 +156,8 @@ def no_tests_candidates(models: Sequence[ModelData], costs: Mapping[str, float],
             fail = np.c_[np.ones(per_problem.shape[0]), 1.0 - per_problem]
             ch = st.ranked(m.model, per_problem, costs[m.model], budgets)
             if len(m.ranked) > 1:
-                ch = st.Choice("ranked", (f"{m.model} [{ranker}]",), ch.ks, ch.value, ch.spent)
+                ch = st.Choice("ranked", (f"{m.model} [{ranker}]",), ch.ks, ch.value, ch.spent,
+                               ch.capped)
             out.add(ch, [fail])
         if m.greedy is not None:
             fail = np.c_[np.ones(m.greedy.size), 1.0 - m.greedy]
@@ -274,6 +275,7 @@ def advise(benchmark: str, models: Sequence[ModelData], costs: Mapping[str, floa
         "ci_low": res["ci_low"][rows], "ci_high": res["ci_high"][rows],
         "p_best": res["p_best"][rows],
         "spent": [cands.choices[i].spent[g] for i, g in zip(best, rows)],
+        "capped": [bool(cands.choices[i].capped[g]) for i, g in zip(best, rows)],
         "runner_up": np.where(has2, res["strategy"][second, rows], None),
         "runner_up_config": [config(i, g) if h else None for i, g, h in zip(second, rows, has2)],
         "runner_up_value": np.where(has2, res["values"][second, rows], np.nan),
@@ -291,7 +293,7 @@ def advise(benchmark: str, models: Sequence[ModelData], costs: Mapping[str, floa
             "x": budgets[ok] / cheapest,
             "strategy": st.label(ch.family, ch.models, np.full(len(ch.models), 2))[0],
             "config": st.configs(ch, ok),
-            "value": ch.value[ok], "spent": ch.spent[ok]}))
+            "value": ch.value[ok], "spent": ch.spent[ok], "capped": ch.capped[ok]}))
     frontier = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=CURVE_COLUMNS)
     return advice[ADVICE_COLUMNS], frontier[CURVE_COLUMNS]
 

@@ -59,9 +59,10 @@ class Choice:
     """The best configuration of one strategy at each budget of a grid.
 
     `ks[g, m]` samples of `models[m]` (the maximum k, for early stopping); `value[g]` the pass
-    rate, `spent[g]` the (expected) cost per problem; NaN value and ks of -1 where the strategy
-    cannot be evaluated at that budget (it buys nothing, or the counts cover fewer samples than
-    the budget would buy).
+    rate, `spent[g]` the (expected) cost per problem; NaN value and ks of -1 where the budget
+    buys nothing. `capped[g]`: the budget is above the dearest configuration the counts cover,
+    so the choice is that configuration and its value a lower bound of what the budget could
+    buy with more samples than were measured.
     """
 
     family: str
@@ -69,14 +70,15 @@ class Choice:
     ks: np.ndarray
     value: np.ndarray
     spent: np.ndarray
+    capped: np.ndarray
 
 
-def _affordable(budgets, costs, max_cost: float) -> np.ndarray:
-    """Index of the last entry of nondecreasing `costs` within each budget; -1 when none is, or
-    when the budget exceeds what the counts can estimate (`max_cost`)."""
+def _affordable(budgets, costs, max_cost: float) -> tuple[np.ndarray, np.ndarray]:
+    """(index of the last entry of nondecreasing `costs` within each budget, -1 when none is;
+    whether the budget exceeds the dearest configuration the counts cover, `max_cost`)."""
     b = np.asarray(budgets, dtype=np.float64)
     idx = np.searchsorted(costs, b * (1.0 + RTOL), side="right") - 1
-    return np.where(b > max_cost * (1.0 + RTOL), -1, idx)
+    return idx, b > max_cost * (1.0 + RTOL)
 
 
 def _pareto(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -90,12 +92,12 @@ def _pareto(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
 def _along_k(family, model, cost_k, value_k, budgets) -> Choice:
     """A one-model strategy whose configuration is k = 1..K with nondecreasing cost."""
     keep = _pareto(cost_k, value_k)
-    idx = _affordable(budgets, cost_k[keep], float(cost_k[-1]))
+    idx, capped = _affordable(budgets, cost_k[keep], float(cost_k[-1]))
     ok = idx >= 0
     pick = keep[np.clip(idx, 0, None)]
     ks = np.where(ok, pick + 1, -1)[:, None]
     return Choice(family, (model,), ks, np.where(ok, value_k[pick], np.nan),
-                  np.where(ok, cost_k[pick], np.nan))
+                  np.where(ok, cost_k[pick], np.nan), capped & ok)
 
 
 def single(model: str, fail: np.ndarray, cost: float, budgets) -> Choice:
@@ -157,13 +159,14 @@ def _two_model(family, models, fa, fb, ca, cb, budgets, expected_b=None, table=N
         v = flat[idx]
         best = np.argmax(v, axis=1)
         rows = np.arange(b.shape[0])
-        good = np.isfinite(v[rows, best]) & (b[:, 0] <= max_cost * (1.0 + RTOL) ** 2)
+        good = np.isfinite(v[rows, best])
         kb_best = idx[rows, best] - best * width - 1
         sl = slice(start, start + b.shape[0])
         ks[sl] = np.where(good[:, None], np.c_[best, kb_best], -1)
         value[sl] = np.where(good, table[best, np.clip(kb_best, 0, kb_max)], np.nan)
         spent[sl] = np.where(good, best * ca + kb_best * unit_b[best], np.nan)
-    return Choice(family, tuple(models), ks, value, spent)
+    capped = (budgets > max_cost * (1.0 + RTOL)) & (ks[:, 0] >= 0)
+    return Choice(family, tuple(models), ks, value, spent, capped)
 
 
 def mix(models, fails, costs, budgets, table=None) -> Choice:
@@ -173,7 +176,7 @@ def mix(models, fails, costs, budgets, table=None) -> Choice:
     if ca < cb:  # loop over the dearer model's k: fewer of them are affordable
         out = _two_model("mix", (b, a), fb, fa, cb, ca, budgets,
                          table=None if table is None else table.T)
-        return Choice("mix", (a, b), out.ks[:, ::-1].copy(), out.value, out.spent)
+        return Choice("mix", (a, b), out.ks[:, ::-1].copy(), out.value, out.spent, out.capped)
     return _two_model("mix", (a, b), fa, fb, ca, cb, budgets, table=table)
 
 
@@ -198,11 +201,12 @@ def mix_grid(models, fails, costs, budgets, ks_per_model) -> Choice:
     value = 1.0 - prod.mean(axis=0)
     nonzero = mesh.sum(axis=1) > 0
     keep = np.flatnonzero(nonzero)[_pareto(cost[nonzero], value[nonzero])]
-    idx = _affordable(budgets, cost[keep], float(cost.max()))
+    idx, capped = _affordable(budgets, cost[keep], float(cost.max()))
     ok = idx >= 0
     pick = keep[np.clip(idx, 0, None)]
     return Choice("mix", tuple(models), np.where(ok[:, None], mesh[pick], -1),
-                  np.where(ok, value[pick], np.nan), np.where(ok, cost[pick], np.nan))
+                  np.where(ok, value[pick], np.nan), np.where(ok, cost[pick], np.nan),
+                  capped & ok)
 
 
 def success(choice: Choice, fails, rows) -> np.ndarray:
@@ -228,7 +232,8 @@ def greedy(model: str, pass_rate: float, cost: float, budgets) -> Choice:
     b = np.asarray(budgets, dtype=np.float64)
     ok = b * (1.0 + RTOL) >= cost
     return Choice("greedy", (model,), np.where(ok, 1, -1)[:, None],
-                  np.where(ok, float(pass_rate), np.nan), np.where(ok, float(cost), np.nan))
+                  np.where(ok, float(pass_rate), np.nan), np.where(ok, float(cost), np.nan),
+                  np.zeros(b.size, dtype=bool))
 
 
 def label(family: str, models, ks) -> tuple[str, str]:

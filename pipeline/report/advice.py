@@ -260,13 +260,15 @@ def markdown(advice: Advice, n: int = SHOWN) -> str:
                   "", f"Costs: {g['cost_source'].iloc[0]}. Budget per problem in {unit}; x: in "
                   "samples of the cheapest model. Pass rates in %, 95 % bootstrap CI over "
                   "problems; P(best): share of bootstrap resamples in which the best strategy "
-                  "wins.", "",
+                  "wins; (all measured samples): the budget buys more than the counts cover, "
+                  "so the pass rate is a lower bound.", "",
                   f"| budget ({unit}) | x | best | configuration | pass | CI | P(best) | "
                   "runner-up | margin |", "|---|---|---|---|---|---|---|---|---|"]
         for _, r in shown_rows(g, cross, n).iterrows():
             ci = "-" if pd.isna(r["ci_low"]) else f"{_pct(r['ci_low'])}-{_pct(r['ci_high'])}"
             pb = "-" if pd.isna(r["p_best"]) else f"{r['p_best']:.2f}"
-            lines.append(f"| {r['budget']:.4g} | {r['x']:.4g} | {r['best']} | {r['best_config']} "
+            config = r["best_config"] + (" (all measured samples)" if r["capped"] else "")
+            lines.append(f"| {r['budget']:.4g} | {r['x']:.4g} | {r['best']} | {config} "
                          f"| {_pct(r['value'])} | {ci} | {pb} | {_name(r['runner_up'])} | "
                          f"{_pct(r['margin'])} |")
         more = f"; and {len(cross) - n} more (advice.json)" if len(cross) > n else ""

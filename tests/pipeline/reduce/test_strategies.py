@@ -61,7 +61,7 @@ def test_cascade_value_and_expected_cost_match_a_simulated_cascade(seed):
     budgets = np.array([4.0, 9.0, 15.0, 30.0])
     choice = st.cascade(("s", "l"), (fs, fl), (1.0, 3.0), budgets)
     defined = np.flatnonzero(choice.ks[:, 0] >= 0)
-    assert defined.size >= 2
+    assert defined.size == budgets.size
     for g in defined:
         k1, k2 = choice.ks[g]
         sim = simulate("cascade", [(ns, cs), (nl, cl)], [k1, k2], TRIALS, rng, costs=(1.0, 3.0))
@@ -112,8 +112,8 @@ def test_ranked_choice_is_the_best_ranked_of_k_drawn_samples_ties_broken_at_rand
 
 
 def _brute_force(fails, costs, budget, expected):
-    """The best pass rate within the budget over every configuration; NaN when the budget is
-    above the dearest configuration (the counts cannot say what more samples would give)."""
+    """(best pass rate within the budget over every configuration, whether the budget is above
+    the dearest configuration: the counts cannot say what more samples would give)."""
     best, dearest = -np.inf, 0.0
     ranges = [range(f.shape[1]) for f in fails]
     for ks in itertools.product(*ranges):
@@ -125,7 +125,7 @@ def _brute_force(fails, costs, budget, expected):
         dearest = max(dearest, cost)
         if cost <= budget * (1 + 1e-9):
             best = max(best, 1 - fail.mean())
-    return np.nan if budget > dearest * (1 + 1e-9) or best == -np.inf else best
+    return (np.nan if best == -np.inf else best), budget > dearest * (1 + 1e-9)
 
 
 @pytest.mark.parametrize("family", ["mix", "cascade"])
@@ -133,13 +133,14 @@ def test_two_model_choice_is_the_best_configuration_within_the_budget(family):
     rng = np.random.default_rng(7)
     fa = st.fail_curve(*_random_counts(rng, n_lo=5, n_hi=6))
     fb = st.fail_curve(*_random_counts(rng, n_lo=5, n_hi=6))
-    budgets = np.linspace(1.0, 20.0, 25)
+    budgets = np.linspace(1.0, 25.0, 30)
     fn = st.mix if family == "mix" else st.cascade
     choice = fn(("a", "b"), (fa, fb), (1.0, 3.2), budgets)
     for g, b in enumerate(budgets):
-        assert choice.value[g] == pytest.approx(
-            _brute_force([fa, fb], (1.0, 3.2), b, family == "cascade"), nan_ok=True)
-    assert np.isfinite(choice.value).sum() >= 10
+        value, capped = _brute_force([fa, fb], (1.0, 3.2), b, family == "cascade")
+        assert choice.value[g] == pytest.approx(value, nan_ok=True)
+        assert choice.capped[g] == capped
+    assert np.isfinite(choice.value).sum() >= 10 and choice.capped.any()
 
 
 def test_mix_of_three_models_on_a_k_grid_is_the_best_grid_configuration():
@@ -150,7 +151,7 @@ def test_mix_of_three_models_on_a_k_grid_is_the_best_grid_configuration():
     budgets = np.array([2.0, 6.0, 11.0])
     choice = st.mix_grid(("a", "b", "c"), fails, costs, budgets, ks)
     for g, b in enumerate(budgets):
-        assert choice.value[g] == pytest.approx(_brute_force(fails, costs, b, False))
+        assert choice.value[g] == pytest.approx(_brute_force(fails, costs, b, False)[0])
 
 
 def test_mix_of_three_models_matches_drawing_from_all_three():
@@ -163,11 +164,12 @@ def test_mix_of_three_models_matches_drawing_from_all_three():
     _close(choice.value[0], sim["pass"], problems=counts[0][0].size)
 
 
-def test_budgets_beyond_what_the_counts_cover_or_below_one_sample_give_no_choice():
+def test_below_one_sample_there_is_no_choice_and_beyond_the_counts_the_dearest_is_capped():
     f = st.fail_curve([4, 4], [1, 2])
     ch = st.single("m", f, 2.0, [1.0, 2.0, 8.0, 8.5])
-    assert ch.ks[:, 0].tolist() == [-1, 1, 4, -1]
-    assert np.isnan(ch.value[[0, 3]]).all()
+    assert ch.ks[:, 0].tolist() == [-1, 1, 4, 4]
+    assert np.isnan(ch.value[0]) and ch.value[3] == ch.value[2]
+    assert ch.capped.tolist() == [False, False, False, True]
 
 
 def test_labels_name_a_mix_that_uses_one_model_as_that_single_model():
