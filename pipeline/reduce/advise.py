@@ -14,7 +14,8 @@ that budget; a seeded bootstrap over problems (one set of resampling weights for
 of a benchmark) gives the percentile CI of the best one's pass rate, and `p_best`, the share of
 resamples in which the best strategy (family and models, at its configuration) beats every
 other strategy's best configuration. Expected costs (cascades, early stopping) are estimated on
-all problems and held fixed in the resamples.
+all problems and held fixed in the resamples. Equal pass rates are won by the strategy that
+spends less (early stopping over k samples drawn in full), in the resamples too.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ ADVICE_COLUMNS = ["benchmark", "setting", "unit", "budget", "x", "best", "best_c
                   "runner_up_config", "runner_up_value", "margin", "n_problems", "cost_source"]
 CURVE_COLUMNS = ["benchmark", "setting", "unit", "budget", "x", "strategy", "config", "value",
                  "spent", "capped"]
+#: Pass rates closer than this are a tie, which the cheaper strategy wins.
+TIE = 1e-9
 #: Budget chunk of the bootstrap comparison ([strategies, resamples, chunk] at a time).
 BOOT_CHUNK = 512
 
@@ -187,18 +190,27 @@ def _strategy_codes(cands: _Candidates) -> tuple[np.ndarray, list[str]]:
     return codes, list(names)
 
 
+def _argbest(values: np.ndarray, spent: np.ndarray) -> np.ndarray:
+    """Index (along axis 0) of the highest value; among values equal to it (within TIE), the
+    one that spends least; then the earlier (simpler) strategy."""
+    top = values.max(axis=0, keepdims=True)
+    tied = values >= top - TIE
+    return np.argmin(np.where(tied, np.nan_to_num(spent, nan=np.inf), np.inf), axis=0)
+
+
 def compare(cands: _Candidates, n_boot: int = 200, seed: int = 0, ci: float = 0.95) -> dict:
     """Best and runner-up per budget, the best one's CI and p_best (see the module docstring)."""
     C, G = len(cands.choices), cands.choices[0].value.size
     values = np.vstack([ch.value for ch in cands.choices])  # [C, G]
     code, names = _strategy_codes(cands)
+    spent = np.vstack([ch.spent for ch in cands.choices])
     v = np.where(np.isnan(values), -np.inf, values)
-    best = np.argmax(v, axis=0)  # ties: the earlier (simpler) strategy
+    best = _argbest(v, spent)
     cols = np.arange(G)
     has = np.isfinite(v[best, cols])
     best_code = code[best, cols]
     other = np.where(code != best_code[None, :], v, -np.inf)
-    second = np.argmax(other, axis=0)
+    second = _argbest(other, spent)
     has2 = np.isfinite(other[second, cols])
     out = {"best": best, "has": has, "second": second, "has2": has2,
            "strategy": np.array(names + [""], dtype=object)[np.where(v > -np.inf, code, -1)],
@@ -224,7 +236,7 @@ def compare(cands: _Candidates, n_boot: int = 200, seed: int = 0, ci: float = 0.
         for start in range(0, G, BOOT_CHUNK):
             sl = slice(start, start + BOOT_CHUNK)
             r = np.nan_to_num(resampled[:, :, sl], nan=-np.inf)
-            winner = np.argmax(r, axis=0)  # [B, chunk]
+            winner = _argbest(r, spent[:, None, sl])  # [B, chunk]
             win_code = np.take_along_axis(code[:, sl], winner, axis=0)
             out["p_best"][sl] = (win_code == best_code[sl][None, :]).mean(axis=0)
         out["p_best"][~has] = np.nan
