@@ -109,3 +109,12 @@ def test_mixes_of_three_models_join_the_candidates_with_mix_size_3():
     three, _ = advise.advise("he", models, costs, n_boot=0, mix_size=3, mix_ks=6)
     # more candidates never make the best worse
     assert (three.set_index("budget")["value"] >= two.set_index("budget")["value"] - 1e-12).all()
+
+
+def test_at_an_equal_pass_rate_the_strategy_that_spends_less_is_best_in_every_resample():
+    m = advise.ModelData.from_counts("m", np.full(20, 10), np.arange(20) % 11)
+    table, _ = advise.advise("he", [m], {"m": 1.0}, budgets=[2.0], n_boot=50)
+    row = table.iloc[0]
+    # up to 2 samples stopping at the first pass passes as often as 2 samples, for less
+    assert row["best"] == "early_stop m" and row["runner_up"] == "single m"
+    assert row["margin"] == 0 and row["spent"] < 2.0 and row["p_best"] == 1.0
