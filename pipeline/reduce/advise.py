@@ -217,30 +217,56 @@ def compare(cands: _Candidates, n_boot: int = 200, seed: int = 0, ci: float = 0.
            "values": values, "ci_low": np.full(G, np.nan), "ci_high": np.full(G, np.nan),
            "p_best": np.full(G, np.nan)}
     P = cands.fails[0][0].shape[0]
-    if n_boot and P > 1:
-        w = metrics.Bootstrap.draw(P, n_boot, seed).weights.astype(np.float32) / P
-        resampled = np.full((C, n_boot, G), np.nan, dtype=np.float32)
-        for i, (ch, fails) in enumerate(zip(cands.choices, cands.fails)):
-            ok = np.flatnonzero(ch.ks[:, 0] >= 0)
-            if not ok.size:
-                continue
-            uniq, inv = np.unique(ch.ks[ok], axis=0, return_inverse=True)
-            first = ok[np.unique(inv.ravel(), return_index=True)[1]]
-            succ = st.success(ch, fails, first).astype(np.float32)  # [P, U]
-            resampled[i][:, ok] = (w @ succ)[:, inv.ravel()]
-        alpha = (1.0 - ci) / 2.0
-        top = resampled[best, :, cols]  # [G, B]: the best strategy's resampled pass rates
-        if has.any():
-            lo, hi = np.quantile(top[has].astype(np.float64), [alpha, 1 - alpha], axis=1)
-            out["ci_low"][has], out["ci_high"][has] = lo, hi
-        for start in range(0, G, BOOT_CHUNK):
-            sl = slice(start, start + BOOT_CHUNK)
-            r = np.nan_to_num(resampled[:, :, sl], nan=-np.inf)
-            winner = _argbest(r, spent[:, None, sl])  # [B, chunk]
-            win_code = np.take_along_axis(code[:, sl], winner, axis=0)
-            out["p_best"][sl] = (win_code == best_code[sl][None, :]).mean(axis=0)
-        out["p_best"][~has] = np.nan
+    if n_boot and P > 1 and has.any():
+        _bootstrap(cands, out, code, spent, n_boot, seed, ci)
     return out
+
+
+def _bootstrap(cands: _Candidates, out: dict, code, spent, n_boot: int, seed: int,
+               ci: float) -> None:
+    """Fill out["ci_low"|"ci_high"|"p_best"]: one resampled pass rate per (resample, distinct
+    configuration), then per budget the best one's percentile CI and the share of resamples in
+    which no other strategy beats it. Only strategies whose highest resampled value reaches the
+    best one's lowest can beat it anywhere, so only those are compared (exact, and few)."""
+    P = cands.fails[0][0].shape[0]
+    C, G = code.shape
+    best, has = out["best"], out["has"]
+    w = metrics.Bootstrap.draw(P, n_boot, seed).weights.astype(np.float32) / P
+    col = np.full((C, G), -1)  # column of each (strategy, budget) in `resampled`
+    blocks, offset = [], 0
+    for i, (ch, fails) in enumerate(zip(cands.choices, cands.fails)):
+        ok = np.flatnonzero(ch.ks[:, 0] >= 0)
+        if not ok.size:
+            continue
+        _, inv = np.unique(ch.ks[ok], axis=0, return_inverse=True)
+        inv = inv.ravel()
+        first = ok[np.unique(inv, return_index=True)[1]]
+        blocks.append(w @ st.success(ch, fails, first).astype(np.float32))  # [B, distinct]
+        col[i, ok] = offset + inv
+        offset += first.size
+    resampled = np.hstack(blocks)  # [B, distinct configurations]
+    cols = np.arange(G)
+    bcol = col[best, cols]
+    alpha = (1.0 - ci) / 2.0
+    lo, hi = np.quantile(resampled[:, bcol[has]].astype(np.float64), [alpha, 1 - alpha], axis=0)
+    out["ci_low"][has], out["ci_high"][has] = lo, hi
+    highest, lowest = resampled.max(axis=0), resampled.min(axis=0)
+    reach = np.where(col >= 0, highest[col], -np.inf) >= lowest[bcol][None, :] - TIE
+    rivals = reach & (col >= 0) & (code != code[best, cols][None, :]) & has[None, :]
+    ii, gg = np.nonzero(rivals.T)[::-1]  # sorted by budget
+    p_best = np.where(has, 1.0, np.nan)
+    bounds = np.searchsorted(gg, np.arange(0, G + BOOT_CHUNK, BOOT_CHUNK))
+    for a, b in zip(bounds[:-1], bounds[1:]):  # chunks of budgets bound the memory
+        if a == b:
+            continue
+        i, g = ii[a:b], gg[a:b]
+        r, rb = resampled[:, col[i, g]], resampled[:, bcol[g]]
+        cheaper = spent[i, g] < spent[best[g], g]
+        beats = (r > rb + TIE) | ((r >= rb - TIE) & cheaper[None, :])
+        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        lose = np.logical_or.reduceat(beats, starts, axis=1)  # [B, budgets of the chunk]
+        p_best[g[starts]] = 1.0 - lose.mean(axis=0)
+    out["p_best"] = p_best
 
 
 def advise(benchmark: str, models: Sequence[ModelData], costs: Mapping[str, float], *,

@@ -45,15 +45,17 @@ def test_p_best_is_the_share_of_resamples_in_which_the_best_configuration_wins()
     rng = np.random.default_rng(2)
     models = _models(rng, P=12, n=6, rates=(0.3, 0.4))
     costs = {"small": 1.0, "large": 2.0}
-    budgets = np.array([2.0, 4.0, 6.0])
-    cands = advise.tests_candidates(models, costs, budgets, early_stopping=False, cascades=False)
+    budgets = np.array([1.0, 2.0, 3.0, 4.0, 6.0, 9.0])
+    cands = advise.tests_candidates(models, costs, budgets)
     res = advise.compare(cands, n_boot=64, seed=5)
     w = metrics.Bootstrap.draw(12, 64, 5).weights / 12
     codes, _ = advise._strategy_codes(cands)
     for g in range(budgets.size):  # a plain loop over resamples and strategies
         vals = np.array([[w[b] @ st.success(ch, f, [g])[:, 0] if ch.ks[g, 0] >= 0 else -np.inf
                           for ch, f in zip(cands.choices, cands.fails)] for b in range(64)])
-        winners = codes[vals.argmax(axis=1), g]
+        spent = np.array([ch.spent[g] for ch in cands.choices])
+        top = vals.max(axis=1, keepdims=True)  # ties: the cheaper strategy wins
+        winners = codes[np.where(vals >= top - 1e-9, spent, np.inf).argmin(axis=1), g]
         assert res["p_best"][g] == pytest.approx(np.mean(winners == codes[res["best"][g], g]),
                                                  abs=1 / 64 + 1e-6)
 
