@@ -13,8 +13,9 @@ Uncertainty: each strategy's configuration (its k's) is the one that is best on 
 that budget; a seeded bootstrap over problems (one set of resampling weights for every strategy
 of a benchmark) gives the percentile CI of the best one's pass rate, and `p_best`, the share of
 resamples in which the best strategy (family and models, at its configuration) beats every
-other strategy's best configuration. Expected costs (cascades, early stopping) are estimated on
-all problems and held fixed in the resamples. Equal pass rates are won by the strategy that
+other strategy's best configuration (a rival more than 8 standard errors below it is counted
+as losing everywhere without being resampled). Expected costs (cascades, early stopping) are
+estimated on all problems and held fixed in the resamples. Equal pass rates are won by the strategy that
 spends less (early stopping over k samples drawn in full), in the resamples too.
 """
 
@@ -38,6 +39,8 @@ CURVE_COLUMNS = ["benchmark", "setting", "unit", "budget", "x", "strategy", "con
                  "spent", "capped"]
 #: Pass rates closer than this are a tie, which the cheaper strategy wins.
 TIE = 1e-9
+#: A rival this many standard errors below the best loses in every resample (not resampled).
+RIVAL_SE = 8.0
 #: Budget chunk of the bootstrap comparison ([strategies, resamples, chunk] at a time).
 BOOT_CHUNK = 512
 
@@ -224,15 +227,14 @@ def compare(cands: _Candidates, n_boot: int = 200, seed: int = 0, ci: float = 0.
 
 def _bootstrap(cands: _Candidates, out: dict, code, spent, n_boot: int, seed: int,
                ci: float) -> None:
-    """Fill out["ci_low"|"ci_high"|"p_best"]: one resampled pass rate per (resample, distinct
-    configuration), then per budget the best one's percentile CI and the share of resamples in
-    which no other strategy beats it. Only strategies whose highest resampled value reaches the
-    best one's lowest can beat it anywhere, so only those are compared (exact, and few)."""
+    """Fill out["ci_low"|"ci_high"|"p_best"]: per budget, the best configuration's resampled
+    pass rates give its percentile CI; p_best is the share of resamples in which no other
+    strategy beats it. A rival more than RIVAL_SE standard errors (of its per-problem difference
+    from the best) below the best is taken to lose in every resample; the others are resampled."""
     P = cands.fails[0][0].shape[0]
     C, G = code.shape
     best, has = out["best"], out["has"]
-    w = metrics.Bootstrap.draw(P, n_boot, seed).weights.astype(np.float32) / P
-    col = np.full((C, G), -1)  # column of each (strategy, budget) in `resampled`
+    col = np.full((C, G), -1)  # column of each (strategy, budget) in `succ`
     blocks, offset = [], 0
     for i, (ch, fails) in enumerate(zip(cands.choices, cands.fails)):
         ok = np.flatnonzero(ch.ks[:, 0] >= 0)
@@ -241,26 +243,37 @@ def _bootstrap(cands: _Candidates, out: dict, code, spent, n_boot: int, seed: in
         _, inv = np.unique(ch.ks[ok], axis=0, return_inverse=True)
         inv = inv.ravel()
         first = ok[np.unique(inv, return_index=True)[1]]
-        blocks.append(w @ st.success(ch, fails, first).astype(np.float32))  # [B, distinct]
+        blocks.append(st.success(ch, fails, first).astype(np.float32))  # [P, distinct]
         col[i, ok] = offset + inv
         offset += first.size
-    resampled = np.hstack(blocks)  # [B, distinct configurations]
+    succ = np.hstack(blocks)  # per-problem pass of every distinct configuration
     cols = np.arange(G)
     bcol = col[best, cols]
-    alpha = (1.0 - ci) / 2.0
-    lo, hi = np.quantile(resampled[:, bcol[has]].astype(np.float64), [alpha, 1 - alpha], axis=0)
-    out["ci_low"][has], out["ci_high"][has] = lo, hi
-    highest, lowest = resampled.max(axis=0), resampled.min(axis=0)
-    reach = np.where(col >= 0, highest[col], -np.inf) >= lowest[bcol][None, :] - TIE
-    rivals = reach & (col >= 0) & (code != code[best, cols][None, :]) & has[None, :]
+    values = out["values"]
+    rivals = (col >= 0) & (code != code[best, cols][None, :]) & has[None, :]
     ii, gg = np.nonzero(rivals.T)[::-1]  # sorted by budget
+    keep = np.zeros(ii.size, dtype=bool)
+    for a in range(0, ii.size, BOOT_CHUNK * 8):  # the normal screen, in chunks
+        i, g = ii[a:a + BOOT_CHUNK * 8], gg[a:a + BOOT_CHUNK * 8]
+        sd = (succ[:, col[i, g]] - succ[:, bcol[g]]).std(axis=0) / np.sqrt(P)
+        keep[a:a + i.size] = values[i, g] - values[best[g], g] + RIVAL_SE * sd >= -TIE
+    ii, gg = ii[keep], gg[keep]
+    need, where = np.unique(np.r_[bcol[has], col[ii, gg]], return_inverse=True)
+    w = metrics.Bootstrap.draw(P, n_boot, seed).weights.astype(np.float32) / P
+    resampled = w @ succ[:, need]  # [B, configurations that matter]
+    slot = np.full(offset, -1)
+    slot[need] = np.arange(need.size)
+    alpha = (1.0 - ci) / 2.0
+    lo, hi = np.quantile(resampled[:, slot[bcol[has]]].astype(np.float64), [alpha, 1 - alpha],
+                         axis=0)
+    out["ci_low"][has], out["ci_high"][has] = lo, hi
     p_best = np.where(has, 1.0, np.nan)
     bounds = np.searchsorted(gg, np.arange(0, G + BOOT_CHUNK, BOOT_CHUNK))
     for a, b in zip(bounds[:-1], bounds[1:]):  # chunks of budgets bound the memory
         if a == b:
             continue
         i, g = ii[a:b], gg[a:b]
-        r, rb = resampled[:, col[i, g]], resampled[:, bcol[g]]
+        r, rb = resampled[:, slot[col[i, g]]], resampled[:, slot[bcol[g]]]
         cheaper = spent[i, g] < spent[best[g], g]
         beats = (r > rb + TIE) | ((r >= rb - TIE) & cheaper[None, :])
         starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
