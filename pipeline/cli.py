@@ -104,6 +104,102 @@ def paper(
         typer.echo(f"wrote curves-<benchmark>.parquet, tables/ and figures/ under {out}")
 
 
+@app.command()
+def advise(
+    run_dir: Optional[str] = typer.Argument(None, help="run directory (or imported counts); "
+                                            "omit with --paper"),
+    unit: str = typer.Option("flops", help="flops | gpu-seconds | dollars"),
+    budget: list[float] = typer.Option([], help="only these budgets per problem, in the unit "
+                                       "(default: every budget at which a model's sample count "
+                                       "steps up)"),
+    prices: Optional[Path] = typer.Option(None, help="prices file (YAML): gpu_price_per_hour, "
+                                          "default_gpu, cpu_price_per_hour, models.NAME.gpu / "
+                                          "gpus_per_replica"),
+    n_boot: int = typer.Option(200, help="bootstrap resamples over problems (0: no CIs)"),
+    seed: int = typer.Option(0, help="seed of the bootstrap"),
+    mixes: bool = typer.Option(True, help="mixes of two models"),
+    cascades: bool = typer.Option(True, help="cascades, cheaper model first"),
+    early_stopping: bool = typer.Option(True, help="early stopping at the first pass"),
+    mix_size: int = typer.Option(2, help="also mixes of up to this many models (k on a "
+                                 "log-spaced grid beyond two)"),
+    paper: Optional[str] = typer.Option(None, help="advise on paper mode's tables of this "
+                                        "benchmark instead of a run (single models)"),
+    paper_budget: str = typer.Option("flops", help="with --paper: flops | time"),
+    out: Optional[Path] = typer.Option(None, help="with --paper: write the outputs here"),
+) -> None:
+    """The best strategy per budget: single models, mixes, cascades, early stopping; ranked
+    choice vs greedy without tests. Writes RUN_DIR/advice.parquet and RUN_DIR/advice/."""
+    from pipeline.reduce.advise import AdviceError
+    from pipeline.reduce.cost import CostError
+    from pipeline.report import advice as advice_mod
+    from pipeline.report.paper import PaperError
+    from pipeline.run import storage
+
+    try:
+        if paper is not None:
+            result = advice_mod.paper_advice(paper, paper_budget)
+            target = out
+        else:
+            if run_dir is None:
+                _fail("give RUN_DIR, or --paper BENCHMARK")
+            result = advice_mod.advise_run(
+                run_dir, unit=unit, prices=advice_mod.load_prices(prices),
+                budgets=budget or None, n_boot=n_boot, seed=seed, mixes=mixes,
+                cascades=cascades, early_stopping=early_stopping, mix_size=mix_size)
+            target = Path(run_dir)
+        if result.table.empty:
+            _fail("nothing to advise on: " + "; ".join(result.notes or ["no strategy is defined"]))
+        typer.echo(advice_mod.markdown(result))
+        if target is not None:
+            files = advice_mod.write(result, target)
+            typer.echo(f"wrote {target / 'advice.parquet'} and {len(files)} files under "
+                       f"{target / 'advice'}/")
+    except (AdviceError, CostError, PaperError, advice_mod.PriceError,
+            storage.StorageError) as exc:
+        _fail(str(exc))
+
+
+@app.command("import-counts")
+def import_counts(
+    file: Path = typer.Argument(..., help="per-problem counts: CSV/JSON/JSON lines with model, "
+                                "benchmark, task_id, n, c; or evalplus's eval_results.json"),
+    out: Path = typer.Option(..., help="run directory to create"),
+    fmt: str = typer.Option("auto", "--format", help="auto | csv | json | jsonl | evalplus"),
+    model: Optional[str] = typer.Option(None, help="evalplus: the model's name"),
+    benchmark: Optional[str] = typer.Option(None, help="evalplus: the benchmark (default: "
+                                            "from the task ids)"),
+    plus: bool = typer.Option(False, help="evalplus: pass = base and plus tests pass"),
+    flops_per_pass: list[str] = typer.Option([], help="MODEL=FLOPS per forward pass"),
+    cost_config: list[str] = typer.Option([], help="MODEL=PRESET or config.json (calflops)"),
+    seconds_per_sample: list[str] = typer.Option([], help="MODEL=SECONDS per sample"),
+) -> None:
+    """Per-problem pass counts -> a run directory that `advise` and `reduce` read."""
+    from pipeline import config as config_mod
+    from pipeline.run import counts_import
+
+    costs: dict[str, dict] = {}
+    for field, items, cast in (("flops_per_pass", flops_per_pass, float),
+                               ("config", cost_config, str),
+                               ("seconds_per_sample", seconds_per_sample, float)):
+        for item in items:
+            name, sep, value = item.partition("=")
+            try:
+                costs.setdefault(name, {})[field] = cast(value)
+                if not sep:
+                    raise ValueError
+            except ValueError:
+                _fail(f"--{field.replace('_', '-')} takes MODEL=VALUE, got {item!r}")
+    try:
+        counts = counts_import.read_counts(file, fmt, model=model, benchmark=benchmark, plus=plus)
+        summary = counts_import.write_run(counts, out, costs=costs)
+    except (counts_import.CountsError, config_mod.ConfigError) as exc:
+        _fail(str(exc))
+    typer.echo(f"imported {summary['rows']} problem rows ({summary['samples']:,} samples) of "
+               f"{', '.join(summary['models'])} on {', '.join(summary['benchmarks'])} into "
+               f"{summary['run_dir']}")
+    typer.echo(f"next: budget-realloc advise {out}   (or: budget-realloc reduce {out})")
+
+
 def main() -> None:
     app()
 

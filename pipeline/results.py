@@ -6,6 +6,7 @@ r = results.load("runs/default")
 r.samples.groupby("task_id").passed.mean()                       # pass rate per problem
 r.samples[r.samples.passed].nlargest(5, "n_tokens")[["task_id", "completion"]]  # longest passing
 r.curves.query("metric == 'pass@k'").pivot(index="k", columns="model", values="value")  # pass@k
+r.advice.query("setting == 'tests'")[["budget", "best", "best_config", "value", "p_best"]]  # advise
 ```
 """
 
@@ -29,6 +30,8 @@ class Results:
     samples: pd.DataFrame
     curves: pd.DataFrame
     manifest: pd.DataFrame
+    #: the advisor's table (`budget-realloc advise`); empty until advise has run
+    advice: pd.DataFrame
 
 
 def load(run_dir: str) -> Results:
@@ -58,4 +61,10 @@ def load(run_dir: str) -> Results:
         if storage.exists(rundir.manifest_path)
         else schemas.empty("manifest").to_pandas()
     )
-    return Results(rundir.root, problems, joined, curves, manifest)
+    advice_path = rundir.uri("advice.parquet")
+    advice = (
+        storage.read_table(advice_path, "advice").to_pandas()
+        if storage.exists(advice_path)
+        else schemas.empty("advice").to_pandas()
+    )
+    return Results(rundir.root, problems, joined, curves, manifest, advice)

@@ -1,11 +1,14 @@
-"""Arrow schemas of the pipeline's five tables and their validator.
+"""Arrow schemas of the pipeline's tables and their validator.
 
 Every writer and reader in the project goes through these: `samples`, `verdicts` and `scores`
 share the sample key (run_id, model, benchmark, task_id, sample_idx); `problems` is keyed by
-(benchmark, task_id); `curves` is the reducer's long-format output; `manifest` tracks every shard of a run.
+(benchmark, task_id); `curves` is the reducer's long-format output; `manifest` tracks every shard of a run;
+`advice` and `advice_curves` are the budget advisor's outputs.
 """
 
 from schemas.tables import (
+    ADVICE,
+    ADVICE_CURVES,
     CURVES,
     KEY,
     MANIFEST,
@@ -22,6 +25,8 @@ from schemas.tables import (
 from schemas.validate import SchemaError, conform, empty, from_pandas, from_rows, validate
 
 __all__ = [
+    "ADVICE",
+    "ADVICE_CURVES",
     "CURVES",
     "KEY",
     "MANIFEST",

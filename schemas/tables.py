@@ -1,4 +1,4 @@
-"""The five Arrow schemas: problems, samples, verdicts, scores, curves.
+"""The Arrow schemas: problems, samples, verdicts, scores, curves, manifest, advice, advice_curves.
 
 A schema carries its table name and version in its metadata, so a Parquet file says what it is.
 Bump SCHEMA_VERSION on any incompatible change; readers refuse files of another version.
@@ -133,6 +133,51 @@ MANIFEST = _schema(
     ],
 )
 
+#: The budget advisor's table (pipeline.reduce.advise): per benchmark, setting, unit and budget,
+#: the best strategy and its uncertainty.
+ADVICE = _schema(
+    "advice",
+    [
+        pa.field("benchmark", pa.string(), nullable=False),
+        pa.field("setting", pa.string(), nullable=False),  # tests | no-tests
+        pa.field("unit", pa.string(), nullable=False),  # flops | gpu-seconds | dollars
+        pa.field("budget", pa.float64(), nullable=False),  # per problem, in `unit`
+        pa.field("x", pa.float64(), nullable=False),  # budget / the cheapest model's sample cost
+        pa.field("best", pa.string(), nullable=False),  # strategy: family and models
+        pa.field("best_config", pa.string(), nullable=False),  # its samples per model
+        pa.field("value", pa.float64(), nullable=False),  # pass rate in [0, 1]
+        pa.field("ci_low", pa.float64(), nullable=True),
+        pa.field("ci_high", pa.float64(), nullable=True),
+        pa.field("p_best", pa.float64(), nullable=True),  # share of bootstrap resamples it wins
+        pa.field("spent", pa.float64(), nullable=False),  # (expected) cost per problem
+        # the budget is above the dearest configuration the counts cover: a lower bound
+        pa.field("capped", pa.bool_(), nullable=False),
+        pa.field("runner_up", pa.string(), nullable=True),
+        pa.field("runner_up_config", pa.string(), nullable=True),
+        pa.field("runner_up_value", pa.float64(), nullable=True),
+        pa.field("margin", pa.float64(), nullable=True),  # value - runner_up_value
+        pa.field("n_problems", pa.int32(), nullable=False),  # 0: a published curve, no problems
+        pa.field("cost_source", pa.string(), nullable=False),  # where the per-sample costs come from
+    ],
+)
+
+#: Every strategy's curve behind the advice (its best configuration at each budget).
+ADVICE_CURVES = _schema(
+    "advice_curves",
+    [
+        pa.field("benchmark", pa.string(), nullable=False),
+        pa.field("setting", pa.string(), nullable=False),
+        pa.field("unit", pa.string(), nullable=False),
+        pa.field("budget", pa.float64(), nullable=False),
+        pa.field("x", pa.float64(), nullable=False),
+        pa.field("strategy", pa.string(), nullable=False),
+        pa.field("config", pa.string(), nullable=False),
+        pa.field("value", pa.float64(), nullable=False),
+        pa.field("spent", pa.float64(), nullable=False),
+        pa.field("capped", pa.bool_(), nullable=False),
+    ],
+)
+
 TABLES: dict[str, pa.Schema] = {
     "problems": PROBLEMS,
     "samples": SAMPLES,
@@ -140,4 +185,6 @@ TABLES: dict[str, pa.Schema] = {
     "scores": SCORES,
     "curves": CURVES,
     "manifest": MANIFEST,
+    "advice": ADVICE,
+    "advice_curves": ADVICE_CURVES,
 }

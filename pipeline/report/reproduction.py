@@ -205,7 +205,7 @@ def _codegen_rows(label: str, res: dict) -> str:
 
 
 def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol: dict | None,
-           slice_: dict, commands: dict[str, str]) -> str:
+           slice_: dict, commands: dict[str, str], advice_lines: list[str] = ()) -> str:
     d1 = codet["pass"][1]["value"] - SOURCES_FIGURES[1]
     d10 = codet["pass"][10]["value"] - SOURCES_FIGURES[10]
     st = codet["statuses"]
@@ -321,6 +321,7 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
         "",
     ]
     out += _smol_section(smol, commands["smollm2"])
+    out += list(advice_lines)
     return "\n".join(out) + "\n"
 
 
@@ -392,7 +393,19 @@ COMMANDS = {  # what `make reproduce` runs (CODET_FILE: the CodeT generations fi
              "--small codellama-13b",
     "smollm2": ".venv/bin/python -m pipeline run configs/reproduce-smollm2.yaml --in-process"
                "\n# (the same stages and files as without --in-process, without Ray)",
+    "advise": ".venv/bin/python -m pipeline advise {run} --unit gpu-seconds --n-boot 1000",
 }
+
+
+def advice_lines(codet_run: Path, smol_dir: Path, figures: Path) -> list[str]:
+    """Section 4: the budget advisor on the CodeGen-16B and SmolLM2 runs, and on paper mode."""
+    from pipeline.report import advice_section
+
+    return advice_section.section(
+        [("CodeGen-16B, imported (CodeT prompts)", codet_run, "gpu-seconds",
+          COMMANDS["advise"].format(run=codet_run)),
+         ("SmolLM2-135M-Instruct, generated here", smol_dir, "gpu-seconds",
+          COMMANDS["advise"].format(run=smol_dir))], figures)
 
 
 def main(argv=None) -> None:
@@ -415,7 +428,8 @@ def main(argv=None) -> None:
                        if smol is not None]]:
         shutil.copyfile(src, figures / dst)
     text = render(codegen_result(codet_run), codegen_result(he_run),
-                  differing_tasks(codet_run, he_run), paper_result(), smol, slice_, COMMANDS)
+                  differing_tasks(codet_run, he_run), paper_result(), smol, slice_, COMMANDS,
+                  advice_lines(codet_run, smol_dir, figures))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")

@@ -64,3 +64,42 @@ def test_problems_with_a_missing_file_exits_2_naming_it(tmp_path):
     assert "x.jsonl: file not found" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_import_counts_then_advise_prints_the_table_and_writes_the_outputs(tmp_path):
+    counts = tmp_path / "counts.csv"
+    counts.write_text("model,benchmark,task_id,n,c\n" + "".join(
+        f"{m},humaneval,HumanEval/{t},{n},{(t * 7 + len(m)) % (n + 1)}\n"
+        for m, n in (("small", 12), ("large", 6)) for t in range(10)))
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["import-counts", str(counts), "--out", str(run),
+                                 "--flops-per-pass", "small=1e12", "--flops-per-pass", "large=4e12"])
+    assert result.exit_code == 0, result.output
+    assert "imported 20 problem rows (180 samples)" in result.output
+    result = runner.invoke(app, ["advise", str(run), "--n-boot", "20"])
+    assert result.exit_code == 0, result.output
+    assert "### humaneval, with tests (flops)" in result.output
+    assert (run / "advice.parquet").exists() and (run / "advice" / "frontier-humaneval-tests.png").exists()
+
+
+def test_import_counts_with_a_bad_row_exits_2_naming_file_and_line(tmp_path):
+    counts = tmp_path / "counts.csv"
+    counts.write_text("model,benchmark,task_id,n,c\na,humaneval,HumanEval/0,3,4\n")
+    result = runner.invoke(app, ["import-counts", str(counts), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert f"{counts}:2: need n >= 1 and 0 <= c <= n" in result.output
+
+
+def test_advise_without_a_flops_cost_says_which_model_lacks_one(tmp_path):
+    counts = tmp_path / "counts.csv"
+    counts.write_text("model,benchmark,task_id,n,c\na,humaneval,HumanEval/0,3,1\n")
+    runner.invoke(app, ["import-counts", str(counts), "--out", str(tmp_path / "r")])
+    result = runner.invoke(app, ["advise", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "left out: no positive cost per sample for model 'a' on 'humaneval'" in result.output
+
+
+def test_advise_on_paper_mode_prints_single_model_advice(tmp_path):
+    result = runner.invoke(app, ["advise", "--paper", "humaneval", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "single codellama-7b" in result.output and (tmp_path / "advice.parquet").exists()

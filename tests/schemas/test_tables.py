@@ -1,4 +1,4 @@
-"""The five table schemas: round trips keep types, bad tables are rejected with clear messages."""
+"""The table schemas: round trips keep types, bad tables are rejected with clear messages."""
 
 from __future__ import annotations
 
@@ -38,6 +38,23 @@ ROWS = {
     "curves": [
         {"model": "m", "benchmark": "humaneval", "metric": "pass@k", "x": 1.0, "k": 1,
          "value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n_problems": 164, "ranker": None}
+    ],
+    "advice": [
+        {"benchmark": "humaneval", "setting": "tests", "unit": "flops", "budget": 1.7e13,
+         "x": 10.0, "best": "cascade a->b", "best_config": "a x8, then b x1 if none passes",
+         "value": 0.6, "ci_low": 0.5, "ci_high": 0.7, "p_best": 0.8, "spent": 1.6e13,
+         "capped": False, "runner_up": "single a", "runner_up_config": "a x10", "runner_up_value": 0.55,
+         "margin": 0.05, "n_problems": 164, "cost_source": "calflops"},
+        {"benchmark": "humaneval", "setting": "tests", "unit": "flops", "budget": 1.7e12,
+         "x": 1.0, "best": "single a", "best_config": "a x1", "value": 0.2, "ci_low": None,
+         "ci_high": None, "p_best": None, "spent": 1.7e12, "capped": True, "runner_up": None,
+         "runner_up_config": None, "runner_up_value": None, "margin": None, "n_problems": 0,
+         "cost_source": "paper"},
+    ],
+    "advice_curves": [
+        {"benchmark": "humaneval", "setting": "no-tests", "unit": "dollars", "budget": 0.01,
+         "x": 3.0, "strategy": "ranked a", "config": "a best-ranked of 3", "value": 0.3,
+         "spent": 0.009, "capped": False},
     ],
     "manifest": [
         {"stage": "generate", "shard": "m/humaneval/sampled-00000", "model": "m",

@@ -83,3 +83,18 @@ def test_the_reproduction_doc_embeds_the_slice_figures_this_code_produces(slice_
     block = re.search(r"<!-- slice:begin -->\n```json\n(.*?)\n```\n<!-- slice:end -->", text, re.S)
     assert block, "docs/REPRODUCTION.md has no slice block; run `make reproduce-doc`"
     assert json.loads(block.group(1)) == slice_figures
+
+
+def test_the_advisors_exact_formulas_agree_with_a_simulation_on_the_slices_real_counts(
+        slice_figures):
+    import numpy as np
+
+    from pipeline.report import advice_section
+
+    c = np.array(list(slice_figures["passes"].values()))
+    n = np.full(c.size, slice_figures["n"])
+    # the real counts as two independent pools, so that mixes and cascades are checked too
+    rows = advice_section.mc_check({"codegen-16b": (n, c), "pool-2": (n, c)},
+                                   {"codegen-16b": 1.0, "pool-2": 2.0}, trials=4000)
+    assert len(rows) == 2 * 3 + 2
+    assert all(abs(r["z"]) < 5 for r in rows), rows

@@ -1,0 +1,310 @@
+"""`budget-realloc advise`: the advisor on a run directory or on paper mode's tables, and its
+outputs (advice.parquet, advice_curves.parquet, Markdown, CSV, JSON, a frontier figure).
+
+Role in the pipeline: the edge of `pipeline.reduce.advise` (pure). It reads a run's samples,
+verdicts and scores (`pipeline.reduce.counts`), prices one sample of each model in the chosen
+unit, and writes
+
+    RUN_DIR/advice.parquet          schemas.ADVICE: best strategy per (benchmark, setting, budget)
+    RUN_DIR/advice_curves.parquet   schemas.ADVICE_CURVES: every strategy's curve
+    RUN_DIR/advice/advice.md|csv|json, RUN_DIR/advice/frontier-<benchmark>-<setting>.png|svg
+
+Units: `flops` (FLOPs of one forward pass over 128 tokens per sample, the paper's proxy, from
+the config's `models[].cost`), `gpu-seconds` (measured or given seconds per sample x GPUs per
+replica) and `dollars` (GPU-seconds x the GPU's price per hour / 3600, from a prices file;
+optionally plus the sandbox's CPU time per executed sample x a price per CPU-hour, with tests).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import numpy as np
+import pandas as pd
+
+import schemas
+from pipeline.reduce import advise as adv
+from pipeline.reduce import counts
+
+UNITS = ("flops", "gpu-seconds", "dollars")
+#: Paper mode's Table 1 -> cost per sample: TFLOPs -> FLOPs; wall seconds for ~1k samples on a
+#: node of 8 GPUs -> GPU-seconds per sample.
+PAPER_SCALE = {"flops": 1e12, "time": 8.0 / 1000.0}
+#: Budgets shown in the Markdown table (all of them are in the CSV/Parquet); crossovers are added.
+SHOWN = 14
+
+
+class PriceError(ValueError):
+    """A prices file that cannot be read, or a model without a price."""
+
+
+@dataclass
+class Advice:
+    """The advisor's output for one source (a run directory or paper mode)."""
+
+    table: pd.DataFrame  # schemas.ADVICE
+    curves: pd.DataFrame  # schemas.ADVICE_CURVES
+    crossovers: pd.DataFrame
+    notes: list[str]
+
+
+# -- costs -----------------------------------------------------------------------------------------
+def load_prices(path: str | Path | None) -> dict[str, Any]:
+    """A prices file (YAML or JSON): `gpu_price_per_hour: {a100: 1.8}`, optional `default_gpu`,
+    `cpu_price_per_hour`, and `models: {NAME: {gpu: a100, gpus_per_replica: 1}}`."""
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise PriceError(f"{path}: cannot read the prices file ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("gpu_price_per_hour", {}), dict):
+        raise PriceError(f"{path}: expected a mapping with `gpu_price_per_hour: {{GPU: $/h}}`")
+    return data
+
+
+def _config_models(run_dir: Path) -> dict[str, dict]:
+    import yaml
+
+    path = run_dir / "config.yaml"
+    if not path.exists():
+        return {}
+    models = (yaml.safe_load(path.read_text()) or {}).get("models") or []
+    return {str(m.get("name")): m for m in models if isinstance(m, dict)}
+
+
+def unit_costs(unit: str, models, benchmarks, flops, secs, prices: Mapping[str, Any],
+               config_models: Mapping[str, dict], exec_seconds=None
+               ) -> tuple[dict[tuple[str, str], Optional[float]], str]:
+    """(cost of one sample per (model, benchmark) in `unit`, where it comes from).
+
+    `flops` and `secs` are pipeline.reduce.cost.model_costs' per-model figures; `exec_seconds`
+    maps (model, benchmark) to the mean sandbox CPU seconds per executed sample."""
+    if unit not in UNITS:
+        raise PriceError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
+    # per model today; per (model, benchmark) once the cost model gives it
+    if unit == "flops":
+        return ({(m, b): flops.get(m) for m in models for b in benchmarks},
+                "FLOPs of one forward pass over 128 tokens per sample (calflops; models[].cost)")
+
+    def gpus(m):
+        given = (prices.get("models") or {}).get(m, {}).get("gpus_per_replica")
+        return float(given or config_models.get(m, {}).get("num_gpus") or 1.0)
+
+    gpu_s = {(m, b): None if secs.get(m) is None else secs[m] * gpus(m)
+             for m in models for b in benchmarks}
+    source = ("seconds per sample (models[].cost.seconds_per_sample, else measured gen_seconds) "
+              "x GPUs per replica (prices file, else models[].num_gpus, else 1)")
+    if unit == "gpu-seconds":
+        return gpu_s, source
+    table = prices.get("gpu_price_per_hour") or {}
+    out = {}
+    for (m, b), s in gpu_s.items():
+        gpu = (prices.get("models") or {}).get(m, {}).get("gpu") or prices.get("default_gpu")
+        if gpu not in table:
+            raise PriceError(f"no GPU price for model {m!r}: give --prices with "
+                             f"`gpu_price_per_hour` and a `gpu` for it (or `default_gpu`)")
+        out[(m, b)] = None if s is None else s * float(table[gpu]) / 3600.0
+    cpu = prices.get("cpu_price_per_hour")
+    source = f"{source} x GPU price per hour / 3600 ({', '.join(f'{g} ${p}/h' for g, p in table.items())})"
+    if cpu and exec_seconds:
+        for key, v in out.items():
+            if v is not None:
+                out[key] = v + exec_seconds.get(key, 0.0) * float(cpu) / 3600.0
+        source += f" + sandbox CPU seconds per sample x ${cpu}/CPU-hour"
+    return out, source
+
+
+# -- sources ---------------------------------------------------------------------------------------
+def advise_run(run_dir: str | Path, *, unit: str = "flops", prices: Mapping[str, Any] = None,
+               budgets=None, n_boot: int = 200, seed: int = 0, ci: float = 0.95,
+               **strategy_options) -> Advice:
+    """The advice for every benchmark of a run directory, with tests and (if it has scores or
+    greedy samples) without."""
+    from pipeline.reduce.cost import model_costs
+    from pipeline.reduce.curves import load_costs
+    from pipeline.run import storage
+
+    root = Path(run_dir)
+    if not storage.exists(str(root)):
+        raise adv.AdviceError(f"{root}: no such run directory")
+    read = lambda name: storage.read_dataset(storage.join(str(root), name), name)  # noqa: E731
+    samples, verdicts, scores = read("samples"), read("verdicts"), read("scores")
+    if samples.num_rows == 0 or verdicts.num_rows == 0:
+        raise adv.AdviceError(f"{root}: needs samples and verdicts (run, or import-counts)")
+    frame = counts.joined(samples, verdicts, scores if scores.num_rows else None)
+    benchmarks = sorted(frame["benchmark"].unique())
+    models = sorted(frame["model"].unique())
+    flops, secs = model_costs(models, load_costs(root / "config.yaml"), samples)
+    tables, curves, notes = [], [], []
+    data = {b: counts.model_data(frame, b) for b in benchmarks}
+    exec_s = {(m, b): s for b in benchmarks for m, s in data[b][1]["exec_seconds"].items()}
+    for setting in ("tests", "no-tests"):
+        per_mb, source = unit_costs(unit, models, benchmarks, flops, secs, prices or {},
+                                    _config_models(root), exec_s if setting == "tests" else None)
+        for b in benchmarks:
+            mdata, facts = data[b]
+            if setting == "no-tests":
+                mdata = [m for m in mdata if m.ranked or m.greedy is not None]
+                if not mdata:
+                    continue
+            try:
+                cost = adv.cost_per_sample([m.model for m in mdata], b, per_mb)
+            except adv.AdviceError as exc:
+                notes.append(f"{b}, {setting}: left out: {exc}")
+                continue
+            t, c = adv.advise(b, mdata, cost, unit=unit, cost_source=source, budgets=budgets,
+                              setting=setting, n_boot=n_boot, seed=seed, ci=ci,
+                              **(strategy_options if setting == "tests" else {}))
+            tables.append(t)
+            curves.append(c)
+            if setting == "tests" and facts["dropped"]:
+                notes.append(f"{b}: {facts['dropped']} problems left out (not sampled by every model)")
+    return _collect(tables, curves, notes)
+
+
+def paper_advice(benchmark: str, budget: str = "flops", models=None, *, shared_only=True,
+                 early_stopping: bool = False) -> Advice:
+    """The advisor on paper mode's published tables (single models; no per-problem data, so no
+    mixes, cascades or CIs). `shared_only`: only budgets at which every model's curve is defined,
+    as paper mode compares them."""
+    from pipeline.report import paper
+
+    curves = paper.pass_curves(benchmark)
+    raw = paper._costs_for(budget, None)
+    names = [m for m in (models or sorted(curves)) if m in raw]
+    data = [counts.curve_data(m, curves[m]) for m in names]
+    cost = {m: raw[m] * PAPER_SCALE[budget] for m in names}
+    grid = adv.default_budgets(data, cost)
+    if shared_only:
+        top = min(cost[m] * (d.fail.shape[1] - 1) for m, d in zip(names, data))
+        grid = grid[(grid >= max(cost.values()) * (1 - 1e-9)) & (grid <= top * (1 + 1e-9))]
+    unit = "flops" if budget == "flops" else "gpu-seconds"
+    source = ("the paper's Table 1: FLOPs per forward pass" if budget == "flops" else
+              "the paper's Table 1: wall seconds for ~1k samples on 8 A100s x 8 GPUs / 1000")
+    t, c = adv.advise(benchmark, data, cost, unit=unit, cost_source=source, budgets=grid,
+                      n_boot=0, mixes=False, cascades=False, early_stopping=early_stopping)
+    return _collect([t], [c], ["paper mode: pass@k interpolated in log k between the published k"])
+
+
+def _collect(tables, curves, notes) -> Advice:
+    table = (pd.concat(tables, ignore_index=True) if tables
+             else pd.DataFrame(columns=adv.ADVICE_COLUMNS))
+    curve = (pd.concat(curves, ignore_index=True) if curves
+             else pd.DataFrame(columns=adv.CURVE_COLUMNS))
+    return Advice(table, curve, adv.crossovers(table), notes)
+
+
+# -- outputs ---------------------------------------------------------------------------------------
+def write(advice: Advice, run_dir: str | Path) -> list[Path]:
+    """advice.parquet, advice_curves.parquet and RUN_DIR/advice/*; returns the files written."""
+    from pipeline.run import storage
+
+    root = Path(run_dir)
+    storage.write_table(schemas.from_pandas(advice.table, "advice"),
+                        str(root / "advice.parquet"), "advice")
+    storage.write_table(schemas.from_pandas(advice.curves, "advice_curves"),
+                        str(root / "advice_curves.parquet"), "advice_curves")
+    out = root / "advice"
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / "advice.md", out / "advice.csv", out / "advice.json"]
+    files[0].write_text(markdown(advice))
+    advice.table.to_csv(files[1], index=False)
+    files[2].write_text(json.dumps(to_json(advice), indent=1))
+    for (bench, setting), _ in advice.table.groupby(["benchmark", "setting"], sort=True):
+        files += draw_frontier(advice, bench, setting, out / f"frontier-{bench}-{setting}")
+    return files
+
+
+def to_json(advice: Advice) -> dict:
+    def records(df):
+        return json.loads(df.to_json(orient="records"))
+
+    return {"advice": records(advice.table), "crossovers": records(advice.crossovers),
+            "notes": advice.notes}
+
+
+def _pct(v) -> str:
+    return "-" if v is None or pd.isna(v) else f"{100 * v:.1f}"
+
+
+def _name(v) -> str:
+    return v if isinstance(v, str) and v else "-"
+
+
+def shown_rows(table: pd.DataFrame, crossovers: pd.DataFrame, n: int = SHOWN) -> pd.DataFrame:
+    """About `n` budgets spread evenly in log budget, plus the first `n` crossover budgets."""
+    if len(table) <= n:
+        return table
+    b = table["budget"].to_numpy()
+    targets = np.geomspace(b.min(), b.max(), n)
+    idx = set(np.searchsorted(b, targets).clip(0, len(b) - 1).tolist())
+    idx |= set(np.flatnonzero(np.isin(b, crossovers["budget"].to_numpy()[:n])).tolist())
+    return table.iloc[sorted(idx)]
+
+
+def markdown(advice: Advice, n: int = SHOWN) -> str:
+    """The advice as Markdown: per (benchmark, setting), a table of budgets and the crossovers."""
+    lines = []
+    for (bench, setting), g in advice.table.groupby(["benchmark", "setting"], sort=True):
+        g = g.sort_values("budget")
+        cross = advice.crossovers[(advice.crossovers.benchmark == bench)
+                                  & (advice.crossovers.setting == setting)]
+        unit = g["unit"].iloc[0]
+        lines += [f"### {bench}, {'with' if setting == 'tests' else 'without'} tests ({unit})",
+                  "", f"Costs: {g['cost_source'].iloc[0]}. Budget per problem in {unit}; x: in "
+                  "samples of the cheapest model. Pass rates in %, 95 % bootstrap CI over "
+                  "problems; P(best): share of bootstrap resamples in which the best strategy "
+                  "wins; (all measured samples): the budget buys more than the counts cover, "
+                  "so the pass rate is a lower bound.", "",
+                  f"| budget ({unit}) | x | best | configuration | pass | CI | P(best) | "
+                  "runner-up | margin |", "|---|---|---|---|---|---|---|---|---|"]
+        for _, r in shown_rows(g, cross, n).iterrows():
+            ci = "-" if pd.isna(r["ci_low"]) else f"{_pct(r['ci_low'])}-{_pct(r['ci_high'])}"
+            pb = "-" if pd.isna(r["p_best"]) else f"{r['p_best']:.2f}"
+            config = r["best_config"] + (" (all measured samples)" if r["capped"] else "")
+            lines.append(f"| {r['budget']:.4g} | {r['x']:.4g} | {r['best']} | {config} "
+                         f"| {_pct(r['value'])} | {ci} | {pb} | {_name(r['runner_up'])} | "
+                         f"{_pct(r['margin'])} |")
+        more = f"; and {len(cross) - n} more (advice.json)" if len(cross) > n else ""
+        lines += ["", "Crossovers (the best strategy changes at this budget): "
+                  + ("; ".join(f"{c['x']:.4g} x ({c['budget']:.4g} {unit}): {c['from']} -> "
+                               f"{c['to']}" for _, c in cross.head(n).iterrows()) or "none")
+                  + more, ""]
+    lines += [f"- {note}" for note in advice.notes]
+    return "\n".join(lines) + "\n"
+
+
+def draw_frontier(advice: Advice, bench: str, setting: str, stem: Path) -> list[Path]:
+    """Every strategy's curve (thin) and the best one (thick), pass rate vs budget (log x)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    c = advice.curves[(advice.curves.benchmark == bench) & (advice.curves.setting == setting)]
+    t = advice.table[(advice.table.benchmark == bench) & (advice.table.setting == setting)]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, g in c.groupby("strategy", sort=True):
+        ax.plot(g["x"], 100 * g["value"], lw=1, alpha=0.8, label=name, drawstyle="steps-post")
+    ax.plot(t["x"], 100 * t["value"], color="black", lw=2.5, alpha=0.5, label="best (frontier)",
+            drawstyle="steps-post")
+    if t["ci_low"].notna().any():
+        ax.fill_between(t["x"], 100 * t["ci_low"], 100 * t["ci_high"], color="grey", alpha=0.2,
+                        step="post", label="95 % CI of the best")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"budget per problem, in samples of the cheapest model ({t['unit'].iloc[0]})")
+    ax.set_ylabel("pass rate (%)")
+    ax.set_title(f"{bench}: {'with' if setting == 'tests' else 'without'} tests")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    for p in paths:
+        fig.savefig(p, dpi=110)
+    plt.close(fig)
+    return paths
