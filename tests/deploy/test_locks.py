@@ -86,4 +86,4 @@ def test_the_image_installs_the_gpu_lock_with_no_deps_and_checks_it():
     dockerfile = (REPO / "deploy" / "pipeline" / "Dockerfile").read_text()
     assert "COPY requirements/gpu.lock /opt/venv/gpu.lock" in dockerfile
     assert "pip install --no-deps -r /opt/venv/gpu.lock" in dockerfile
-    assert "pip check" in dockerfile
+    assert "RUN pip check" in dockerfile
