@@ -65,11 +65,14 @@ def image() -> str:
 
 
 def test_the_image_imports_vllm_ray_torch_and_the_pipeline_at_the_gpu_locks_versions():
-    code = "import json, vllm, ray, torch, pyarrow, pipeline; print(json.dumps([vllm.__version__, ray.__version__, torch.__version__, pyarrow.__version__]))"
-    versions = json.loads(in_image("python", "-c", code).strip().splitlines()[-1])
+    code = ("import json, vllm, ray, torch, pyarrow, pipeline; print(json.dumps([vllm.__version__, "
+            "ray.__version__, torch.__version__, pyarrow.__version__, torch.version.cuda]))")
+    vllm, ray, torch, pyarrow, cuda = json.loads(in_image("python", "-c", code).strip().splitlines()[-1])
     lock = _names.REPO / "requirements" / "gpu.lock"
     pins = dict(line.split("==") for line in lock.read_text().splitlines() if line and not line.startswith("#"))
-    assert versions == [pins["vllm"], pins["ray"], pins["torch"], pins["pyarrow"]]
+    assert [vllm, ray, pyarrow] == [pins["vllm"], pins["ray"], pins["pyarrow"]]
+    # the wheel is torch==2.14.0; the build names its CUDA in a local version (2.14.0+cu130)
+    assert torch.split("+")[0] == pins["torch"] and cuda.startswith("13."), (torch, cuda)
 
 
 def test_plan_on_the_papers_config_baked_into_the_image_prints_what_the_host_prints():
