@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CONFIG ?= configs/default.yaml
 PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup sysdeps run test bench clean-venv reproduce reproduce-doc
+.PHONY: setup sysdeps run test bench clean-venv reproduce reproduce-doc gpu-lock image image-smoke
 
 setup: $(STAMP) sysdeps
 
@@ -80,6 +80,20 @@ reproduce-doc:
 
 bench: setup
 	@for b in bench/*.py; do echo ">> $$b"; $(PY) $$b || exit 1; done
+
+# requirements/gpu.lock: CUDA vLLM + Ray + the project's dependencies, resolved from PyPI with the
+# shared packages held at cpu.lock's versions (downloads the wheels to resolve: ~11 GB, ~13 min here).
+gpu-lock:
+	python3 deploy/tools/lock_gpu.py
+
+# The pipeline image with no registry (debootstrap + docker import + deploy/pipeline/Dockerfile);
+# root, debootstrap and a Docker engine. IMAGE_ARGS go to docker build (e.g. --no-cache).
+image:
+	deploy/pipeline/build_image.sh $(IMAGE_ARGS)
+
+# The built image's smoke test (slow, opt-in; needs the image, the sandbox image and the engine).
+image-smoke: setup
+	BUDGET_REALLOC_IMAGE_SMOKE=1 $(PY) -m pytest -q -p no:cacheprovider tests/deploy/test_pipeline_image.py
 
 clean-venv:
 	rm -rf $(VENV)
