@@ -87,28 +87,55 @@ def write_msg(fd, obj):
 
 
 # --------------------------------------------------------------------------- values
-# Only plain values cross from S to J, tagged so that types survive exactly. The encoder
-# checks exact types (no subclasses), so an object with a lying __eq__ cannot cross.
+# A value crosses from S to J as tagged JSON and is rebuilt in J from plain data, so J only
+# ever compares objects of its own making: nothing S sends can carry a method into J. On S's
+# side the encoder reads what a value *is* through the slots of the builtin type it is built
+# on (`int.__int__(x)`, `list.__iter__(x)`, `dict.items(x)`, ...), never through the value's
+# own (overridable) methods: an instance of a subclass of a builtin crosses as that builtin's
+# value (a namedtuple as a tuple, an IntEnum as an int; an int subclass whose __eq__ always
+# says True as the plain int it holds), numpy scalars and arrays cross as raw bytes with their
+# dtype and are rebuilt as the same numpy objects in J. A value of any other type stays in S:
+# J gets an `Opaque` handle that it may pass back to S as an argument, but any question about
+# its content (==, bool, str, len, ...) raises `Unjudgeable`, and the verdict says so
+# (status `unjudgeable`), since only the sample's own methods could answer it.
 
+import binascii as _binascii  # noqa: E402
 import collections as _collections  # noqa: E402
 import decimal as _decimal  # noqa: E402
 import fractions as _fractions  # noqa: E402
+import re as _re  # noqa: E402
 
 _Counter, _OrderedDict = _collections.Counter, _collections.OrderedDict
 _defaultdict, _deque = _collections.defaultdict, _collections.deque
 _Fraction, _Decimal = _fractions.Fraction, _decimal.Decimal
+_mro = type.__dict__["__mro__"].__get__
+_real = complex.__dict__["real"].__get__
+_imag = complex.__dict__["imag"].__get__
+_range_start = range.__dict__["start"].__get__
+_range_stop = range.__dict__["stop"].__get__
+_range_step = range.__dict__["step"].__get__
+_frac_num = _Fraction.__dict__["_numerator"].__get__
+_frac_den = _Fraction.__dict__["_denominator"].__get__
+_KEYS, _VALUES, _ITEMS = type({}.keys()), type({}.values()), type({}.items())
 _ITER_TYPES = tuple(
     type(x)
     for x in (
         iter([]), iter(()), iter(""), iter({}), iter(set()), iter(range(0)),
         map(int, []), filter(None, []), zip(), enumerate([]), reversed([]),
-        (i for i in ()), {}.keys(), {}.values(), {}.items(),
+        (i for i in ()), iter(b""), iter(bytearray()), reversed(range(0)),
+        iter({}.values()), iter({}.items()), reversed({}),
     )
 )
+_NP_DTYPE = _re.compile(r"[<>|=][biufcUS][0-9]{1,9}|\|O")
 
 
-class Unserialisable(TypeError):
-    pass
+class Uncrossable(TypeError):
+    """A value that cannot be rebuilt outside the sample (cyclic, too deep, too long, ...)."""
+
+
+class Unjudgeable(BaseException):
+    """J needed the content of a value that stayed in S. A BaseException, so that a test's
+    own `except Exception` cannot turn it into a pass."""
 
 
 class Ref:
@@ -121,61 +148,206 @@ class Ref:
         return f"<sample object {self.name}>"
 
 
-def encode(x):
+class Opaque:
+    """J's stand-in for a value of S that cannot cross: it can go back to S as an argument,
+    be tested with `is`, and nothing else."""
+
+    __slots__ = ("handle", "what")
+
+    def __init__(self, handle, what):
+        self.handle = handle
+        self.what = what
+
+    def _ask(self, *args, **kwargs):
+        raise Unjudgeable(f"the sample returned an object of type {self.what}, which only the sample's "
+                          "own methods could compare")
+
+    def __repr__(self):
+        return f"<sample's {self.what} object>"
+
+
+for _name in (
+    "eq ne lt le gt ge hash bool len iter contains getitem setitem delitem getattr str format "
+    "int float complex index round abs neg pos invert add radd sub rsub mul rmul truediv "
+    "rtruediv floordiv rfloordiv mod rmod pow rpow and rand or ror xor rxor lshift rlshift "
+    "rshift rrshift matmul rmatmul divmod rdivmod call reversed enter exit bytes"
+).split():
+    setattr(Opaque, f"__{_name}__", Opaque._ask)
+del _name
+
+
+def _base_of(t):
+    """The builtin (or stdlib) type whose layout a value of type `t` has, or None."""
+    for b in _mro(t):
+        if b in _ENCODERS:
+            return b
+    return None
+
+
+def _numpy_value(x, np, handles):
+    if isinstance(x, np.ndarray):
+        arr = np.ndarray.view(x, np.ndarray)
+        dt = arr.dtype
+        shape = [int(n) for n in arr.shape]
+        if dt.kind in "biufcUS" and _NP_DTYPE.fullmatch(dt.str):
+            raw = np.ndarray.tobytes(arr, order="C")
+            return {"~": "A", "t": dt.str, "s": shape, "v": _binascii.b2a_base64(raw).decode()}
+        if dt.kind == "O":
+            flat = np.ndarray.reshape(arr, -1)
+            return {"~": "A", "t": "|O", "s": shape,
+                    "o": [encode(flat[i], handles) for i in range(len(flat))]}
+        return None
+    if isinstance(x, np.generic):
+        arr = np.array(x)  # reads the scalar's value from its C struct, no Python methods
+        dt = arr.dtype
+        if dt.kind in "biufcUS" and _NP_DTYPE.fullmatch(dt.str):
+            raw = np.ndarray.tobytes(arr)
+            return {"~": "N", "t": dt.str, "v": _binascii.b2a_base64(raw).decode()}
+    return None
+
+
+def _float(v):
+    return v if v == v and v not in (float("inf"), float("-inf")) else {"~": "F", "v": repr(v)}
+
+
+def _pairs(items, handles):
+    return [[encode(k, handles), encode(v, handles)] for k, v in items]
+
+
+def _list(items, handles):
+    return [encode(i, handles) for i in items]
+
+
+def _materialise(x, handles):
+    items = []
+    for i in x:
+        items.append(encode(i, handles))
+        if len(items) > MAX_ITEMS:
+            raise Uncrossable("iterator result longer than 1,000,000 items")
+    return items
+
+
+_ENCODERS = {
+    bool: lambda x, h: x is True,
+    int: lambda x, h: int.__int__(x),
+    float: lambda x, h: _float(float.__float__(x)),
+    str: lambda x, h: str.__str__(x),
+    complex: lambda x, h: {"~": "c", "v": [repr(_real(x)), repr(_imag(x))]},
+    list: lambda x, h: _list(list.__iter__(x), h),
+    tuple: lambda x, h: {"~": "t", "v": _list(tuple.__iter__(x), h)},
+    dict: lambda x, h: {"~": "d", "v": _pairs(dict.items(x), h)},
+    _Counter: lambda x, h: {"~": "C", "v": _pairs(dict.items(x), h)},
+    _defaultdict: lambda x, h: {"~": "D", "v": _pairs(dict.items(x), h)},
+    _OrderedDict: lambda x, h: {"~": "O", "v": _pairs(_OrderedDict.items(x), h)},
+    set: lambda x, h: {"~": "s", "v": _list(set.__iter__(x), h)},
+    frozenset: lambda x, h: {"~": "f", "v": _list(frozenset.__iter__(x), h)},
+    bytes: lambda x, h: {"~": "b", "v": bytes.__getitem__(x, slice(None)).decode("latin-1")},
+    bytearray: lambda x, h: {"~": "B",
+                             "v": bytes(bytearray.__getitem__(x, slice(None))).decode("latin-1")},
+    range: lambda x, h: {"~": "r", "v": [_range_start(x), _range_stop(x), _range_step(x)]},
+    _deque: lambda x, h: {"~": "q", "v": _list(_deque.__iter__(x), h)},
+    _Fraction: lambda x, h: {"~": "Q", "v": f"{int.__int__(_frac_num(x))}/{int.__int__(_frac_den(x))}"},
+    _Decimal: lambda x, h: {"~": "M", "v": _Decimal.__str__(x)},
+    _KEYS: lambda x, h: {"~": "K", "v": _materialise(x, h)},
+    _ITEMS: lambda x, h: {"~": "I", "v": _materialise(x, h)},
+    _VALUES: lambda x, h: {"~": "i", "v": _materialise(x, h)},
+    Ref: lambda x, h: {"~": "R", "v": x.name},
+}
+
+
+def encode(x, handles=None):
+    """`x` as tagged JSON data. `handles` (S's side of a call job) keeps values that cannot
+    cross and sends a handle instead; without it such a value raises Uncrossable."""
+    if x is None:
+        return None
     t = type(x)
-    if x is None or t is bool or t is int or t is str:
+    if t is str or t is int or t is bool:  # the common case first
         return x
-    if t is float:
-        return x if x == x and x not in (float("inf"), float("-inf")) else {"~": "F", "v": repr(x)}
-    if t is list:
-        return [encode(i) for i in list.__iter__(x)]
-    if t is tuple:
-        return {"~": "t", "v": [encode(i) for i in tuple.__iter__(x)]}
-    if t is dict:
-        return {"~": "d", "v": [[encode(k), encode(v)] for k, v in dict.items(x)]}
-    if t is set or t is frozenset:
-        return {"~": "s" if t is set else "f", "v": [encode(i) for i in t.__iter__(x)]}
-    if t is bytes or t is bytearray:
-        return {"~": "b" if t is bytes else "B", "v": bytes(x).decode("latin-1")}
-    if t is complex:
-        return {"~": "c", "v": [repr(x.real), repr(x.imag)]}
-    if t is range:
-        return {"~": "r", "v": [x.start, x.stop, x.step]}
-    if t is _Counter or t is _OrderedDict or t is _defaultdict:
-        tag = {_Counter: "C", _OrderedDict: "O", _defaultdict: "D"}[t]
-        return {"~": tag, "v": [[encode(k), encode(v)] for k, v in dict.items(x)]}
-    if t is _deque:
-        return {"~": "q", "v": [encode(i) for i in list(_deque.__iter__(x))]}
-    if t is _Fraction or t is _Decimal:
-        return {"~": "Q" if t is _Fraction else "M", "v": str(x)}
-    if t is Ref:
-        return {"~": "R", "v": x.name}
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(x, (np.ndarray, np.generic)):
+        try:
+            out = _numpy_value(x, np, handles)
+        except (Uncrossable, RecursionError):
+            raise
+        except Exception:  # noqa: BLE001 - a numpy object the encoder does not know
+            out = None
+        if out is not None:
+            return out
+    elif t is Opaque:
+        return {"~": "H", "v": x.handle}
+    base = _base_of(t)
+    if base is not None:
+        return _ENCODERS[base](x, handles)
     if t in _ITER_TYPES:
-        items = []
-        for i in x:
-            items.append(encode(i))
-            if len(items) > MAX_ITEMS:
-                raise Unserialisable("iterator result longer than 1,000,000 items")
-        return {"~": "i", "v": items}
-    raise Unserialisable(f"a {t.__name__} object cannot be compared outside the sample")
+        return {"~": "i", "v": _materialise(x, handles)}
+    if handles is not None:
+        n = len(handles)
+        handles[n] = x
+        return {"~": "H", "v": n, "w": t.__name__[:60]}
+    raise Uncrossable(f"a {t.__name__} object cannot be compared outside the sample")
 
 
-def decode(x, refs=None):
+def _numpy_for_judge():
+    try:
+        import numpy
+    except ImportError:
+        raise Unjudgeable("the sample returned a numpy value and the judge has no numpy") from None
+    return numpy
+
+
+def _shape(s):
+    if type(s) is not list or not all(type(n) is int and 0 <= n < 1 << 40 for n in s):
+        raise ValueError("bad array shape")
+    return tuple(s)
+
+
+def _decode_numpy(x, refs, handles):
+    np = _numpy_for_judge()
+    dtype = x["t"]
+    if type(dtype) is not str or not _NP_DTYPE.fullmatch(dtype):
+        raise ValueError(f"numpy dtype {dtype!r} is not accepted")
+    dt = np.dtype(dtype)
+    if "o" in x:
+        items = [decode(i, refs, handles) for i in x["o"]]
+        arr = np.empty(len(items), dtype=object)
+        for i, item in enumerate(items):
+            arr[i] = item
+    else:
+        arr = np.frombuffer(_binascii.a2b_base64(x["v"]), dtype=dt).copy()
+    if x["~"] == "N":
+        if arr.size != 1:
+            raise ValueError("a numpy scalar of more than one item")
+        return arr[0]
+    shape = _shape(x["s"])
+    size = 1
+    for n in shape:
+        size *= n
+    if size != arr.size:
+        raise ValueError("numpy data does not fill its shape")
+    return arr.reshape(shape)
+
+
+def decode(x, refs=None, handles=None):
+    """Rebuild a value from `encode`'s data with J's (or S's) own types only. `refs`: S's
+    globals (names J passes back); `handles`: S's kept values (handles J passes back)."""
     if type(x) is list:
-        return [decode(i, refs) for i in x]
+        return [decode(i, refs, handles) for i in x]
     if type(x) is not dict:
         return x
-    tag, v = x["~"], x["v"]
+    tag, v = x["~"], x.get("v")
     if tag == "t":
-        return tuple(decode(i, refs) for i in v)
+        return tuple(decode(i, refs, handles) for i in v)
     if tag in ("d", "C", "O", "D"):
-        items = [(decode(k, refs), decode(val, refs)) for k, val in v]
-        cls = {"d": dict, "C": _Counter, "O": _OrderedDict, "D": None}[tag]
-        return _defaultdict(None, items) if cls is None else cls(dict(items))
+        items = [(decode(k, refs, handles), decode(val, refs, handles)) for k, val in v]
+        if tag == "D":
+            return _defaultdict(None, items)
+        if tag == "C":
+            return _Counter(dict(items))
+        return dict(items) if tag == "d" else _OrderedDict(items)
     if tag == "s":
-        return {decode(i, refs) for i in v}
+        return {decode(i, refs, handles) for i in v}
     if tag == "f":
-        return frozenset(decode(i, refs) for i in v)
+        return frozenset(decode(i, refs, handles) for i in v)
     if tag == "F":
         return float(v)
     if tag == "b":
@@ -187,13 +359,23 @@ def decode(x, refs=None):
     if tag == "r":
         return range(*v)
     if tag == "q":
-        return _deque(decode(i, refs) for i in v)
+        return _deque(decode(i, refs, handles) for i in v)
     if tag == "Q":
         return _Fraction(v)
     if tag == "M":
         return _Decimal(v)
     if tag == "i":
-        return iter([decode(i, refs) for i in v])
+        return iter([decode(i, refs, handles) for i in v])
+    if tag == "K":
+        return dict.fromkeys(decode(i, refs, handles) for i in v).keys()
+    if tag == "I":
+        return dict(decode(i, refs, handles) for i in v).items()
+    if tag in ("A", "N"):
+        return _decode_numpy(x, refs, handles)
+    if tag == "H":
+        if handles is None:
+            return Opaque(v, str(x.get("w") or "sample"))
+        return handles[v]
     if tag == "R":
         if refs is None:
             return Ref(v)
@@ -460,18 +642,22 @@ def _serve_calls(job, req_r, resp_w):
         else:
             names.append([k, "value", ""])
     write_msg(resp_w, {"names": names})
+    handles = {}  # values that cannot cross, kept for J to pass back
     while True:
         try:
             req = read_msg(req_r)
         except Gone:
             os._exit(0)
         try:
-            args = decode(req["a"], g)
-            kwargs = decode(req["k"], g)
+            args = decode(req["a"], g, handles)
+            kwargs = decode(req["k"], g, handles)
             result = g[req["n"]](*args, **kwargs)
-            out = {"v": encode(result)}
-            if req.get("m"):
-                out["a"] = encode(args)
+            try:
+                out = {"v": encode(result, handles)}
+                if req.get("m"):
+                    out["a"] = encode(args, handles)
+            except (Uncrossable, RecursionError) as exc:
+                out = {"u": _first_line(exc)}
         except BaseException as exc:  # noqa: BLE001
             msg = str(exc).strip().splitlines()
             out = {"e": type(exc).__name__, "m": (msg[0] if msg else "")[:300]}
@@ -525,7 +711,10 @@ def _run_case(job, index, out_w):
         pass
     try:
         output = method(*inputs)
-        msg = {"v": encode(output)}
+        try:
+            msg = {"v": encode(output)}
+        except (Uncrossable, RecursionError) as exc:
+            msg = {"u": _first_line(exc)}
     except BaseException as exc:  # noqa: BLE001
         msg = {"e": _first_line(exc)}
     write_msg(out_w, msg)
@@ -558,6 +747,8 @@ class _Stub:
             resp = read_msg(resp_r)
         except Gone:
             raise SampleGone() from None
+        if "u" in resp:
+            raise Unjudgeable(f"the sample's answer cannot be compared outside it: {resp['u']}")
         if "e" in resp:
             raise _exception_class(str(resp["e"]))(str(resp.get("m", "")))
         if mutable and "a" in resp:
@@ -630,6 +821,8 @@ def _judge_calls(job, tests, link, report):
         except SampleGone:
             report("G", "the sample process exited or died during the tests")
             return
+        except Unjudgeable as exc:
+            report("U", f"{exc} (test {i + 1})")
         except BaseException as exc:  # noqa: BLE001
             report("F", f"{_first_line(exc)} (test {i + 1})")
         else:
@@ -714,6 +907,9 @@ def _judge_apps(job, tests, results, report):
             report("F", "")
             continue
         state, payload = res
+        if state == "unjudgeable":
+            report("U", payload)
+            continue
         if state != "ok":
             report("F", payload)
             continue
@@ -722,6 +918,9 @@ def _judge_apps(job, tests, results, report):
                 good = _apps_equal_stdin(payload, outputs[i])
             else:
                 good = _apps_equal_call(decode(payload), outputs[i])
+        except Unjudgeable as exc:
+            report("U", str(exc))
+            continue
         except Exception as exc:  # noqa: BLE001
             report("F", _first_line(exc))
             continue
@@ -815,13 +1014,15 @@ def _collect(result_r, deadline):
 
 def _verdict(marks, done, timed_out, s_status):
     """Status from J's report lines: R<n> (tests read), P, F<why> (a test failed),
-    G<why> (the sample went away mid-tests), X<why> (the judge itself failed)."""
+    G<why> (the sample went away mid-tests), U<why> (an answer that cannot be judged outside
+    the sample), X<why> (the judge itself failed)."""
     started = [m for m in marks if m[:1] == "R"]
     errors = [m[1:] for m in marks if m[:1] == "X"]
     total = int(started[0][1:] or 0) if started else 0
     passed = sum(1 for m in marks if m == "P")
     fails = [m[1:] for m in marks if m[:1] == "F"]
     gone = [m[1:] for m in marks if m[:1] == "G"]
+    unjudged = [m[1:] for m in marks if m[:1] == "U"]
     if errors or not started:
         why = errors[0] if errors else "the judge did not start"
         return {"status": "error", "passed": 0, "total": total, "detail": "sandbox: " + why}
@@ -833,7 +1034,9 @@ def _verdict(marks, done, timed_out, s_status):
                and os.WTERMSIG(s_status) == signal.SIGXCPU)
     if timed_out or cpu_out:
         return {"status": "timeout", "passed": passed, "total": total,
-                "detail": "time limit exceeded"}
+                "detail": timed_out if isinstance(timed_out, str) else "time limit exceeded"}
+    if unjudged:  # no test failed, but some answer could only be judged inside the sample
+        return {"status": "unjudgeable", "passed": passed, "total": total, "detail": unjudged[0]}
     if gone:
         why = f"{gone[0]} ({_describe(s_status)})" if s_status is not None else gone[0]
         return {"status": "fail", "passed": passed, "total": total, "detail": why}
@@ -974,6 +1177,8 @@ def _run_one_case(job, index):
         return ("error", f"runtime error: the program {_describe(status)} without an answer")
     if "load_error" in msg:
         return ("load_error", str(msg["load_error"]))
+    if "u" in msg:
+        return ("unjudgeable", str(msg["u"]))
     if "e" in msg:
         return ("error", str(msg["e"]))
     return ("ok", msg["v"])
