@@ -31,6 +31,14 @@ class SandboxConfig(BaseModel):
     apps_test_timeout_s: float = Field(default=4.0, gt=0, le=600)
     #: wall-clock backstop = factor x the CPU limit, for samples that sleep or block
     wall_timeout_factor: float = Field(default=10.0, ge=1.0, le=100.0)
+    #: a sample (with its judge) that is *blocked* (neither on a CPU nor waiting for one:
+    #: sleeping, waiting on a pipe, a lock, input) for factor x the CPU limit is ended as a
+    #: timeout; 0 turns this off (then only the wall-clock backstop ends it)
+    blocked_timeout_factor: float = Field(default=1.0, ge=0.0, le=100.0)
+    #: run each sample's tests in its own process first, as the reference harnesses do, and
+    #: send only the samples that pass there through the judge (their `fail` is the reference
+    #: verdict); False: the judge decides every sample
+    own_process_first: bool = True
     #: address-space limit of one sample process, MiB
     memory_mb: int = Field(default=2048, ge=64)
     #: processes (and threads) the sample's uid may have at once

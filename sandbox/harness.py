@@ -120,9 +120,10 @@ def prepare(problem: dict, completion: str, config: SandboxConfig) -> Prepared:
     key = f"{problem['benchmark']}\x00{problem['task_id']}\x00{digest}"
     timeout = config.timeout_s
     wall = timeout * config.wall_timeout_factor
+    blocked = timeout * config.blocked_timeout_factor
     if kind == "function":
         head = {"kind": kind, "program": problem["prompt"] + code, "timeout_s": timeout,
-                "wall_s": wall}
+                "wall_s": wall, "blocked_s": blocked}
         tests = {"prompt": problem["prompt"], "test": problem["tests"],
                  "entry_point": problem["entry_point"]}
         budget = wall
@@ -131,7 +132,7 @@ def prepare(problem: dict, completion: str, config: SandboxConfig) -> Prepared:
         program = code + ("\n" + setup.replace("\r\n", "\n") + "\n" if setup.strip() else "")
         asserts = [t for t in problem["tests"].replace("\r\n", "\n").split("\n") if t.strip()]
         head = {"kind": kind, "program": program, "timeout_s": timeout, "wall_s": wall,
-                "module_name": "__main__"}
+                "blocked_s": blocked, "module_name": "__main__"}
         tests = {"asserts": asserts}
         budget = wall
     else:
@@ -144,7 +145,8 @@ def prepare(problem: dict, completion: str, config: SandboxConfig) -> Prepared:
         head = {"kind": kind, "program": program, "inputs": io["inputs"],
                 "entry": problem.get("entry_point") or io.get("fn_name"),
                 "solution_text": code, "timeout_s": timeout, "test_timeout_s": per,
-                "test_wall_s": per * config.wall_timeout_factor}
+                "test_wall_s": per * config.wall_timeout_factor,
+                "test_blocked_s": per * config.blocked_timeout_factor}
         tests = {"outputs": io["outputs"]}
         budget = per * config.wall_timeout_factor * len(io["inputs"]) + max(10.0, timeout)
     if kind == "function" and not problem.get("entry_point"):

