@@ -765,23 +765,36 @@ def _seccomp_filter():
 _FILTER = _seccomp_filter()
 
 
-def _deny_kernel_stores():
-    import ctypes
+_SECCOMP = []  # (prctl, program) made once in the server, so that each fork only calls
 
+
+def _prepare_seccomp():
+    """Load libc and build the filter's sock_fprog in the server (each S1 saves ~1 ms)."""
     if _FILTER is None:
+        return
+    try:
+        import ctypes
+
+        class Prog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        buf = ctypes.create_string_buffer(_FILTER, len(_FILTER))
+        prog = Prog(len(_FILTER) // 8, ctypes.addressof(buf))
+        _SECCOMP[:] = [libc.prctl, ctypes.byref(prog), buf, prog, ctypes.c_ulong, ctypes.get_errno]
+    except (ImportError, OSError, AttributeError):
+        _SECCOMP[:] = []
+
+
+def _deny_kernel_stores():
+    if not _SECCOMP:
         raise OSError("no seccomp filter for this machine")
-
-    class Prog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    buf = ctypes.create_string_buffer(_FILTER, len(_FILTER))
-    prog = Prog(len(_FILTER) // 8, ctypes.addressof(buf))
-    z = ctypes.c_ulong(0)
-    if libc.prctl(38, ctypes.c_ulong(1), z, z, z) != 0:  # PR_SET_NO_NEW_PRIVS
-        raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
-    if libc.prctl(22, ctypes.c_ulong(2), ctypes.byref(prog), z, z) != 0:  # PR_SET_SECCOMP
-        raise OSError(ctypes.get_errno(), "PR_SET_SECCOMP")
+    prctl, prog_ref, _, _, ulong, errno = _SECCOMP
+    z = ulong(0)
+    if prctl(38, ulong(1), z, z, z) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(errno(), "PR_SET_NO_NEW_PRIVS")
+    if prctl(22, ulong(2), prog_ref, z, z) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+        raise OSError(errno(), "PR_SET_SECCOMP")
 
 
 def _own_run(job, claim_w):
@@ -1524,6 +1537,7 @@ def main():
             pass
         os.makedirs(CFG.get("tmp", "/tmp"), exist_ok=True)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    _prepare_seccomp()
     gc.collect()
     gc.freeze()
     write_msg(1, {"ready": True, "python": sys.version.split()[0], "isolate": bool(CFG.get("isolate")),
