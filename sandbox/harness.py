@@ -108,8 +108,11 @@ def _apps_tests(problem: dict) -> dict:
     return io
 
 
-def prepare(problem: dict, completion: str, config: SandboxConfig) -> Prepared:
-    """The dedup key and the job for one completion of `problem` (a `problems` row)."""
+def prepare(problem: dict, completion: str, config: SandboxConfig,
+            timeout_s: float | None = None) -> Prepared:
+    """The dedup key and the job for one completion of `problem` (a `problems` row).
+    `timeout_s`: this problem's CPU limit where calibrated (default: config.timeout_s); the
+    wall-clock and blocked-time limits scale with it."""
     kind = problem.get("io_kind")
     if kind not in KINDS:
         raise HarnessError(
@@ -118,7 +121,7 @@ def prepare(problem: dict, completion: str, config: SandboxConfig) -> Prepared:
     code = normalise(truncate(completion, list(problem.get("stop") or [])))
     digest = hashlib.sha256(code.encode()).hexdigest()
     key = f"{problem['benchmark']}\x00{problem['task_id']}\x00{digest}"
-    timeout = config.timeout_s
+    timeout = timeout_s or config.timeout_s
     wall = timeout * config.wall_timeout_factor
     blocked = timeout * config.blocked_timeout_factor
     if kind == "function":

@@ -445,6 +445,12 @@ def _workdir(uid):
         pass
     os.chmod(path, 0o755)  # the server can see (not touch) what is left in it
     os.chdir(path)
+    if os.environ.get("HOME") != path:  # set once in the server (see _sample_environment)
+        _sample_environment(path)
+
+
+def _sample_environment(path):
+    """The environment of every sample process (inherited from the server across fork)."""
     os.environ.clear()
     os.environ.update({"HOME": path, "TMPDIR": path, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
@@ -1320,6 +1326,7 @@ def run_own_process_first(job, tests_fd):
     if limit:
         out = {"status": "timeout", "passed": 0, "total": total, "detail": limit}
     elif code == _PASS and not left:
+        _OWN_CPU[:] = [cpu]
         return None
     elif code == _PASS:
         out = {"status": "error", "passed": 0, "total": total,
@@ -1334,14 +1341,19 @@ def run_own_process_first(job, tests_fd):
         out = {"status": "fail", "passed": 0, "total": total,
                "detail": f"the sample stopped before its tests finished ({_describe(status)})"}
     out["exec_ms"] = (time.monotonic() - watch.t0) * 1000
+    out["cpu_s"] = cpu
     if left:
         out["detail"] += f" [sandbox: {left} process(es) survived cleanup]"
     return out
 
 
+_OWN_CPU = []  # CPU seconds of the last claimed pass's own run (program and tests)
+
+
 def run_calls_job(job, tests_fd):
     uid = CFG["uid"]
     t0 = time.monotonic()
+    _OWN_CPU[:] = []
     if CFG.get("own_process_first", True):
         out = run_own_process_first(job, tests_fd)
         if out is not None:
@@ -1380,6 +1392,8 @@ def run_calls_job(job, tests_fd):
         timed_out = f"time limit exceeded ({cpu_s:g} CPU seconds)"
     out = _verdict(marks, done, timed_out, s_status)
     out["exec_ms"] = (time.monotonic() - t0) * 1000
+    # CPU of the program with its tests where its own run had them, else of the sample side
+    out["cpu_s"] = _OWN_CPU[0] if _OWN_CPU else s_cpu
     if left:
         out["detail"] = (out["detail"] + f" [sandbox: {left} process(es) survived cleanup]").strip()
     return out
@@ -1516,9 +1530,9 @@ def main():
     CFG = read_msg(0)
     CFG.setdefault("isolate", os.geteuid() == 0)
     # numpy (where installed) is loaded on first use (see the job loop). One BLAS thread, so
-    # that no thread is lost across fork.
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
+    # that no thread is lost across fork. The server's environment is the samples' own.
+    if "uid" in CFG:
+        _sample_environment(os.path.join(CFG.get("tmp", "/tmp"), f"w{CFG['uid']}"))
     # `python3 -S` skips site.py; add back the distribution's package directory (Debian's
     # python3-numpy lives there) but nothing user- or venv-specific.
     for extra in ("/usr/lib/python3/dist-packages",):
