@@ -2,29 +2,40 @@
 
 Role in the pipeline: `sandbox.forkserver` starts one of these per worker inside bwrap or a docker
 container (`python3 -I -S`, the source sent over stdin) and sends it one job per unique
-program. For each job the server forks:
+program. The server copies each job's tests (message B) from its stdin into a sealed memfd
+without parsing them (`_take_tests`), then forks, for HumanEval/MBPP jobs:
 
-* S, the *sample* process: own session, own uid (`uid`), rlimits (CPU, address space, open
-  files, processes, file size), cwd in a private work dir; it loads the untrusted program and
-  then only answers calls (function harnesses) or runs the program on one test input (APPS).
-* J, the *judge* process (HumanEval, MBPP, APPS comparison), under another uid (`uid + 1`):
-  it is the only process that ever holds the tests. It reads them straight from the server's
-  stdin (the server never reads them, so no later sample can find them in inherited memory),
-  evaluates the asserts with stubs that call into S over a pipe, and compares plain values
-  decoded from S's serialized answers. S cannot reach J (other uid: no signals, no ptrace,
-  no /proc/J/fd) and J reports to the server on a pipe S never had, so printing a marker,
-  exiting early, walking stack frames or returning objects whose `__eq__` lies cannot fake a
-  pass: a verdict is `pass` only when J saw every test pass.
+* S1, the sample's *own run* (`run_own_process_first`, unless `own_process_first` is off):
+  own session, own uid (`uid`), rlimits, cwd in a private work dir, a seccomp filter that
+  refuses the kernel stores that outlive a process; it runs program + tests in one namespace
+  as the reference harnesses do and reports five small numbers. Its `fail` is final. A
+  claimed `pass` is only taken as a reason to judge: every process of `uid` is killed and
+  its files removed, then
+* S, the *sample* process (same uid, a fresh fork that never saw the tests): it loads the
+  program and then only answers calls (function harnesses) or runs the program on one test
+  input (APPS);
+* J, the *judge* process, under another uid (`uid + 1`): it reads the tests from the memfd,
+  evaluates the asserts with stubs that call into S over a pipe, and compares values rebuilt
+  from S's tagged answers with its own types only (`encode` / `decode`: a subclass of a
+  builtin crosses as the builtin value its slots hold, numpy values from their bytes and
+  dtype, anything else as an opaque handle that makes the verdict `unjudgeable` when a test
+  looks into it). S cannot reach J (other uid: no signals, no ptrace, no /proc/J/fd) and J
+  reports to the server on a pipe S never had, so printing a marker, exiting early, walking
+  stack frames or returning objects whose methods lie cannot fake a pass: a verdict is `pass`
+  only when J saw every test pass.
 
-After each job every process of both uids is killed (`kill(-1)` from a helper that takes the
-uid; inside the sandbox's pid namespace that reaches exactly this worker's processes) and the
-files they left are removed.
+Limits (`_Watch`): CPU seconds of the sample process (RLIMIT_CPU as a backstop), *blocked*
+seconds (neither S nor J on a CPU or waiting for one, from /proc/PID/task/*/schedstat) and a
+wall-clock backstop. After each job every process of both uids is killed (`kill(-1)` from a
+helper that takes the uid; inside the sandbox's pid namespace that reaches exactly this
+worker's processes) and the files they left are removed.
 
 Protocol on stdin/stdout: each message is a 4-byte big-endian length and a JSON body (`frame`,
 which the host side imports from this file so that both ends frame alike). The first
 message is the server config; then each job is message A (program, kind, limits; read by the
-server) immediately followed by message B (the tests; read only by J). The server answers each
-job with one message: {"status", "passed", "total", "detail", "exec_ms"}.
+server) immediately followed by message B (the tests; copied into the memfd, read only by S1
+and J). The server answers each job with one message:
+{"status", "passed", "total", "detail", "exec_ms", "cpu_s"}.
 """
 
 import builtins
