@@ -220,7 +220,10 @@ def main() -> None:
                   f"{'pass' if b else 'fail'}, sandbox {statuses[i]} ({details[i]}), "
                   f"judge only {jo_statuses[i]}")
     if dd != ours:
-        print("note: dedup changed some verdicts (flaky programs?)")
+        changed = [(i, pairs[i][0]["task_id"], statuses[i], dd_statuses[i])
+                   for i in range(n) if dd[i] != ours[i]]
+        print(f"note: dedup changed {len(changed)} verdict(s) (flaky programs?): "
+              + ", ".join(f"sample {i} ({t}) {a} -> {b}" for i, t, a, b in changed[:10]))
     print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
