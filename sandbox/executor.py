@@ -11,8 +11,12 @@ one-off form:
 Every completion is cut with its problem's stop sequences, normalised, and grouped: identical
 programs of the same problem run once (also across calls on the same Executor) and the verdict
 is fanned out (`cached=True`, `exec_ms=0` on the copies). Statuses: `pass`; `fail` (a test
-failed, the program did not load, or it died); `timeout`; `error` only when the sandbox itself
-could not judge the program (the detail starts with "sandbox:"): retry those.
+failed, the program did not load, or it died); `timeout` (CPU, blocked-time or wall-clock
+limit: the detail says which); `unjudgeable` (no test failed, but the sample answered with a
+value only its own methods could compare: not a pass); `error` only when the sandbox itself
+could not judge the program (the detail starts with "sandbox:"): retry those. With
+`time_limit_factor` set, each problem's CPU limit is calibrated once from its reference
+solution (`Executor._calibrate`) and a timeout's detail names the limit that applied.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ class Executor:
         self.stats = ExecutionStats()
         self._cache: dict[str, dict] = {}
         self._cache_size = cache_size
+        self._limits: dict[tuple[str, str], tuple] = {}  # calibrated (limit, note) per task
 
     # -- lifecycle
     def start(self) -> "Executor":
@@ -135,8 +140,10 @@ class Executor:
             )
         keys: list[str] = []
         todo: dict[str, Any] = {}
+        limits = self._calibrate(index, {(r["benchmark"], r["task_id"]) for r in rows})
         for i, r in enumerate(rows):
-            prep = prepare(index[(r["benchmark"], r["task_id"])], r["completion"], self.config)
+            task = (r["benchmark"], r["task_id"])
+            prep = prepare(index[task], r["completion"], self.config, limits.get(task, (None,))[0])
             key = prep.key if self.config.dedup else f"{prep.key}\x00{i}"
             keys.append(key)
             if key not in self._cache and key not in todo:
@@ -151,6 +158,9 @@ class Executor:
                 first_seen.add(key)
             else:
                 v, cached = results.get(key) or self._cache[key], True
+            note = limits.get((r["benchmark"], r["task_id"]), (None, ""))[1]
+            if v["status"] == "timeout" and note and note not in v["detail"]:
+                v = dict(v, detail=f"{v['detail']}; {note}")
             out.append(
                 {
                     **{k: r[k] for k in schemas.KEY},
@@ -177,6 +187,32 @@ class Executor:
         if not rows:
             return schemas.empty("verdicts")
         return schemas.from_rows(out, "verdicts")
+
+    def _calibrate(self, index: dict, tasks: set) -> dict[tuple[str, str], tuple]:
+        """(CPU limit, note) per task: the calibrated limit where `time_limit_factor` is set and
+        the task's reference solution passes here, else (None, "") (the configured limit)."""
+        cfg = self.config
+        if not cfg.time_limit_factor:
+            return {}
+        todo, owner = {}, {}
+        for task in tasks - self._limits.keys():
+            p = index[task]
+            if p.get("reference") and p.get("io_kind") in ("function", "assert"):
+                prep = prepare(p, p["reference"], cfg)
+                todo[prep.key] = prep.job
+                owner[prep.key] = task
+            else:
+                self._limits[task] = (None, "")
+        for key, res in self._run_all(todo, progress=False).items():
+            if res["status"] != "pass" or "cpu_s" not in res:
+                self._limits[owner[key]] = (None, "")
+                continue
+            ref = float(res["cpu_s"])
+            limit = min(cfg.timeout_s, max(cfg.time_limit_floor_s, cfg.time_limit_factor * ref))
+            self._limits[owner[key]] = (limit, (
+                f"limit {limit:.3g} CPU s calibrated: {cfg.time_limit_factor:g} x the reference's "
+                f"{ref:.3g} s, floor {cfg.time_limit_floor_s:g} s, ceiling {cfg.timeout_s:g} s"))
+        return {t: self._limits[t] for t in tasks}
 
     def _run_all(self, jobs: dict[str, Any], *, progress: bool) -> dict[str, dict]:
         if not jobs:

@@ -64,6 +64,7 @@ class ForkServer:
             "fsize_mb": self.config.file_mb,
             "tmp": launch.tmp,
             "isolate": launch.isolate,
+            "own_process_first": self.config.own_process_first,
         }
         try:
             self._send(backends.server_source() + frame(server_cfg))

@@ -108,8 +108,11 @@ def _apps_tests(problem: dict) -> dict:
     return io
 
 
-def prepare(problem: dict, completion: str, config: SandboxConfig) -> Prepared:
-    """The dedup key and the job for one completion of `problem` (a `problems` row)."""
+def prepare(problem: dict, completion: str, config: SandboxConfig,
+            timeout_s: float | None = None) -> Prepared:
+    """The dedup key and the job for one completion of `problem` (a `problems` row).
+    `timeout_s`: this problem's CPU limit where calibrated (default: config.timeout_s); the
+    wall-clock and blocked-time limits scale with it."""
     kind = problem.get("io_kind")
     if kind not in KINDS:
         raise HarnessError(
@@ -118,11 +121,12 @@ def prepare(problem: dict, completion: str, config: SandboxConfig) -> Prepared:
     code = normalise(truncate(completion, list(problem.get("stop") or [])))
     digest = hashlib.sha256(code.encode()).hexdigest()
     key = f"{problem['benchmark']}\x00{problem['task_id']}\x00{digest}"
-    timeout = config.timeout_s
+    timeout = timeout_s or config.timeout_s
     wall = timeout * config.wall_timeout_factor
+    blocked = timeout * config.blocked_timeout_factor
     if kind == "function":
         head = {"kind": kind, "program": problem["prompt"] + code, "timeout_s": timeout,
-                "wall_s": wall}
+                "wall_s": wall, "blocked_s": blocked}
         tests = {"prompt": problem["prompt"], "test": problem["tests"],
                  "entry_point": problem["entry_point"]}
         budget = wall
@@ -131,7 +135,7 @@ def prepare(problem: dict, completion: str, config: SandboxConfig) -> Prepared:
         program = code + ("\n" + setup.replace("\r\n", "\n") + "\n" if setup.strip() else "")
         asserts = [t for t in problem["tests"].replace("\r\n", "\n").split("\n") if t.strip()]
         head = {"kind": kind, "program": program, "timeout_s": timeout, "wall_s": wall,
-                "module_name": "__main__"}
+                "blocked_s": blocked, "module_name": "__main__"}
         tests = {"asserts": asserts}
         budget = wall
     else:
@@ -144,7 +148,8 @@ def prepare(problem: dict, completion: str, config: SandboxConfig) -> Prepared:
         head = {"kind": kind, "program": program, "inputs": io["inputs"],
                 "entry": problem.get("entry_point") or io.get("fn_name"),
                 "solution_text": code, "timeout_s": timeout, "test_timeout_s": per,
-                "test_wall_s": per * config.wall_timeout_factor}
+                "test_wall_s": per * config.wall_timeout_factor,
+                "test_blocked_s": per * config.blocked_timeout_factor}
         tests = {"outputs": io["outputs"]}
         budget = per * config.wall_timeout_factor * len(io["inputs"]) + max(10.0, timeout)
     if kind == "function" and not problem.get("entry_point"):

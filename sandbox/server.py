@@ -2,31 +2,44 @@
 
 Role in the pipeline: `sandbox.forkserver` starts one of these per worker inside bwrap or a docker
 container (`python3 -I -S`, the source sent over stdin) and sends it one job per unique
-program. For each job the server forks:
+program. The server copies each job's tests (message B) from its stdin into a sealed memfd
+without parsing them (`_take_tests`), then forks, for HumanEval/MBPP jobs:
 
-* S, the *sample* process: own session, own uid (`uid`), rlimits (CPU, address space, open
-  files, processes, file size), cwd in a private work dir; it loads the untrusted program and
-  then only answers calls (function harnesses) or runs the program on one test input (APPS).
-* J, the *judge* process (HumanEval, MBPP, APPS comparison), under another uid (`uid + 1`):
-  it is the only process that ever holds the tests. It reads them straight from the server's
-  stdin (the server never reads them, so no later sample can find them in inherited memory),
-  evaluates the asserts with stubs that call into S over a pipe, and compares plain values
-  decoded from S's serialized answers. S cannot reach J (other uid: no signals, no ptrace,
-  no /proc/J/fd) and J reports to the server on a pipe S never had, so printing a marker,
-  exiting early, walking stack frames or returning objects whose `__eq__` lies cannot fake a
-  pass: a verdict is `pass` only when J saw every test pass.
+* S1, the sample's *own run* (`run_own_process_first`, unless `own_process_first` is off):
+  own session, own uid (`uid`), rlimits, cwd in a private work dir, a seccomp filter that
+  refuses the kernel stores that outlive a process; it runs program + tests in one namespace
+  as the reference harnesses do and reports five small numbers. Its `fail` is final. A
+  claimed `pass` is only taken as a reason to judge: every process of `uid` is killed and
+  its files removed, then
+* S, the *sample* process (same uid, a fresh fork that never saw the tests): it loads the
+  program and then only answers calls (function harnesses) or runs the program on one test
+  input (APPS);
+* J, the *judge* process, under another uid (`uid + 1`): it reads the tests from the memfd,
+  evaluates the asserts with stubs that call into S over a pipe, and compares values rebuilt
+  from S's tagged answers with its own types only (`encode` / `decode`: a subclass of a
+  builtin crosses as the builtin value its slots hold, numpy values from their bytes and
+  dtype, anything else as an opaque handle that makes the verdict `unjudgeable` when a test
+  looks into it). S cannot reach J (other uid: no signals, no ptrace, no /proc/J/fd) and J
+  reports to the server on a pipe S never had, so printing a marker, exiting early, walking
+  stack frames or returning objects whose methods lie cannot fake a pass: a verdict is `pass`
+  only when J saw every test pass.
 
-After each job every process of both uids is killed (`kill(-1)` from a helper that takes the
-uid; inside the sandbox's pid namespace that reaches exactly this worker's processes) and the
-files they left are removed.
+Limits (`_Watch`): CPU seconds of the sample process (RLIMIT_CPU as a backstop), *blocked*
+seconds (neither S nor J on a CPU or waiting for one, from /proc/PID/task/*/schedstat) and a
+wall-clock backstop. After each job every process of both uids is killed (`kill(-1)` from a
+helper that takes the uid; inside the sandbox's pid namespace that reaches exactly this
+worker's processes) and the files they left are removed.
 
 Protocol on stdin/stdout: each message is a 4-byte big-endian length and a JSON body (`frame`,
 which the host side imports from this file so that both ends frame alike). The first
 message is the server config; then each job is message A (program, kind, limits; read by the
-server) immediately followed by message B (the tests; read only by J). The server answers each
-job with one message: {"status", "passed", "total", "detail", "exec_ms"}.
+server) immediately followed by message B (the tests; copied into the memfd, read only by S1
+and J). The server answers each job with one message:
+{"status", "passed", "total", "detail", "exec_ms", "cpu_s"}.
 """
 
+import builtins
+import fcntl
 import gc
 import json
 import os
@@ -40,6 +53,7 @@ import time
 PRELOAD = (
     "re", "math", "collections", "itertools", "functools", "heapq", "bisect", "string",
     "typing", "random", "hashlib", "statistics", "fractions", "decimal", "copy", "operator",
+    "ctypes",
     "datetime", "array", "cmath", "numbers", "textwrap", "unicodedata", "io", "traceback",
 )
 MAX_MSG = 64 << 20          # largest message accepted from anyone
@@ -87,28 +101,55 @@ def write_msg(fd, obj):
 
 
 # --------------------------------------------------------------------------- values
-# Only plain values cross from S to J, tagged so that types survive exactly. The encoder
-# checks exact types (no subclasses), so an object with a lying __eq__ cannot cross.
+# A value crosses from S to J as tagged JSON and is rebuilt in J from plain data, so J only
+# ever compares objects of its own making: nothing S sends can carry a method into J. On S's
+# side the encoder reads what a value *is* through the slots of the builtin type it is built
+# on (`int.__int__(x)`, `list.__iter__(x)`, `dict.items(x)`, ...), never through the value's
+# own (overridable) methods: an instance of a subclass of a builtin crosses as that builtin's
+# value (a namedtuple as a tuple, an IntEnum as an int; an int subclass whose __eq__ always
+# says True as the plain int it holds), numpy scalars and arrays cross as raw bytes with their
+# dtype and are rebuilt as the same numpy objects in J. A value of any other type stays in S:
+# J gets an `Opaque` handle that it may pass back to S as an argument, but any question about
+# its content (==, bool, str, len, ...) raises `Unjudgeable`, and the verdict says so
+# (status `unjudgeable`), since only the sample's own methods could answer it.
 
+import binascii as _binascii  # noqa: E402
 import collections as _collections  # noqa: E402
 import decimal as _decimal  # noqa: E402
 import fractions as _fractions  # noqa: E402
+import re as _re  # noqa: E402
 
 _Counter, _OrderedDict = _collections.Counter, _collections.OrderedDict
 _defaultdict, _deque = _collections.defaultdict, _collections.deque
 _Fraction, _Decimal = _fractions.Fraction, _decimal.Decimal
+_mro = type.__dict__["__mro__"].__get__
+_real = complex.__dict__["real"].__get__
+_imag = complex.__dict__["imag"].__get__
+_range_start = range.__dict__["start"].__get__
+_range_stop = range.__dict__["stop"].__get__
+_range_step = range.__dict__["step"].__get__
+_frac_num = _Fraction.__dict__["_numerator"].__get__
+_frac_den = _Fraction.__dict__["_denominator"].__get__
+_KEYS, _VALUES, _ITEMS = type({}.keys()), type({}.values()), type({}.items())
 _ITER_TYPES = tuple(
     type(x)
     for x in (
         iter([]), iter(()), iter(""), iter({}), iter(set()), iter(range(0)),
         map(int, []), filter(None, []), zip(), enumerate([]), reversed([]),
-        (i for i in ()), {}.keys(), {}.values(), {}.items(),
+        (i for i in ()), iter(b""), iter(bytearray()), reversed(range(0)),
+        iter({}.values()), iter({}.items()), reversed({}),
     )
 )
+_NP_DTYPE = _re.compile(r"[<>|=][biufcUS][0-9]{1,9}|\|O")
 
 
-class Unserialisable(TypeError):
-    pass
+class Uncrossable(TypeError):
+    """A value that cannot be rebuilt outside the sample (cyclic, too deep, too long, ...)."""
+
+
+class Unjudgeable(BaseException):
+    """J needed the content of a value that stayed in S. A BaseException, so that a test's
+    own `except Exception` cannot turn it into a pass."""
 
 
 class Ref:
@@ -121,61 +162,206 @@ class Ref:
         return f"<sample object {self.name}>"
 
 
-def encode(x):
+class Opaque:
+    """J's stand-in for a value of S that cannot cross: it can go back to S as an argument,
+    be tested with `is`, and nothing else."""
+
+    __slots__ = ("handle", "what")
+
+    def __init__(self, handle, what):
+        self.handle = handle
+        self.what = what
+
+    def _ask(self, *args, **kwargs):
+        raise Unjudgeable(f"the sample returned an object of type {self.what}, which only the sample's "
+                          "own methods could compare")
+
+    def __repr__(self):
+        return f"<sample's {self.what} object>"
+
+
+for _name in (
+    "eq ne lt le gt ge hash bool len iter contains getitem setitem delitem getattr str format "
+    "int float complex index round abs neg pos invert add radd sub rsub mul rmul truediv "
+    "rtruediv floordiv rfloordiv mod rmod pow rpow and rand or ror xor rxor lshift rlshift "
+    "rshift rrshift matmul rmatmul divmod rdivmod call reversed enter exit bytes"
+).split():
+    setattr(Opaque, f"__{_name}__", Opaque._ask)
+del _name
+
+
+def _base_of(t):
+    """The builtin (or stdlib) type whose layout a value of type `t` has, or None."""
+    for b in _mro(t):
+        if b in _ENCODERS:
+            return b
+    return None
+
+
+def _numpy_value(x, np, handles):
+    if isinstance(x, np.ndarray):
+        arr = np.ndarray.view(x, np.ndarray)
+        dt = arr.dtype
+        shape = [int(n) for n in arr.shape]
+        if dt.kind in "biufcUS" and _NP_DTYPE.fullmatch(dt.str):
+            raw = np.ndarray.tobytes(arr, order="C")
+            return {"~": "A", "t": dt.str, "s": shape, "v": _binascii.b2a_base64(raw).decode()}
+        if dt.kind == "O":
+            flat = np.ndarray.reshape(arr, -1)
+            return {"~": "A", "t": "|O", "s": shape,
+                    "o": [encode(flat[i], handles) for i in range(len(flat))]}
+        return None
+    if isinstance(x, np.generic):
+        arr = np.array(x)  # reads the scalar's value from its C struct, no Python methods
+        dt = arr.dtype
+        if dt.kind in "biufcUS" and _NP_DTYPE.fullmatch(dt.str):
+            raw = np.ndarray.tobytes(arr)
+            return {"~": "N", "t": dt.str, "v": _binascii.b2a_base64(raw).decode()}
+    return None
+
+
+def _float(v):
+    return v if v == v and v not in (float("inf"), float("-inf")) else {"~": "F", "v": repr(v)}
+
+
+def _pairs(items, handles):
+    return [[encode(k, handles), encode(v, handles)] for k, v in items]
+
+
+def _list(items, handles):
+    return [encode(i, handles) for i in items]
+
+
+def _materialise(x, handles):
+    items = []
+    for i in x:
+        items.append(encode(i, handles))
+        if len(items) > MAX_ITEMS:
+            raise Uncrossable("iterator result longer than 1,000,000 items")
+    return items
+
+
+_ENCODERS = {
+    bool: lambda x, h: x is True,
+    int: lambda x, h: int.__int__(x),
+    float: lambda x, h: _float(float.__float__(x)),
+    str: lambda x, h: str.__str__(x),
+    complex: lambda x, h: {"~": "c", "v": [repr(_real(x)), repr(_imag(x))]},
+    list: lambda x, h: _list(list.__iter__(x), h),
+    tuple: lambda x, h: {"~": "t", "v": _list(tuple.__iter__(x), h)},
+    dict: lambda x, h: {"~": "d", "v": _pairs(dict.items(x), h)},
+    _Counter: lambda x, h: {"~": "C", "v": _pairs(dict.items(x), h)},
+    _defaultdict: lambda x, h: {"~": "D", "v": _pairs(dict.items(x), h)},
+    _OrderedDict: lambda x, h: {"~": "O", "v": _pairs(_OrderedDict.items(x), h)},
+    set: lambda x, h: {"~": "s", "v": _list(set.__iter__(x), h)},
+    frozenset: lambda x, h: {"~": "f", "v": _list(frozenset.__iter__(x), h)},
+    bytes: lambda x, h: {"~": "b", "v": bytes.__getitem__(x, slice(None)).decode("latin-1")},
+    bytearray: lambda x, h: {"~": "B",
+                             "v": bytes(bytearray.__getitem__(x, slice(None))).decode("latin-1")},
+    range: lambda x, h: {"~": "r", "v": [_range_start(x), _range_stop(x), _range_step(x)]},
+    _deque: lambda x, h: {"~": "q", "v": _list(_deque.__iter__(x), h)},
+    _Fraction: lambda x, h: {"~": "Q", "v": f"{int.__int__(_frac_num(x))}/{int.__int__(_frac_den(x))}"},
+    _Decimal: lambda x, h: {"~": "M", "v": _Decimal.__str__(x)},
+    _KEYS: lambda x, h: {"~": "K", "v": _materialise(x, h)},
+    _ITEMS: lambda x, h: {"~": "I", "v": _materialise(x, h)},
+    _VALUES: lambda x, h: {"~": "i", "v": _materialise(x, h)},
+    Ref: lambda x, h: {"~": "R", "v": x.name},
+}
+
+
+def encode(x, handles=None):
+    """`x` as tagged JSON data. `handles` (S's side of a call job) keeps values that cannot
+    cross and sends a handle instead; without it such a value raises Uncrossable."""
+    if x is None:
+        return None
     t = type(x)
-    if x is None or t is bool or t is int or t is str:
+    if t is str or t is int or t is bool:  # the common case first
         return x
-    if t is float:
-        return x if x == x and x not in (float("inf"), float("-inf")) else {"~": "F", "v": repr(x)}
-    if t is list:
-        return [encode(i) for i in list.__iter__(x)]
-    if t is tuple:
-        return {"~": "t", "v": [encode(i) for i in tuple.__iter__(x)]}
-    if t is dict:
-        return {"~": "d", "v": [[encode(k), encode(v)] for k, v in dict.items(x)]}
-    if t is set or t is frozenset:
-        return {"~": "s" if t is set else "f", "v": [encode(i) for i in t.__iter__(x)]}
-    if t is bytes or t is bytearray:
-        return {"~": "b" if t is bytes else "B", "v": bytes(x).decode("latin-1")}
-    if t is complex:
-        return {"~": "c", "v": [repr(x.real), repr(x.imag)]}
-    if t is range:
-        return {"~": "r", "v": [x.start, x.stop, x.step]}
-    if t is _Counter or t is _OrderedDict or t is _defaultdict:
-        tag = {_Counter: "C", _OrderedDict: "O", _defaultdict: "D"}[t]
-        return {"~": tag, "v": [[encode(k), encode(v)] for k, v in dict.items(x)]}
-    if t is _deque:
-        return {"~": "q", "v": [encode(i) for i in list(_deque.__iter__(x))]}
-    if t is _Fraction or t is _Decimal:
-        return {"~": "Q" if t is _Fraction else "M", "v": str(x)}
-    if t is Ref:
-        return {"~": "R", "v": x.name}
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(x, (np.ndarray, np.generic)):
+        try:
+            out = _numpy_value(x, np, handles)
+        except (Uncrossable, RecursionError):
+            raise
+        except Exception:  # noqa: BLE001 - a numpy object the encoder does not know
+            out = None
+        if out is not None:
+            return out
+    elif t is Opaque:
+        return {"~": "H", "v": x.handle}
+    base = _base_of(t)
+    if base is not None:
+        return _ENCODERS[base](x, handles)
     if t in _ITER_TYPES:
-        items = []
-        for i in x:
-            items.append(encode(i))
-            if len(items) > MAX_ITEMS:
-                raise Unserialisable("iterator result longer than 1,000,000 items")
-        return {"~": "i", "v": items}
-    raise Unserialisable(f"a {t.__name__} object cannot be compared outside the sample")
+        return {"~": "i", "v": _materialise(x, handles)}
+    if handles is not None:
+        n = len(handles)
+        handles[n] = x
+        return {"~": "H", "v": n, "w": t.__name__[:60]}
+    raise Uncrossable(f"a {t.__name__} object cannot be compared outside the sample")
 
 
-def decode(x, refs=None):
+def _numpy_for_judge():
+    try:
+        import numpy
+    except ImportError:
+        raise Unjudgeable("the sample returned a numpy value and the judge has no numpy") from None
+    return numpy
+
+
+def _shape(s):
+    if type(s) is not list or not all(type(n) is int and 0 <= n < 1 << 40 for n in s):
+        raise ValueError("bad array shape")
+    return tuple(s)
+
+
+def _decode_numpy(x, refs, handles):
+    np = _numpy_for_judge()
+    dtype = x["t"]
+    if type(dtype) is not str or not _NP_DTYPE.fullmatch(dtype):
+        raise ValueError(f"numpy dtype {dtype!r} is not accepted")
+    dt = np.dtype(dtype)
+    if "o" in x:
+        items = [decode(i, refs, handles) for i in x["o"]]
+        arr = np.empty(len(items), dtype=object)
+        for i, item in enumerate(items):
+            arr[i] = item
+    else:
+        arr = np.frombuffer(_binascii.a2b_base64(x["v"]), dtype=dt).copy()
+    if x["~"] == "N":
+        if arr.size != 1:
+            raise ValueError("a numpy scalar of more than one item")
+        return arr[0]
+    shape = _shape(x["s"])
+    size = 1
+    for n in shape:
+        size *= n
+    if size != arr.size:
+        raise ValueError("numpy data does not fill its shape")
+    return arr.reshape(shape)
+
+
+def decode(x, refs=None, handles=None):
+    """Rebuild a value from `encode`'s data with J's (or S's) own types only. `refs`: S's
+    globals (names J passes back); `handles`: S's kept values (handles J passes back)."""
     if type(x) is list:
-        return [decode(i, refs) for i in x]
+        return [decode(i, refs, handles) for i in x]
     if type(x) is not dict:
         return x
-    tag, v = x["~"], x["v"]
+    tag, v = x["~"], x.get("v")
     if tag == "t":
-        return tuple(decode(i, refs) for i in v)
+        return tuple(decode(i, refs, handles) for i in v)
     if tag in ("d", "C", "O", "D"):
-        items = [(decode(k, refs), decode(val, refs)) for k, val in v]
-        cls = {"d": dict, "C": _Counter, "O": _OrderedDict, "D": None}[tag]
-        return _defaultdict(None, items) if cls is None else cls(dict(items))
+        items = [(decode(k, refs, handles), decode(val, refs, handles)) for k, val in v]
+        if tag == "D":
+            return _defaultdict(None, items)
+        if tag == "C":
+            return _Counter(dict(items))
+        return dict(items) if tag == "d" else _OrderedDict(items)
     if tag == "s":
-        return {decode(i, refs) for i in v}
+        return {decode(i, refs, handles) for i in v}
     if tag == "f":
-        return frozenset(decode(i, refs) for i in v)
+        return frozenset(decode(i, refs, handles) for i in v)
     if tag == "F":
         return float(v)
     if tag == "b":
@@ -187,13 +373,23 @@ def decode(x, refs=None):
     if tag == "r":
         return range(*v)
     if tag == "q":
-        return _deque(decode(i, refs) for i in v)
+        return _deque(decode(i, refs, handles) for i in v)
     if tag == "Q":
         return _Fraction(v)
     if tag == "M":
         return _Decimal(v)
     if tag == "i":
-        return iter([decode(i, refs) for i in v])
+        return iter([decode(i, refs, handles) for i in v])
+    if tag == "K":
+        return dict.fromkeys(decode(i, refs, handles) for i in v).keys()
+    if tag == "I":
+        return dict(decode(i, refs, handles) for i in v).items()
+    if tag in ("A", "N"):
+        return _decode_numpy(x, refs, handles)
+    if tag == "H":
+        if handles is None:
+            return Opaque(v, str(x.get("w") or "sample"))
+        return handles[v]
     if tag == "R":
         if refs is None:
             return Ref(v)
@@ -260,6 +456,12 @@ def _workdir(uid):
         pass
     os.chmod(path, 0o755)  # the server can see (not touch) what is left in it
     os.chdir(path)
+    if os.environ.get("HOME") != path:  # set once in the server (see _sample_environment)
+        _sample_environment(path)
+
+
+def _sample_environment(path):
+    """The environment of every sample process (inherited from the server across fork)."""
     os.environ.clear()
     os.environ.update({"HOME": path, "TMPDIR": path, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
@@ -460,18 +662,22 @@ def _serve_calls(job, req_r, resp_w):
         else:
             names.append([k, "value", ""])
     write_msg(resp_w, {"names": names})
+    handles = {}  # values that cannot cross, kept for J to pass back
     while True:
         try:
             req = read_msg(req_r)
         except Gone:
             os._exit(0)
         try:
-            args = decode(req["a"], g)
-            kwargs = decode(req["k"], g)
+            args = decode(req["a"], g, handles)
+            kwargs = decode(req["k"], g, handles)
             result = g[req["n"]](*args, **kwargs)
-            out = {"v": encode(result)}
-            if req.get("m"):
-                out["a"] = encode(args)
+            try:
+                out = {"v": encode(result, handles)}
+                if req.get("m"):
+                    out["a"] = encode(args, handles)
+            except (Uncrossable, RecursionError) as exc:
+                out = {"u": _first_line(exc)}
         except BaseException as exc:  # noqa: BLE001
             msg = str(exc).strip().splitlines()
             out = {"e": type(exc).__name__, "m": (msg[0] if msg else "")[:300]}
@@ -525,11 +731,132 @@ def _run_case(job, index, out_w):
         pass
     try:
         output = method(*inputs)
-        msg = {"v": encode(output)}
+        try:
+            msg = {"v": encode(output)}
+        except (Uncrossable, RecursionError) as exc:
+            msg = {"u": _first_line(exc)}
     except BaseException as exc:  # noqa: BLE001
         msg = {"e": _first_line(exc)}
     write_msg(out_w, msg)
     os._exit(0)
+
+
+# S1: the sample's own run of its tests (see run_own_process_first)
+
+CLAIM = struct.Struct(">BBBBB")  # code, tests passed, tests total, first failing test, exception
+_PASS, _FAIL, _LOAD_ERROR, _NO_FILTER = 1, 2, 3, 4
+_CLAIM_BUF = bytearray(CLAIM.size)
+_EXC_NAMES = tuple(sorted(
+    n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)
+))[:254]
+
+
+def _exc_name(i):
+    return _EXC_NAMES[i - 1] if 0 < i <= len(_EXC_NAMES) else "an exception"
+
+
+def _exc_index(exc):
+    """1 + index of the exception's builtin class (or first builtin base) in _EXC_NAMES."""
+    for cls in type(exc).__mro__:
+        if cls.__module__ == "builtins" and cls.__name__ in _EXC_NAMES:
+            return _EXC_NAMES.index(cls.__name__) + 1
+    return 0
+
+
+def _seccomp_filter():
+    """A classic-BPF seccomp program (x86_64): SysV IPC, POSIX message queues and keyrings,
+    the kernel stores that outlive a process, fail with EPERM; the rest is allowed."""
+    if os.uname().machine != "x86_64":
+        return None
+    denied = (29, 64, 68, 240, 248, 249, 250)  # shmget semget msgget mq_open add_key request_key keyctl
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, eperm = 0x7FFF0000, 0x00050000 | 1
+    k = len(denied)
+    prog = [(ld, 0, 0, 4), (jeq, 1, 0, 0xC000003E), (ret, 0, 0, eperm), (ld, 0, 0, 0),
+            (jge, k + 1, 0, 0x40000000)]
+    prog += [(jeq, k - j, 0, nr) for j, nr in enumerate(denied)]
+    prog += [(ret, 0, 0, allow), (ret, 0, 0, eperm)]
+    return b"".join(struct.pack("HBBI", code, jt, jf, kk) for code, jt, jf, kk in prog)
+
+
+_FILTER = _seccomp_filter()
+
+
+_SECCOMP = []  # (prctl, program) made once in the server, so that each fork only calls
+
+
+def _prepare_seccomp():
+    """Load libc and build the filter's sock_fprog in the server (each S1 saves ~1 ms)."""
+    if _FILTER is None:
+        return
+    try:
+        import ctypes
+
+        class Prog(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        buf = ctypes.create_string_buffer(_FILTER, len(_FILTER))
+        prog = Prog(len(_FILTER) // 8, ctypes.addressof(buf))
+        _SECCOMP[:] = [libc.prctl, ctypes.byref(prog), buf, prog, ctypes.c_ulong, ctypes.get_errno]
+    except (ImportError, OSError, AttributeError):
+        _SECCOMP[:] = []
+
+
+def _deny_kernel_stores():
+    if not _SECCOMP:
+        raise OSError("no seccomp filter for this machine")
+    prctl, prog_ref, _, _, ulong, errno = _SECCOMP
+    z = ulong(0)
+    if prctl(38, ulong(1), z, z, z) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(errno(), "PR_SET_NO_NEW_PRIVS")
+    if prctl(22, ulong(2), prog_ref, z, z) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+        raise OSError(errno(), "PR_SET_SECCOMP")
+
+
+def _own_run(job, claim_w):
+    """Body of S1: program + tests in one process, as the reference harness runs them."""
+
+    def claim(code, passed=0, total=0, first=0, exc=0):
+        os.write(claim_w, CLAIM.pack(code, min(passed, 255), min(total, 255), min(first, 255),
+                                     min(exc, 255)))
+        os._exit(0)
+
+    try:
+        _deny_kernel_stores()
+    except BaseException:  # noqa: BLE001
+        claim(_NO_FILTER)
+    os.lseek(0, 0, os.SEEK_SET)
+    tests = read_msg(0)
+    try:
+        sys.set_int_max_str_digits(0)
+    except AttributeError:
+        pass
+    if job["kind"] == "function":
+        program = (job["program"] + "\n" + tests["test"] + "\n"
+                   + f"check({tests['entry_point']})\n")
+        try:
+            exec(compile(program, "<sample>", "exec"), {})
+        except BaseException as exc:  # noqa: BLE001
+            claim(_FAIL, 0, 1, 0, _exc_index(exc))
+        claim(_PASS, 1, 1)
+    asserts = tests["asserts"]
+    g = {"__name__": "__main__"}
+    try:
+        exec(compile(job["program"], "<sample>", "exec"), g)
+    except BaseException as exc:  # noqa: BLE001
+        claim(_LOAD_ERROR, 0, len(asserts), 0, _exc_index(exc))
+    passed, first, first_exc = 0, None, 0
+    for i, stmt in enumerate(asserts):
+        try:
+            exec(compile(stmt, f"<test {i}>", "exec"), g)
+            passed += 1
+        except BaseException as exc:  # noqa: BLE001
+            if first is None:
+                first, first_exc = i, _exc_index(exc)
+    if first is None:
+        claim(_PASS, passed, len(asserts))
+    claim(_FAIL, passed, len(asserts), first, first_exc)
 
 
 # --------------------------------------------------------------------------- J: the judge side
@@ -558,6 +885,8 @@ class _Stub:
             resp = read_msg(resp_r)
         except Gone:
             raise SampleGone() from None
+        if "u" in resp:
+            raise Unjudgeable(f"the sample's answer cannot be compared outside it: {resp['u']}")
         if "e" in resp:
             raise _exception_class(str(resp["e"]))(str(resp.get("m", "")))
         if mutable and "a" in resp:
@@ -630,6 +959,8 @@ def _judge_calls(job, tests, link, report):
         except SampleGone:
             report("G", "the sample process exited or died during the tests")
             return
+        except Unjudgeable as exc:
+            report("U", f"{exc} (test {i + 1})")
         except BaseException as exc:  # noqa: BLE001
             report("F", f"{_first_line(exc)} (test {i + 1})")
         else:
@@ -714,6 +1045,9 @@ def _judge_apps(job, tests, results, report):
             report("F", "")
             continue
         state, payload = res
+        if state == "unjudgeable":
+            report("U", payload)
+            continue
         if state != "ok":
             report("F", payload)
             continue
@@ -722,6 +1056,9 @@ def _judge_apps(job, tests, results, report):
                 good = _apps_equal_stdin(payload, outputs[i])
             else:
                 good = _apps_equal_call(decode(payload), outputs[i])
+        except Unjudgeable as exc:
+            report("U", str(exc))
+            continue
         except Exception as exc:  # noqa: BLE001
             report("F", _first_line(exc))
             continue
@@ -739,6 +1076,7 @@ def _judge_main(job, link, results, result_w):
         lines.append((mark + detail.replace("\n", " ")[:300] + "\n").encode())
 
     try:
+        os.lseek(0, 0, os.SEEK_SET)
         tests = read_msg(0)
     except BaseException as exc:  # noqa: BLE001
         os.write(result_w, b"Xcould not read the tests: " + _first_line(exc).encode() + b"\n")
@@ -765,14 +1103,106 @@ def _judge_main(job, link, results, result_w):
 
 # --------------------------------------------------------------------------- the server loop
 
-def _fork_judge(job, link, results, uid, timeout_s, extra_keep=()):
+TICK_S = 0.05  # how often a running job's CPU and blocked time are looked at
+
+
+def _take_tests():
+    """Message B (the tests) from stdin into a sealed memfd, without passing through this
+    process's memory where the copy-and-splice path allows (later samples are forked from
+    here): J and S1 read it from the memfd, nobody can change it."""
+    head = read_exact(0, 4)
+    (n,) = HEADER.unpack(head)
+    if n > MAX_MSG:
+        raise ValueError(f"message of {n} bytes is over the {MAX_MSG} byte limit")
+    fd = os.memfd_create("tests", os.MFD_ALLOW_SEALING)
+    os.write(fd, head)
+    left = n
+    while left:
+        try:
+            got = os.splice(0, fd, left)
+        except OSError:
+            got = _copy_through_zeroed_buffer(fd, left)
+        if not got:
+            os.close(fd)
+            raise Gone()
+        left -= got
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SHRINK
+                | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+    return fd
+
+
+_BUF = bytearray(1 << 20)
+
+
+def _copy_through_zeroed_buffer(fd, left):
+    view = memoryview(_BUF)[: min(left, len(_BUF))]
+    got = os.readv(0, [view])
+    os.write(fd, view[:got])
+    view[:got] = bytes(got)
+    return got
+
+
+def _task_times(pid):
+    """Seconds on a CPU and seconds waiting for one, over every thread of `pid`."""
+    run = wait = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0, 0.0
+    for t in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{t}/schedstat", "rb") as f:
+                fields = f.read().split()
+            run += int(fields[0])
+            wait += int(fields[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return run / 1e9, wait / 1e9
+
+
+class _Watch:
+    """The limits of one running sample: wall-clock backstop, CPU seconds of the sample
+    process, and *blocked* seconds: wall time in which neither the sample nor the judge was
+    on a CPU or waiting for one (sleeping, waiting on a pipe, a lock, input). CPU-bound work
+    on a loaded machine waits for a CPU, which is not blocked time."""
+
+    def __init__(self, wall_s, cpu_pid, cpu_s, blocked_s, pids):
+        self.t0 = time.monotonic()
+        self.deadline = self.t0 + wall_s
+        self.cpu_pid, self.cpu_s, self.blocked_s = cpu_pid, cpu_s, blocked_s
+        self.pids = list(pids)
+
+    def wait(self, fds):
+        """The readable fds of `fds`, or the reason (a str) why a limit ended the wait."""
+        while True:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                return f"time limit exceeded (wall clock, {self.deadline - self.t0:g} s)"
+            r, _, _ = select.select(fds, [], [], min(left, TICK_S))
+            if r:
+                return r
+            busy, cpu = 0.0, 0.0
+            for pid in self.pids:
+                run, queued = _task_times(pid)
+                busy += run + queued
+                if pid == self.cpu_pid:
+                    cpu = run
+            if self.cpu_s and cpu > self.cpu_s:
+                return f"time limit exceeded ({self.cpu_s:g} CPU seconds)"
+            blocked = time.monotonic() - self.t0 - busy
+            if self.blocked_s and blocked > self.blocked_s:
+                return (f"time limit exceeded (blocked for {self.blocked_s:g} s: "
+                        "sleeping or waiting)")
+
+
+def _fork_judge(job, link, results, uid, timeout_s, tests_fd, extra_keep=()):
     result_r, result_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             keep = [result_w, *extra_keep]
             _enter_child(keep, uid, timeout_s + 1, CFG.get("judge_memory_mb", 0),
-                         0, stdin_fd=0, oom=500)
+                         0, stdin_fd=tests_fd, oom=500)
             if CFG.get("isolate"):
                 os.chdir("/")
             _judge_main(job, link, results, result_w)
@@ -783,19 +1213,16 @@ def _fork_judge(job, link, results, uid, timeout_s, extra_keep=()):
     return pid, result_r
 
 
-def _collect(result_r, deadline):
-    """Read J's report lines until D, EOF or the deadline. Returns (lines, done, timed_out)."""
+def _collect(result_r, watch):
+    """Read J's report lines until D, EOF or a limit. Returns (lines, done, timed_out), with
+    timed_out False or the reason a limit gave."""
     buf = b""
     marks = []
     done = timed_out = False
     while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            timed_out = True
-            break
-        r, _, _ = select.select([result_r], [], [], left)
-        if not r:
-            timed_out = True
+        r = watch.wait([result_r])
+        if isinstance(r, str):
+            timed_out = r
             break
         chunk = os.read(result_r, 65536)
         if not chunk:
@@ -815,13 +1242,15 @@ def _collect(result_r, deadline):
 
 def _verdict(marks, done, timed_out, s_status):
     """Status from J's report lines: R<n> (tests read), P, F<why> (a test failed),
-    G<why> (the sample went away mid-tests), X<why> (the judge itself failed)."""
+    G<why> (the sample went away mid-tests), U<why> (an answer that cannot be judged outside
+    the sample), X<why> (the judge itself failed)."""
     started = [m for m in marks if m[:1] == "R"]
     errors = [m[1:] for m in marks if m[:1] == "X"]
     total = int(started[0][1:] or 0) if started else 0
     passed = sum(1 for m in marks if m == "P")
     fails = [m[1:] for m in marks if m[:1] == "F"]
     gone = [m[1:] for m in marks if m[:1] == "G"]
+    unjudged = [m[1:] for m in marks if m[:1] == "U"]
     if errors or not started:
         why = errors[0] if errors else "the judge did not start"
         return {"status": "error", "passed": 0, "total": total, "detail": "sandbox: " + why}
@@ -833,7 +1262,9 @@ def _verdict(marks, done, timed_out, s_status):
                and os.WTERMSIG(s_status) == signal.SIGXCPU)
     if timed_out or cpu_out:
         return {"status": "timeout", "passed": passed, "total": total,
-                "detail": "time limit exceeded"}
+                "detail": timed_out if isinstance(timed_out, str) else "time limit exceeded"}
+    if unjudged:  # no test failed, but some answer could only be judged inside the sample
+        return {"status": "unjudgeable", "passed": passed, "total": total, "detail": unjudged[0]}
     if gone:
         why = f"{gone[0]} ({_describe(s_status)})" if s_status is not None else gone[0]
         return {"status": "fail", "passed": passed, "total": total, "detail": why}
@@ -841,18 +1272,110 @@ def _verdict(marks, done, timed_out, s_status):
             "detail": "the judge stopped before the tests finished"}
 
 
-def run_calls_job(job):
+def _limits_of(job):
+    cpu_s = float(job["timeout_s"])  # CPU seconds of the sample process
+    wall_s = float(job.get("wall_s") or cpu_s)  # wall-clock backstop
+    blocked_s = float(job.get("blocked_s") or 0)  # blocked (sleeping, waiting) seconds
+    return cpu_s, wall_s, blocked_s
+
+
+def _out_of_cpu(cpu_used, cpu_s):
+    """It ran out of CPU time (also when it ignored SIGXCPU until the hard limit)."""
+    return cpu_used >= min(cpu_s, max(1, int(cpu_s + 0.999))) - 0.01
+
+
+def run_own_process_first(job, tests_fd):
+    """S1: the sample runs its own tests in its own process, as the reference harnesses do
+    (program + tests + check in one namespace). Its `fail` is then the reference verdict,
+    with no judge; only a claimed `pass` returns None, and goes on to the judge (a fresh S and
+    J, `run_calls_job`): S1 saw the tests, so its word is only taken against itself.
+
+    What S1 knows stays out of everything later: it runs under a seccomp filter that refuses
+    the kernel stores that outlive a process (SysV IPC, POSIX message queues, keyrings), all
+    its processes are killed and its files removed before the judge's S starts, and its claim
+    is five small numbers read into a fixed buffer (no text of S1's reaches this process's
+    memory, from which later samples are forked)."""
     uid = CFG["uid"]
-    timeout_s = float(job["timeout_s"])  # CPU seconds of the sample process
-    wall_s = float(job.get("wall_s") or timeout_s)  # wall-clock backstop (sleeping, blocked)
+    cpu_s, wall_s, blocked_s = _limits_of(job)
+    claim_r, claim_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _enter_child([claim_w], uid, cpu_s, CFG["memory_mb"], CFG["max_procs"],
+                         stdin_fd=tests_fd)
+            _workdir(uid)
+            _own_run(job, claim_w)
+        except BaseException:  # noqa: BLE001
+            pass
+        os._exit(1)
+    os.close(claim_w)
+    watch = _Watch(wall_s, pid, cpu_s, blocked_s, [pid])
+    view = memoryview(_CLAIM_BUF)
+    got, limit = 0, False
+    while got < CLAIM.size:
+        r = watch.wait([claim_r])
+        if isinstance(r, str):
+            limit = r
+            break
+        n = os.readv(claim_r, [view[got:]])
+        if not n:
+            break
+        got += n
+    code, passed, total, first, exc = CLAIM.unpack_from(_CLAIM_BUF) if got == CLAIM.size \
+        else (0, 0, 0, 0, 0)
+    view[:] = bytes(CLAIM.size)
+    _kill_group(pid)
+    os.close(claim_r)
+    status, cpu = _wait_cpu(pid)
+    left = reap(uid)
+    if not limit and (_out_of_cpu(cpu, cpu_s) or (os.WIFSIGNALED(status)
+                                                  and os.WTERMSIG(status) == signal.SIGXCPU)):
+        limit = f"time limit exceeded ({cpu_s:g} CPU seconds)"
+    if code == _NO_FILTER:
+        return None  # no seccomp here: the judge decides every sample
+    out = None
+    if limit:
+        out = {"status": "timeout", "passed": 0, "total": total, "detail": limit}
+    elif code == _PASS and not left:
+        _OWN_CPU[:] = [cpu]
+        return None
+    elif code == _PASS:
+        out = {"status": "error", "passed": 0, "total": total,
+               "detail": "sandbox: processes of the sample survived cleanup; not judged"}
+    elif code == _FAIL:
+        out = {"status": "fail", "passed": min(passed, total), "total": total,
+               "detail": f"{_exc_name(exc)} (test {first + 1})"}
+    elif code == _LOAD_ERROR:
+        out = {"status": "fail", "passed": 0, "total": total,
+               "detail": f"{_exc_name(exc)} while loading the program"}
+    else:
+        out = {"status": "fail", "passed": 0, "total": total,
+               "detail": f"the sample stopped before its tests finished ({_describe(status)})"}
+    out["exec_ms"] = (time.monotonic() - watch.t0) * 1000
+    out["cpu_s"] = cpu
+    if left:
+        out["detail"] += f" [sandbox: {left} process(es) survived cleanup]"
+    return out
+
+
+_OWN_CPU = []  # CPU seconds of the last claimed pass's own run (program and tests)
+
+
+def run_calls_job(job, tests_fd):
+    uid = CFG["uid"]
+    t0 = time.monotonic()
+    _OWN_CPU[:] = []
+    if CFG.get("own_process_first", True):
+        out = run_own_process_first(job, tests_fd)
+        if out is not None:
+            return out
+    cpu_s, wall_s, blocked_s = _limits_of(job)
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
-    t0 = time.monotonic()
-    deadline = t0 + wall_s
     s_pid = os.fork()
     if s_pid == 0:
         try:
-            _enter_child([req_r, resp_w], uid, timeout_s, CFG["memory_mb"], CFG["max_procs"])
+            _enter_child([req_r, resp_w], uid, cpu_s, CFG["memory_mb"], CFG["max_procs"])
             _workdir(uid)
             _serve_calls(job, req_r, resp_w)
         except BaseException:  # noqa: BLE001
@@ -860,30 +1383,28 @@ def run_calls_job(job):
         os._exit(1)
     os.close(req_r)
     os.close(resp_w)
-    j_pid, result_r = _fork_judge(job, (req_w, resp_r), None, uid + 1, wall_s, (req_w, resp_r))
+    j_pid, result_r = _fork_judge(job, (req_w, resp_r), None, uid + 1, wall_s, tests_fd,
+                                  (req_w, resp_r))
     os.close(req_w)
     os.close(resp_r)
-    marks, done, timed_out = _collect(result_r, deadline)
+    watch = _Watch(wall_s, s_pid, cpu_s, blocked_s, [s_pid, j_pid])
+    marks, done, timed_out = _collect(result_r, watch)
     _kill_group(s_pid)
     if not any(m[:1] == "R" for m in marks):
-        # J was starved and has not yet taken the tests off stdin: with S gone it will finish
-        # at once; give it time rather than lose the worker.
-        more, done, _ = _collect(result_r, time.monotonic() + 30)
+        # J was starved and has not yet read the tests: with S gone it will finish at once.
+        more, done, _ = _collect(result_r, _Watch(30, j_pid, 0, 0, [j_pid]))
         marks += more
     os.close(result_r)
     _kill_group(j_pid)
     s_status, s_cpu = _wait_cpu(s_pid)
     _wait(j_pid)
     left = reap(uid) + reap(uid + 1)
-    if s_cpu >= max(1, int(timeout_s + 0.999)) - 0.05:
-        timed_out = True  # it ran out of CPU time (also when it ignored SIGXCPU)
-    exec_ms = (time.monotonic() - t0) * 1000
-    if not any(m[:1] == "R" for m in marks):
-        # J did not confirm it consumed the tests from stdin: the stream may be out of step.
-        # Exit; the host restarts the worker and retries the job once.
-        raise SystemExit(3)
+    if not timed_out and _out_of_cpu(s_cpu, cpu_s):
+        timed_out = f"time limit exceeded ({cpu_s:g} CPU seconds)"
     out = _verdict(marks, done, timed_out, s_status)
-    out["exec_ms"] = exec_ms
+    out["exec_ms"] = (time.monotonic() - t0) * 1000
+    # CPU of the program with its tests where its own run had them, else of the sample side
+    out["cpu_s"] = _OWN_CPU[0] if _OWN_CPU else s_cpu
     if left:
         out["detail"] = (out["detail"] + f" [sandbox: {left} process(es) survived cleanup]").strip()
     return out
@@ -903,7 +1424,6 @@ def _run_one_case(job, index):
         in_fd = os.memfd_create("stdin")
         os.write(in_fd, data.encode())
         os.lseek(in_fd, 0, os.SEEK_SET)
-    t0 = time.monotonic()
     pid = os.fork()
     if pid == 0:
         try:
@@ -924,13 +1444,16 @@ def _run_one_case(job, index):
     chunks, size = [], 0
     state = None
     exited = False
-    deadline = t0 + wall
+    watch = _Watch(wall, pid, limit, float(job.get("test_blocked_s") or 0), [pid])
+    why = "time limit exceeded"
     while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            state = "timeout"
-            break
-        r, _, _ = select.select([out_r, pidfd] if not exited else [out_r], [], [], left if not exited else min(left, 0.05))
+        if exited:
+            r, _, _ = select.select([out_r], [], [], 0.05)
+        else:
+            r = watch.wait([out_r, pidfd])
+            if isinstance(r, str):
+                state, why = "timeout", r
+                break
         if out_r in r:
             chunk = os.read(out_r, 1 << 16)
             if chunk:
@@ -952,10 +1475,10 @@ def _run_one_case(job, index):
     _kill_group(pid)
     status, cpu = _wait_cpu(pid)
     reap(uid)
-    if cpu >= max(1, int(limit + 0.999)) - 0.05:
+    if _out_of_cpu(cpu, limit):
         state = "timeout"
     if state == "timeout":
-        return ("timeout", "time limit exceeded")
+        return ("timeout", why)
     if state == "error":
         return ("error", "output limit exceeded")
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
@@ -974,12 +1497,14 @@ def _run_one_case(job, index):
         return ("error", f"runtime error: the program {_describe(status)} without an answer")
     if "load_error" in msg:
         return ("load_error", str(msg["load_error"]))
+    if "u" in msg:
+        return ("unjudgeable", str(msg["u"]))
     if "e" in msg:
         return ("error", str(msg["e"]))
     return ("ok", msg["v"])
 
 
-def run_apps_job(job):
+def run_apps_job(job, tests_fd):
     t0 = time.monotonic()
     n = len(job["inputs"])
     results = []
@@ -997,14 +1522,12 @@ def run_apps_job(job):
             break
     uid = CFG["uid"]
     judge_timeout = max(10.0, float(job["timeout_s"]))
-    j_pid, result_r = _fork_judge(job, None, results, uid + 1, judge_timeout)
-    marks, done, _ = _collect(result_r, time.monotonic() + judge_timeout)
+    j_pid, result_r = _fork_judge(job, None, results, uid + 1, judge_timeout, tests_fd)
+    marks, done, _ = _collect(result_r, _Watch(judge_timeout, j_pid, 0, 0, [j_pid]))
     os.close(result_r)
     _kill_group(j_pid)
     _wait(j_pid)
     reap(uid + 1)
-    if not any(m[:1] == "R" for m in marks):
-        raise SystemExit(3)
     out = _verdict(marks, done, False, None)
     if timed_out and out["status"] != "pass":
         out["status"] = "timeout"
@@ -1018,9 +1541,9 @@ def main():
     CFG = read_msg(0)
     CFG.setdefault("isolate", os.geteuid() == 0)
     # numpy (where installed) is loaded on first use (see the job loop). One BLAS thread, so
-    # that no thread is lost across fork.
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
+    # that no thread is lost across fork. The server's environment is the samples' own.
+    if "uid" in CFG:
+        _sample_environment(os.path.join(CFG.get("tmp", "/tmp"), f"w{CFG['uid']}"))
     # `python3 -S` skips site.py; add back the distribution's package directory (Debian's
     # python3-numpy lives there) but nothing user- or venv-specific.
     for extra in ("/usr/lib/python3/dist-packages",):
@@ -1039,6 +1562,7 @@ def main():
             pass
         os.makedirs(CFG.get("tmp", "/tmp"), exist_ok=True)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    _prepare_seccomp()
     gc.collect()
     gc.freeze()
     write_msg(1, {"ready": True, "python": sys.version.split()[0], "isolate": bool(CFG.get("isolate")),
@@ -1061,10 +1585,14 @@ def main():
                 pass
             gc.collect()
             gc.freeze()
-        if job["kind"] in ("function", "assert"):
-            out = run_calls_job(job)
-        else:
-            out = run_apps_job(job)
+        tests_fd = _take_tests()
+        try:
+            if job["kind"] in ("function", "assert"):
+                out = run_calls_job(job, tests_fd)
+            else:
+                out = run_apps_job(job, tests_fd)
+        finally:
+            os.close(tests_fd)
         write_msg(1, out)
         del job
 

@@ -13,8 +13,10 @@ SCHEMA_VERSION = "1"
 #: Columns identifying one sample; every table after `samples` carries them, joins use them.
 KEY = ("run_id", "model", "benchmark", "task_id", "sample_idx")
 
-#: Allowed values of verdicts.status.
-VERDICT_STATUSES = ("pass", "fail", "timeout", "error")
+#: Allowed values of verdicts.status. `unjudgeable`: no test failed, but the sample answered
+#: with a value that cannot be compared outside its own process (see sandbox.server); counted
+#: as not passing, and reported apart by the reducer.
+VERDICT_STATUSES = ("pass", "fail", "timeout", "error", "unjudgeable")
 
 
 def _schema(name: str, fields: list[pa.Field]) -> pa.Schema:

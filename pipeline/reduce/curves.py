@@ -3,7 +3,8 @@ and figures.
 
 Role in the pipeline: the last stage. `reduce_tables` is pure (tables in, curves table out);
 `reduce_run` is its edge: it reads RUN_DIR/{samples,verdicts,scores} and RUN_DIR/config.yaml,
-then writes RUN_DIR/curves.parquet, RUN_DIR/tables/*.{md,csv} and RUN_DIR/figures/*.{png,svg}.
+then writes RUN_DIR/curves.parquet, RUN_DIR/tables/*.{md,csv} (with `verdict_statuses`: samples
+per verdict status, `status_counts`) and RUN_DIR/figures/*.{png,svg}.
 
 Curves (metric column of the `curves` schema), one set per (model, benchmark):
 - `pass@k`: unbiased pass@k for every k = 1..min n over the problems (temperature > 0 samples).
@@ -301,6 +302,21 @@ def load_costs(config_path: str | Path) -> dict[str, ModelCost]:
     return out
 
 
+def status_counts(verdicts: pa.Table) -> pd.DataFrame:
+    """Samples per (model, benchmark) and verdict status, one column per status.
+
+    Every status counts as not passing except `pass`; `unjudgeable` (the sample answered with
+    a value that only its own methods could compare, see sandbox.server) and `error` (the
+    sandbox could not judge) are where pass@k may differ from an in-process reference."""
+    v = verdicts.select(["model", "benchmark", "status"]).to_pandas()
+    counts = (v.groupby(["model", "benchmark", "status"]).size()
+              .unstack("status", fill_value=0)
+              .reindex(columns=list(schemas.VERDICT_STATUSES), fill_value=0))
+    counts.columns.name = None
+    counts["samples"] = counts.sum(axis=1)
+    return counts.reset_index()
+
+
 def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int = 0) -> pa.Table:
     """Reduce a run directory; writes curves.parquet, tables/ and figures/ and returns the curves.
 
@@ -325,5 +341,10 @@ def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int 
                            ci=ci, n_boot=n_boot, seed=seed)
     storage.write_table(curves, storage.join(run_dir, "curves.parquet"), "curves")
     markdown.write_tables(curves, Path(run_dir) / "tables")
+    statuses = status_counts(verdicts)
+    statuses.to_csv(Path(run_dir) / "tables" / "verdict_statuses.csv", index=False)
+    (Path(run_dir) / "tables" / "verdict_statuses.md").write_text(
+        markdown.to_markdown(statuses, "samples per verdict status (unjudgeable: the answer "
+                             "could not be compared outside the sample)"))
     plots.draw_all(curves, Path(run_dir) / "figures")
     return curves

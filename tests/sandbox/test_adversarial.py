@@ -165,6 +165,142 @@ while True:
         __hash__ = int.__hash__
     return Liar(0)
 """,
+        "eq_hash_lying_str_subclass": """    class Liar(str):
+        def __eq__(self, other):
+            return True
+        def __hash__(self):
+            return hash(other_guess)
+        def __str__(self):
+            return str(other_guess)
+    other_guess = 0
+    return Liar("0")
+""",
+        "iter_len_lying_list_subclass": """    class Liar(list):
+        def __eq__(self, other):
+            return True
+        def __iter__(self):
+            return iter([7, 7, 7])
+        def __len__(self):
+            return 1
+    return Liar()
+""",
+        "index_int_float_lying_int_subclass": """    class Liar(int):
+        def __eq__(self, other):
+            return True
+        __hash__ = int.__hash__
+        def __index__(self):
+            return 123456789
+        def __int__(self):
+            return 123456789
+        def __float__(self):
+            return 123456789.0
+    return Liar(1)
+""",
+        "float_lying_float_subclass": """    class Liar(float):
+        def __eq__(self, other):
+            return True
+        __hash__ = float.__hash__
+        def __float__(self):
+            return 1e9
+        def __round__(self, n=None):
+            return self
+    return Liar(0.5)
+""",
+        "numpy_scalar_subclass_with_lying_eq": """    import numpy as np
+    class Liar(np.int64):
+        def __eq__(self, other):
+            return np.True_
+        def __ne__(self, other):
+            return np.False_
+    return Liar(3)
+""",
+        "numpy_array_subclass_with_lying_eq": """    import numpy as np
+    class Liar(np.ndarray):
+        def __eq__(self, other):
+            return np.ones(1, dtype=bool)
+        def __bool__(self):
+            return True
+    return np.zeros(1, dtype=np.int64).view(Liar)
+""",
+        "object_pretending_to_be_numpy": """    import numpy as np
+    class Fake:
+        __module__ = "numpy"
+        __array_interface__ = {"shape": (), "typestr": "<i8", "data": (0, True), "version": 3}
+        @property
+        def __class__(self):
+            return np.int64
+        def __eq__(self, other):
+            return True
+        def __bool__(self):
+            return True
+    return Fake()
+""",
+        "forge_wire_values_by_patching_the_encoder": """    import sys
+    server = sys.modules["__main__"]
+    def forged(x, handles=None):
+        return {"~": "A", "t": "|O", "s": [1], "o": [{"~": "H", "v": 0}]}
+    for name in ("encode", "_float", "_list"):
+        if hasattr(server, name):
+            setattr(server, name, forged)
+    return 0
+""",
+        "stash_what_its_own_run_saw_for_the_judged_run": """    return found()
+import ctypes, os, re, socket, sys, time
+STASHES = ("/tmp/stash.txt", "/dev/shm/stash.txt")
+def found():
+    for path in STASHES:
+        try:
+            return int(open(path).read())
+        except Exception:
+            pass
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect("\\0budget-realloc-stash")
+        return int(s.recv(100))
+    except Exception:
+        pass
+    try:
+        libc = ctypes.CDLL(None)
+        libc.shmat.restype = ctypes.c_void_p
+        shm = libc.shmget(0x5EC, 64, 0)
+        if shm >= 0:
+            return int(ctypes.string_at(libc.shmat(shm, None, 0), 12).rstrip(b"\\0"))
+    except Exception:
+        pass
+    f = sys._getframe()
+    while f is not None:
+        for v in list(f.f_locals.values()):
+            m = re.search(r"candidate\\(7\\) == (\\d+)", v) if isinstance(v, str) else None
+            if m:
+                stash(m.group(1))
+                return int(m.group(1))
+        f = f.f_back
+    return 0
+def stash(text):
+    for path in STASHES:
+        try:
+            open(path, "w").write(text)
+            os.chmod(path, 0o666)
+        except Exception:
+            pass
+    try:
+        libc = ctypes.CDLL(None)
+        libc.shmat.restype = ctypes.c_void_p
+        shm = libc.shmget(0x5EC, 64, 0o1666)
+        ctypes.memmove(libc.shmat(shm, None, 0), text.encode(), len(text))
+    except Exception:
+        pass
+    if os.fork() == 0:
+        os.setsid()
+        srv = socket.socket(socket.AF_UNIX)
+        srv.bind("\\0budget-realloc-stash")
+        srv.listen(5)
+        while True:
+            c, _ = srv.accept()
+            c.sendall(text.encode())
+            c.close()
+    time.sleep(0.2)
+""",
         "stdout_flood": "    import sys\n    while True:\n        sys.stdout.write('x' * 65536)\n",
         "write_100_mb_file": "    open('big.bin', 'wb').write(b'0' * (100 << 20))\n    return 0\n",
         "signals_stop_self_ignore_term": """    import os, signal
@@ -277,7 +413,7 @@ def test_hostile_samples_never_pass_never_escape_and_the_worker_keeps_serving(
     problem = _problem(secret)
     problems = schemas.from_rows([problem], "problems")
     attacks = hostile_samples(str(answer), str(canary), str(canary_dir), listener.port)
-    assert len(attacks) >= 22
+    assert len(attacks) >= 30
     config = SandboxConfig(backend=backend, workers=2, timeout_s=2.0, wall_timeout_factor=2.0)
     try:
         with Executor(config) as ex:
@@ -296,12 +432,43 @@ def test_hostile_samples_never_pass_never_escape_and_the_worker_keeps_serving(
     by_name = {name: v for name, v in zip(attacks, verdicts)}
     false_passes = [n for n, v in by_name.items() if v["status"] == "pass"]
     assert false_passes == []
-    assert all(v["status"] in ("fail", "timeout") for v in by_name.values()), {
+    assert all(v["status"] in ("fail", "timeout", "unjudgeable") for v in by_name.values()), {
         n: (v["status"], v["detail"]) for n, v in by_name.items() if v["status"] == "error"}
     assert canary.read_text() == "untouched"
     assert answer.read_text() == str(secret)
     assert listener.connections == 0
     assert left == []
     assert by_name["infinite_loop"]["status"] == "timeout"
-    assert by_name["eq_always_true_object"]["status"] == "fail"
+    # an object of its own class stays in the sample: nothing outside can compare it
+    assert by_name["eq_always_true_object"]["status"] == "unjudgeable"
+    # subclasses of builtins (numpy too) cross as the plain values they hold: a plain fail
+    for name in ("eq_always_true_int_subclass", "eq_hash_lying_str_subclass",
+                 "iter_len_lying_list_subclass", "index_int_float_lying_int_subclass",
+                 "float_lying_float_subclass", "numpy_scalar_subclass_with_lying_eq",
+                 "numpy_array_subclass_with_lying_eq"):
+        assert by_name[name]["status"] == "fail", (name, by_name[name]["detail"])
     assert by_name["os_exit_0_before_asserts"]["status"] == "fail"
+    assert by_name["stash_what_its_own_run_saw_for_the_judged_run"]["status"] == "fail"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_samples_own_run_cannot_use_kernel_stores_that_outlive_it(backend, request):
+    """The own-process run (which sees the tests) is refused SysV shared memory, message
+    queues and keyrings, so it cannot leave what it saw to the judged run: here the sample
+    fails with LookupError when refused and ArithmeticError when not."""
+    if backend == "docker":
+        request.getfixturevalue("docker_engine")
+    probe = """    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    refused = [libc.shmget(0, 64, 0o1600) == -1, libc.msgget(0, 0o1600) == -1,
+               libc.syscall(248, b"user", b"k", b"v", 1, -3) == -1]
+    if all(refused):
+        raise LookupError("refused")
+    raise ArithmeticError(str(refused))
+"""
+    problem = _problem(1)
+    config = SandboxConfig(backend=backend, workers=1, timeout_s=2.0)
+    with Executor(config) as ex:
+        (row,) = ex.execute(schemas.from_rows([problem], "problems"),
+                            samples_for([problem], [probe])).to_pylist()
+    assert (row["status"], row["detail"]) == ("fail", "LookupError (test 1)")

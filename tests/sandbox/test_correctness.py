@@ -142,3 +142,55 @@ def test_an_apps_test_case_over_four_cpu_seconds_is_a_timeout(executor, apps_pat
     (row,) = _verdicts(executor, problems, ["while True:\n    pass\n"])
     assert row["status"] == "timeout"
     assert row["exec_ms"] >= 4000
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "    import time\n    time.sleep(60)\n",
+        "    import os\n    r, w = os.pipe()\n    os.read(r, 1)\n",
+        "    import threading\n    lock = threading.Lock()\n    lock.acquire()\n    lock.acquire()\n",
+        "    import threading, time\n    t = threading.Thread(target=time.sleep, args=(60,))\n"
+        "    t.start()\n    t.join()\n",
+    ],
+    ids=["sleep", "read_a_pipe_nobody_writes", "wait_on_a_lock", "join_a_sleeping_thread"],
+)
+def test_a_blocked_sample_ends_on_the_blocked_time_limit_not_the_wall_backstop(completion):
+    """With a 1 CPU-second limit and a 20 s wall backstop, a sample that sleeps or waits is
+    ended by the blocked-time limit (1 s of neither running nor waiting for a CPU); the
+    detail says which limit applied."""
+    problem = {
+        "benchmark": "humaneval", "task_id": "HumanEval/t", "prompt": "def f(x):\n",
+        "tests": "def check(candidate):\n    assert candidate(1) == 2\n", "test_setup": "",
+        "entry_point": "f", "io_kind": "function", "difficulty": None, "fewshot_ids": [],
+        "stop": humaneval.STOP, "reference": None, "starter_code": "",
+    }
+    problems = schemas.from_rows([problem], "problems")
+    from sandbox.config import SandboxConfig
+    from sandbox.executor import Executor
+
+    config = SandboxConfig(workers=1, timeout_s=1.0, wall_timeout_factor=20.0)
+    with Executor(config) as ex:
+        (row,) = ex.execute(problems, samples_for([problem], [completion])).to_pylist()
+    assert row["status"] == "timeout"
+    assert "blocked for 1 s" in row["detail"], row["detail"]
+
+
+def test_a_cpu_bound_sample_gets_its_full_cpu_seconds_however_loaded_the_machine():
+    """Waiting for a CPU is not blocked time: a busy loop ends on its CPU limit (1 s), not on
+    the blocked-time limit (also 1 s), even where it waits long for a CPU."""
+    from sandbox.config import SandboxConfig
+    from sandbox.executor import Executor
+
+    problem = {
+        "benchmark": "humaneval", "task_id": "HumanEval/t", "prompt": "def f(x):\n",
+        "tests": "def check(candidate):\n    assert candidate(1) == 2\n", "test_setup": "",
+        "entry_point": "f", "io_kind": "function", "difficulty": None, "fewshot_ids": [],
+        "stop": humaneval.STOP, "reference": None, "starter_code": "",
+    }
+    problems = schemas.from_rows([problem], "problems")
+    config = SandboxConfig(workers=1, timeout_s=1.0, wall_timeout_factor=60.0)
+    with Executor(config) as ex:
+        (row,) = _verdicts(ex, problems, ["    while True:\n        pass\n"])
+    assert row["status"] == "timeout"
+    assert "1 CPU seconds" in row["detail"], row["detail"]

@@ -103,3 +103,26 @@ def test_the_explicit_unsafe_flag_runs_samples_without_a_sandbox():
     config = SandboxConfig(workers=1, unsafe_no_sandbox=True)
     verdicts = execute(PROBLEMS, samples_for([PROBLEM] * 2, [RIGHT, WRONG]), config)
     assert verdicts.column("status").to_pylist() == ["pass", "fail"]
+
+
+def test_a_calibrated_limit_comes_from_the_reference_cpu_time_and_the_timeout_names_it():
+    config = SandboxConfig(workers=1, timeout_s=5.0, time_limit_factor=4.0, time_limit_floor_s=1.0)
+    spin = "    while True:\n        pass\n"
+    with Executor(config) as ex:
+        verdicts = ex.execute(PROBLEMS, samples_for([PROBLEM] * 2, [RIGHT, spin])).to_pylist()
+        limit, note = ex._limits[("humaneval", "HumanEval/sq")]
+    # the reference squares two numbers: 4 x its CPU time is far below the 1 s floor
+    assert limit == 1.0
+    assert [v["status"] for v in verdicts] == ["pass", "timeout"]
+    assert "1 CPU seconds" in verdicts[1]["detail"] and note in verdicts[1]["detail"]
+    assert "floor 1 s, ceiling 5 s" in note
+
+
+def test_without_a_passing_reference_the_configured_limit_applies():
+    broken = dict(PROBLEM, task_id="HumanEval/nosol", reference="    return x +\n")
+    config = SandboxConfig(workers=1, timeout_s=2.0, time_limit_factor=4.0)
+    with Executor(config) as ex:
+        (v,) = ex.execute(schemas.from_rows([broken], "problems"),
+                          samples_for([broken], ["    while True:\n        pass\n"])).to_pylist()
+        assert ex._limits[("humaneval", "HumanEval/nosol")] == (None, "")
+    assert v["status"] == "timeout" and "2 CPU seconds" in v["detail"]

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import yaml
 
@@ -14,7 +15,8 @@ import schemas
 from pipeline.reduce import metrics
 from pipeline.run import storage
 from pipeline.reduce.cost import ModelCost
-from pipeline.reduce.curves import ReduceError, load_costs, reduce_run, reduce_tables
+from pipeline.reduce.curves import (
+    ReduceError, load_costs, reduce_run, reduce_tables, status_counts)
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +173,9 @@ def test_reduce_run_writes_valid_curves_tables_and_figures(tmp_path, tables3, wr
                 path = tmp_path / "figures" / f"{bench}_{fig}.{ext}"
                 assert path.stat().st_size > 1000
     assert (tmp_path / "figures" / "humaneval_pass_at_k.png").read_bytes()[:4] == b"\x89PNG"
+    statuses = pd.read_csv(tmp_path / "tables" / "verdict_statuses.csv")
+    assert int(statuses["samples"].sum()) == tables3[1].num_rows
+    assert "unjudgeable" in (tmp_path / "tables" / "verdict_statuses.md").read_text()
 
 
 def test_reduce_run_on_a_run_without_verdicts_says_what_to_do(tmp_path, tables3):
@@ -224,3 +229,23 @@ def test_an_empty_completion_is_ranked_after_every_scored_one(empty_passes):
     # of the 3 draws of k = 2, {0, 1} and {1, 2} pick sample 1 (pass); {0, 2} picks the scored
     # sample 2 (fail) before the empty one, whether or not the empty one would pass
     assert rank[2] == pytest.approx(2 / 3)
+
+
+def test_unjudgeable_samples_count_as_not_passing_and_are_reported_per_status(tables3):
+    samples, verdicts, scores = tables3
+    status = verdicts.column("status").to_pylist()
+    passing = [i for i, s in enumerate(status) if s == "pass"][:5]
+    for i in passing:
+        status[i] = "unjudgeable"
+    marked = verdicts.set_column(verdicts.schema.get_field_index("status"), "status",
+                                 pa.array(status, pa.string()))
+    as_fail = verdicts.set_column(verdicts.schema.get_field_index("status"), "status",
+                                  pa.array([("fail" if s == "unjudgeable" else s) for s in status],
+                                           pa.string()))
+    counts = status_counts(marked)
+    assert int(counts["unjudgeable"].sum()) == len(passing) == 5
+    assert (counts["samples"] == counts[list(schemas.VERDICT_STATUSES)].sum(axis=1)).all()
+    assert int(counts["samples"].sum()) == marked.num_rows
+    a = reduce_tables(samples, marked, None, n_boot=0).to_pandas()
+    b = reduce_tables(samples, as_fail, None, n_boot=0).to_pandas()
+    pd.testing.assert_frame_equal(a, b)
