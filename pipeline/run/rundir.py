@@ -119,12 +119,21 @@ class RunDir:
         """Rows in a shard's output file if it is complete and of the right schema, else None."""
         return storage.probe(self.shard_path(stage, shard), stages.get(stage).output)
 
+    def sandbox_errors(self, stage: str, shard: Shard) -> int:
+        """`error` verdicts (the sandbox could not judge) in a shard's verdicts file; 0 for other
+        stages or a missing file. Reads the status column only."""
+        if stages.get(stage).output != "verdicts":
+            return 0
+        return storage.count_equal(self.shard_path(stage, shard), "status", "error")
+
     def reconcile(self, shards: list[Shard], stages: tuple[str, ...]) -> dict[tuple[str, str], Entry]:
         """Manifest entries for every (stage, shard), with state taken from the files.
 
         A shard whose file is valid is done; one whose file is missing or corrupt is pending
-        (a corrupt file is moved to RUN_DIR/quarantine/, and the error says so). A failed shard
-        becomes pending with its retries restored; its last error is kept until it succeeds.
+        (a corrupt file is moved to RUN_DIR/quarantine/, and the error says so). A verdicts
+        shard holding sandbox `error` verdicts is pending too (re-executed; its file is replaced
+        when the new one lands). A failed shard becomes pending with its retries restored; its
+        last error is kept until it succeeds.
         """
         old = self.read_manifest()
         out: dict[tuple[str, str], Entry] = {}
@@ -135,7 +144,13 @@ class RunDir:
                                               self.shard_rel(stage, shard))
                 path = self.shard_path(stage, shard)
                 rows = self.output_rows(stage, shard)
-                if rows is not None:
+                errors = self.sandbox_errors(stage, shard) if rows is not None else 0
+                if rows is not None and errors:
+                    if entry.state == "failed":
+                        entry.attempts = 0
+                    entry.state = "pending"
+                    entry.error = f"{errors} sandbox error verdicts (not judged); re-executed"
+                elif rows is not None:
                     entry.state, entry.rows, entry.error = "done", rows, ""
                 else:
                     if storage.exists(path):

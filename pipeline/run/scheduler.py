@@ -67,9 +67,14 @@ class RayScheduler:
         self.started = True
 
     def start(self, spec: ActorSpec):
+        from pipeline.run import storage
+
+        # actors see only the environment passed to them: the run directory's credentials and
+        # endpoint (AWS_*, ...) go along with the actor's own settings
+        env = {**storage.actor_env(), **spec.env}
         cls = self.ray.remote(spec.cls).options(
             num_cpus=spec.num_cpus, num_gpus=spec.num_gpus, resources=spec.resources or None,
-            runtime_env={"env_vars": spec.env} if spec.env else None,
+            runtime_env={"env_vars": env} if env else None,
         )
         return cls.remote(*spec.args)
 

@@ -48,3 +48,25 @@ def test_a_different_config_in_the_same_directory_is_refused(tmp_path, make_conf
     with pytest.raises(config.ConfigError, match="holds a different config"):
         rundir.freeze_config(other)
     assert rundir.load_config() == cfg
+
+
+def test_a_verdicts_shard_with_sandbox_errors_is_pending_so_resume_re_executes_it(tmp_path, make_config):
+    cfg = make_config(subset={"limit": 8})
+    rundir = RunDir(cfg.output_dir)
+    problems = prepare_problems(cfg, rundir)
+    shards = plan(cfg, {"humaneval": problems["humaneval"].column("task_id").to_pylist()})
+    judged, unjudged = shards[0], shards[1]
+    for shard, status in ((judged, "fail"), (unjudged, "error")):
+        rows = [{"run_id": "r", "model": shard.model, "benchmark": "humaneval", "task_id": t,
+                 "sample_idx": 0, "status": status if i == 0 else "pass", "tests_passed": 0,
+                 "tests_total": 1, "detail": "sandbox: worker died" if status == "error" else "",
+                 "exec_ms": 1.0, "cached": False} for i, t in enumerate(shard.task_ids)]
+        storage.write_table(schemas.from_rows(rows, "verdicts"), rundir.shard_path("execute", shard),
+                            "verdicts")
+    entries = rundir.reconcile(shards, ("execute",))
+    assert entries[("execute", judged.name)].state == "done"  # a failure is a verdict
+    assert entries[("execute", unjudged.name)].state == "pending"
+    assert entries[("execute", unjudged.name)].error == (
+        "1 sandbox error verdicts (not judged); re-executed")
+    assert rundir.sandbox_errors("execute", unjudged) == 1
+    assert rundir.sandbox_errors("generate", unjudged) == 0
