@@ -46,9 +46,25 @@ def actor_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
 
 
+def _s3_endpoint_query(query: str) -> str:
+    """Add AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (an S3-compatible server: MinIO, moto, Ceph)
+    to an s3:// URI's query, which pyarrow's S3 filesystem does not read from the environment."""
+    from urllib.parse import parse_qsl, urlencode
+
+    params = dict(parse_qsl(query))
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and "endpoint_override" not in params:
+        parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+        params["endpoint_override"] = parts.netloc
+        params.setdefault("scheme", parts.scheme)
+    return urlencode(params)
+
+
 @functools.lru_cache(maxsize=16)
 def _remote_fs(scheme: str, netloc: str, query: str, env: tuple) -> pafs.FileSystem:
     # one filesystem per bucket (and environment): building an S3 one may look up its region
+    if scheme == "s3":
+        query = _s3_endpoint_query(query)
     uri = f"{scheme}://{netloc}" + (f"?{query}" if query else "")
     return pafs.FileSystem.from_uri(uri)[0]
 
