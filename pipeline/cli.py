@@ -146,7 +146,8 @@ def _print_summary(root: str) -> None:
     typer.echo(f"results: {root}")
     for (model, bench), group in curves[curves.metric == "pass@k"].groupby(["model", "benchmark"]):
         points = group.set_index("k")["value"]
-        shown = ", ".join(f"pass@{k}={points[k]:.3f}" for k in (1, 10, 100) if k in points.index)
+        ks = sorted({k for k in (1, 10, 100) if k in points.index} | {int(points.index.max())})
+        shown = ", ".join(f"pass@{k}={points[k]:.3f}" for k in ks)
         typer.echo(f"  {model} {bench}: {shown}")
     typer.echo(f"  tables:  {root}/tables/")
     typer.echo(f"  figures: {root}/figures/")

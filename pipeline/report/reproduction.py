@@ -159,7 +159,7 @@ def slice_config(output_dir: str | Path, tasks=SLICE_TASKS, n: int = SLICE_N):
         "benchmarks": [{"name": "humaneval", "subset": {"task_ids": list(tasks)}, "n": n,
                         "temperature": 0.8, "top_p": 0.95, "max_new_tokens": 300}],
         "sandbox": {"backend": "bwrap", "workers": 2},
-        "shard_size": 2, "reduce": {"n_boot": 200, "seed": 0},
+        "shard_size": 2, "reduce": {"n_boot": 200, "seed": 0, "k_range": "full"},
     }, "slice config")
 
 
