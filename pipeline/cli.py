@@ -134,6 +134,9 @@ def _report(outcome) -> None:
             typer.echo(f"  {e.stage} {e.shard} after {e.attempts} attempt(s): {e.error}", err=True)
         typer.echo(f"fix the cause, then: budget-realloc resume {root}", err=True)
         raise typer.Exit(code=1)
+    if outcome.not_reduced:
+        typer.secho(f"not reduced: {outcome.not_reduced}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1)
     if outcome.reduced:
         _print_summary(root)
 

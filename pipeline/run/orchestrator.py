@@ -41,6 +41,7 @@ class Outcome:
     done: dict[str, int] = field(default_factory=dict)  # stage -> shards done
     failed: list[Entry] = field(default_factory=list)
     reduced: bool = False
+    not_reduced: str = ""  # why reduce refused the run (e.g. sandbox error verdicts)
 
 
 # -- problems --------------------------------------------------------------------------------------
@@ -356,10 +357,13 @@ class Runner:
                 outcome.failed.append(e)
         if not outcome.failed:
             crash_point("reduce")
-            from pipeline.reduce.curves import reduce_run
+            from pipeline.reduce.curves import ReduceError, reduce_run
 
-            reduce_run(self.rundir.root, **cfg.reduce)
-            outcome.reduced = True
+            try:
+                reduce_run(self.rundir.root, **cfg.reduce)
+                outcome.reduced = True
+            except ReduceError as exc:  # every shard is kept; the message says what to do
+                outcome.not_reduced = str(exc)
         return outcome
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -51,8 +52,8 @@ def session_pids(sid: int) -> list[int]:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[3]) == sid:  # field 6 of /proc/PID/stat: the session id
-            pids.append(int(stat.parent.name))
+        if int(fields[3]) == sid and fields[0] != "Z":  # fields 6 and 3 of /proc/PID/stat
+            pids.append(int(stat.parent.name))  # (session id, state; a zombie is gone already)
     return pids
 
 
@@ -75,13 +76,17 @@ def ray_head(tmp_path):
     )
     dashboard = f"http://127.0.0.1:{ports['--dashboard-port']}"
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 300
         while True:
             assert head.poll() is None, (tmp_path / "ray-head.log").read_text()[-4000:]
-            assert time.monotonic() < deadline, "the Ray head did not come up in 180 s"
+            assert time.monotonic() < deadline, (
+                "the Ray head's dashboard did not answer in 300 s:\n"
+                + (tmp_path / "ray-head.log").read_text()[-4000:])
             try:
                 urllib.request.urlopen(f"{dashboard}/api/version", timeout=2).close()
                 break
+            except urllib.error.HTTPError:
+                break  # it answers (token auth may refuse an anonymous request): it is up
             except OSError:
                 time.sleep(1)
         yield env, dashboard
@@ -91,7 +96,9 @@ def ray_head(tmp_path):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
             end = time.monotonic() + wait
-            while session_pids(head.pid) and time.monotonic() < end:
+            while head.poll() is None or session_pids(head.pid):
+                if time.monotonic() > end:
+                    break
                 time.sleep(0.5)
         head.wait(timeout=30)
         log.close()
