@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -377,8 +376,7 @@ def _smol_section(smol: dict | None, command: str) -> list[str]:
         f"`{smol['run_dir']}/figures/`, `{smol['run_dir']}/tables/`):",
         "",
     ]
-    out += [f"![{p.stem}](figures/smollm2_{p.name})" for p in
-            sorted((Path(smol["run_dir"]) / "figures").glob("*.png"))]
+    out += [f"![{name[:-4]}](figures/smollm2_{name})" for name in _pngs(smol["run_dir"])]
     out.append("")
     return out
 
@@ -395,6 +393,14 @@ COMMANDS = {  # what `make reproduce` runs (CODET_FILE: the CodeT generations fi
 }
 
 
+def _pngs(run_dir) -> list[str]:
+    """Names of the PNG figures of a run (a local path or a filesystem URI)."""
+    from pipeline.run import storage
+
+    return [f.rsplit("/", 1)[-1]
+            for f in storage.list_files(storage.join(run_dir, "figures"), suffix=".png")]
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--codet-run", default="runs/reproduce-codegen16b-codet")
@@ -402,18 +408,23 @@ def main(argv=None) -> None:
     ap.add_argument("--smollm2-run", default="runs/reproduce-smollm2")
     ap.add_argument("--out", default="docs/REPRODUCTION.md")
     args = ap.parse_args(argv)
-    smol_dir = Path(args.smollm2_run)
-    smol = smollm2_result(smol_dir) if (smol_dir / "curves.parquet").exists() else None
+    from pipeline.run import storage
+
+    # run directories may be local paths or filesystem URIs (s3://...)
+    smol_dir = args.smollm2_run
+    smol = (smollm2_result(smol_dir) if storage.exists(storage.join(smol_dir, "curves.parquet"))
+            else None)
     with tempfile.TemporaryDirectory() as tmp:
         slice_ = slice_figures(tmp)
-    codet_run, he_run = Path(args.codet_run), Path(args.humaneval_run)
+    codet_run, he_run = args.codet_run, args.humaneval_run
     # small PNGs (about 40 KB each) are committed beside the report; SVGs stay in the runs
     figures = Path(args.out).parent / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    for src, dst in [(codet_run / "figures/humaneval_pass_at_k.png", "codegen16b_humaneval_pass_at_k.png"),
-                     *[(p, f"smollm2_{p.name}") for p in sorted((smol_dir / "figures").glob("*.png"))
-                       if smol is not None]]:
-        shutil.copyfile(src, figures / dst)
+    for src, dst in [(storage.join(codet_run, "figures/humaneval_pass_at_k.png"),
+                      "codegen16b_humaneval_pass_at_k.png"),
+                     *[(storage.join(smol_dir, "figures", name), f"smollm2_{name}")
+                       for name in (_pngs(smol_dir) if smol is not None else [])]]:
+        (figures / dst).write_bytes(storage.read_bytes(src))
     text = render(codegen_result(codet_run), codegen_result(he_run),
                   differing_tasks(codet_run, he_run), paper_result(), smol, slice_, COMMANDS)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -83,3 +83,23 @@ def test_the_reproduction_doc_embeds_the_slice_figures_this_code_produces(slice_
     block = re.search(r"<!-- slice:begin -->\n```json\n(.*?)\n```\n<!-- slice:end -->", text, re.S)
     assert block, "docs/REPRODUCTION.md has no slice block; run `make reproduce-doc`"
     assert json.loads(block.group(1)) == slice_figures
+
+
+def test_the_report_reads_a_run_dir_in_object_storage_as_one_on_disk(
+        tmp_path, synthetic_run, write_run, s3_run_uri):
+    import pyarrow.fs as pafs
+
+    from pipeline.reduce.curves import reduce_run
+    from pipeline.run import storage
+
+    local = tmp_path / "local"
+    write_run(local, *synthetic_run(n_problems=4, n=6, benchmarks=("humaneval",)))
+    reduce_run(str(local), n_boot=20)
+    fs, path = storage.resolve(s3_run_uri)
+    pafs.copy_files(str(local), path, source_filesystem=pafs.LocalFileSystem(),
+                    destination_filesystem=fs)
+    on_s3 = reproduction.smollm2_result(s3_run_uri, model="small")
+    on_disk = reproduction.smollm2_result(local, model="small")
+    assert on_s3["benchmarks"] == on_disk["benchmarks"] and on_s3["benchmarks"]["humaneval"]["pass"]
+    assert reproduction._pngs(s3_run_uri) == reproduction._pngs(local)
+    assert "humaneval_pass_at_k.png" in reproduction._pngs(s3_run_uri)
