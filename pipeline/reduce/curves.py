@@ -135,8 +135,8 @@ def reduce_tables(
     return _to_table(parts)
 
 
-def priced_costs(samples: pa.Table, costs: Optional[Mapping[str, ModelCost]] = None,
-                 verdicts: Optional[pa.Table] = None) -> pd.DataFrame:
+def priced_costs(samples: pa.Table,
+                 costs: Optional[Mapping[str, ModelCost]] = None) -> pd.DataFrame:
     """Which cost per sample each budget curve of a run uses and where it came from: one row
     per (benchmark, model, budget kind) with the raw cost, the normalised one (over the models
     of that benchmark with a cost) and its source (config, calflops preset, measured)."""
