@@ -103,7 +103,7 @@ def main() -> None:
 
     # 2. the whole reducer on the Arrow tables
     t0, c0 = time.perf_counter(), time.process_time()
-    curves = reduce_tables(samples, verdicts, scores, n_boot=args.n_boot, seed=0)
+    curves = reduce_tables(samples, verdicts, scores, n_boot=args.n_boot, seed=0, k_range="full")
     t_reduce, cpu_reduce = time.perf_counter() - t0, time.process_time() - c0
 
     # 3. baselines

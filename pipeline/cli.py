@@ -68,16 +68,30 @@ def reduce(
     n_boot: int = typer.Option(1000, help="bootstrap resamples over problems (0: no CIs)"),
     ci: float = typer.Option(0.95, help="confidence level of the intervals"),
     seed: int = typer.Option(0, help="seed of the bootstrap"),
+    full_k: bool = typer.Option(False, "--full-k", help="curves for k up to n (default: up to "
+                                "n/2, as the paper reports; the tail near k = n is noisy)"),
+    exclude_errors: bool = typer.Option(
+        False, "--exclude-errors", help="leave samples with a sandbox `error` verdict out of the "
+        "curves (default: refuse them; `resume` re-executes them)"),
 ) -> None:
     """Reduce a run: curves.parquet, Markdown/CSV tables and PNG/SVG figures."""
+    import warnings
+
     from pipeline.run import storage
     from pipeline.reduce.cost import CostError
-    from pipeline.reduce.curves import ReduceError, reduce_run
+    from pipeline.reduce.curves import ReduceError, SandboxErrorsExcluded, reduce_run
 
     try:
-        curves = reduce_run(run_dir, ci=ci, n_boot=n_boot, seed=seed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SandboxErrorsExcluded)
+            curves = reduce_run(run_dir, ci=ci, n_boot=n_boot, seed=seed,
+                                k_range="full" if full_k else "half",
+                                exclude_errors=exclude_errors)
     except (ReduceError, CostError, storage.StorageError) as exc:
         _fail(str(exc))
+    for w in caught:
+        if issubclass(w.category, SandboxErrorsExcluded):
+            typer.echo(str(w.message))
     metrics_seen = sorted(set(curves.column("metric").to_pylist()))
     typer.echo(f"wrote {curves.num_rows} curve points ({', '.join(metrics_seen)}) to "
                f"{storage.join(run_dir, 'curves.parquet')}")
@@ -233,6 +247,9 @@ def _report(outcome) -> None:
             typer.echo(f"  {e.stage} {e.shard} after {e.attempts} attempt(s): {e.error}", err=True)
         typer.echo(f"fix the cause, then: budget-realloc resume {root}", err=True)
         raise typer.Exit(code=1)
+    if outcome.not_reduced:
+        typer.secho(f"not reduced: {outcome.not_reduced}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1)
     if outcome.reduced:
         _print_summary(root)
 
@@ -245,7 +262,8 @@ def _print_summary(root: str) -> None:
     typer.echo(f"results: {root}")
     for (model, bench), group in curves[curves.metric == "pass@k"].groupby(["model", "benchmark"]):
         points = group.set_index("k")["value"]
-        shown = ", ".join(f"pass@{k}={points[k]:.3f}" for k in (1, 10, 100) if k in points.index)
+        ks = sorted({k for k in (1, 10, 100) if k in points.index} | {int(points.index.max())})
+        shown = ", ".join(f"pass@{k}={points[k]:.3f}" for k in ks)
         typer.echo(f"  {model} {bench}: {shown}")
     typer.echo(f"  tables:  {root}/tables/")
     typer.echo(f"  figures: {root}/figures/")
@@ -317,6 +335,9 @@ def status(run_dir: str = typer.Argument(..., help="run directory")) -> None:
         extra = "".join(f", {counts[s]} {s}" for s in ("running", "pending", "failed") if counts[s])
         typer.echo(f"  {stage:<9} {counts['done']}/{total} shards done ({st.rows[stage]} rows){extra}")
     typer.echo(f"  reduce    {'done' if st.reduced else 'not yet'}")
+    if st.sandbox_errors:
+        typer.echo(f"  sandbox errors: {st.sandbox_errors} verdicts not judged (`resume` "
+                   "re-executes their shards)")
     for e in st.failed:
         typer.echo(f"  failed: {e.stage} {e.shard} ({e.attempts} attempts): {e.error}")
 

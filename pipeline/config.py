@@ -105,6 +105,9 @@ class RayOptions(_Strict):
     address: Optional[str] = None  # None: $RAY_ADDRESS if set, else a local Ray started in-process
     num_cpus: Optional[int] = Field(default=None, ge=1)  # for the local Ray only
     max_retries: int = Field(default=2, ge=0)  # per shard, before it is marked failed
+    # a call running longer than this (seconds) is hung: its actor is killed and replaced, and
+    # the shard retried or marked failed with that reason. None: no limit. Ray only.
+    hang_timeout_s: Optional[float] = Field(default=None, gt=0)
 
 
 class RunConfig(_Strict):

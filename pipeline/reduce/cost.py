@@ -4,14 +4,17 @@ Role in the pipeline: `pipeline.reduce.curves` turns pass@k curves into pass_flo
 with these costs. FLOPs per forward pass come from `calflops` on a model built from its config
 on PyTorch's meta device (no weights, no memory), input length 128 as in the paper (Hassid et
 al. 2024, Sec. 3.2); this reproduces the paper's Table 1 for Code Llama 7B/13B/34B/70B. Wall
-time per sample comes from the samples table (measured `gen_seconds`) or a supplied table.
-Normalised cost = cost / cost of the cheapest model compared.
+time per sample comes from the samples table (measured `gen_seconds`, averaged per (model,
+benchmark) over the sampled rows, greedy ones excluded) or the config. `curve_costs` says which
+cost each curve uses and where it came from. Normalised cost = cost / cost of the cheapest model
+compared on the same benchmark.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -136,19 +139,26 @@ def _count_flops(config, seq_len: int) -> float:
     return float(flops)
 
 
-def seconds_per_sample(samples) -> dict[str, float]:
-    """Measured wall seconds per sample for each model: sum(gen_seconds) / rows.
+def seconds_per_sample(samples) -> dict[tuple[str, str], float]:
+    """Measured wall seconds per sample for each (model, benchmark): mean gen_seconds over its
+    sampled (temperature > 0) rows.
 
-    `samples` is a table with the `samples` schema (pyarrow Table or pandas DataFrame). Models
-    whose total is not positive (e.g. imported samples without timings) are left out: they get
-    no time cost unless one is supplied.
+    A model's samples of one benchmark never price another benchmark's (an APPS sample is
+    longer than a HumanEval one), and greedy samples are left out: they are not what a budget
+    buys more of. `samples` has the `samples` schema (pyarrow Table or pandas DataFrame); pairs
+    whose mean is not positive (e.g. imported samples without timings) are left out.
     """
+    return {key: mean for key, (mean, _) in _measured(samples).items()}
+
+
+def _measured(samples) -> dict[tuple[str, str], tuple[float, int]]:
     frame = samples.to_pandas() if hasattr(samples, "to_pandas") else samples
     if len(frame) == 0:
         return {}
-    sums = frame.groupby("model")["gen_seconds"].agg(["sum", "count"])
-    out = {str(m): float(r["sum"]) / float(r["count"]) for m, r in sums.iterrows()}
-    return {m: v for m, v in out.items() if v > 0}
+    frame = frame[frame["temperature"] > 0]
+    stats = frame.groupby(["model", "benchmark"])["gen_seconds"].agg(["mean", "count"])
+    return {(str(m), str(b)): (float(r["mean"]), int(r["count"]))
+            for (m, b), r in stats.iterrows() if r["mean"] > 0}
 
 
 def normalise(costs: Mapping[str, Optional[float]]) -> dict[str, float]:
@@ -163,26 +173,46 @@ def normalise(costs: Mapping[str, Optional[float]]) -> dict[str, float]:
     return {m: v / cheapest for m, v in known.items()}
 
 
-def model_costs(
-    models, costs: Optional[Mapping[str, ModelCost]] = None, samples=None
-) -> tuple[dict[str, Optional[float]], dict[str, Optional[float]]]:
-    """(FLOPs per sample, seconds per sample) for each model in `models`.
+@dataclass(frozen=True)
+class Priced:
+    """The cost per sample one budget curve used, and where it came from."""
 
-    FLOPs come only from `costs`; seconds from `costs` where given, else measured in `samples`.
-    A model without a cost gets None (its budget curves are left out).
+    value: Optional[float]  # None: no cost known, the curve is left out
+    source: str
+
+
+def _flops_source(cost: ModelCost) -> str:
+    if cost.flops_per_pass is not None:
+        return "config: cost.flops_per_pass"
+    if cost.config in PRESETS:
+        return f"calflops: preset {cost.config} (seq_len {cost.seq_len})"
+    return f"calflops: {cost.config} (seq_len {cost.seq_len})"
+
+
+def curve_costs(
+    pairs, costs: Optional[Mapping[str, ModelCost]] = None, samples=None
+) -> dict[tuple[str, str], dict[str, Priced]]:
+    """{(model, benchmark): {"flops": Priced, "time": Priced}} for every pair in `pairs`.
+
+    FLOPs per sample come only from `costs` (a model's FLOPs per forward pass are the same on
+    every benchmark). Seconds per sample come from `costs` (`seconds_per_sample`) where given,
+    else from the sampled rows of that model *on that benchmark* in `samples`.
     """
     costs = dict(costs or {})
-    # measure only the models without a given time (imported samples have no gen_seconds)
-    unpriced = [m for m in models if not (costs.get(m) and costs[m].seconds() is not None)]
-    measured = {}
-    if samples is not None and unpriced:
-        frame = samples.to_pandas() if hasattr(samples, "to_pandas") else samples
-        measured = seconds_per_sample(frame[frame["model"].isin(unpriced)])
-    flops: dict[str, Optional[float]] = {}
-    secs: dict[str, Optional[float]] = {}
-    for m in models:
-        c = costs.get(m)
-        flops[m] = c.flops() if c else None
-        s = c.seconds() if c else None
-        secs[m] = s if s is not None else measured.get(m)
-    return flops, secs
+    measured = _measured(samples) if samples is not None else {}
+    out: dict[tuple[str, str], dict[str, Priced]] = {}
+    for model, bench in pairs:
+        c = costs.get(model)
+        flops = c.flops() if c else None
+        f = Priced(flops, _flops_source(c)) if flops is not None else Priced(
+            None, "none: no FLOPs cost in the config")
+        secs = c.seconds() if c else None
+        if secs is not None:
+            t = Priced(secs, "config: cost.seconds_per_sample")
+        elif (model, bench) in measured:
+            mean, count = measured[(model, bench)]
+            t = Priced(mean, f"measured: mean gen_seconds of {count} sampled samples")
+        else:
+            t = Priced(None, "none: no positive gen_seconds and no cost.seconds_per_sample")
+        out[(model, bench)] = {"flops": f, "time": t}
+    return out

@@ -7,19 +7,29 @@ then writes RUN_DIR/curves.parquet, RUN_DIR/tables/*.{md,csv} (with `verdict_sta
 per verdict status, `status_counts`) and RUN_DIR/figures/*.{png,svg}.
 
 Curves (metric column of the `curves` schema), one set per (model, benchmark):
-- `pass@k`: unbiased pass@k for every k = 1..min n over the problems (temperature > 0 samples).
+- `pass@k`: unbiased pass@k for k = 1..floor(n/2) by default, as the paper reports (the tail near
+  k = n has high variance), or 1..n with `k_range="full"`; n = the smallest number of
+  temperature > 0 samples of a problem.
 - `greedy_pass@1`: mean pass of the temperature == 0 samples, where there are any.
 - `pass_flops` / `pass_time`: pass@k at the k a normalised budget buys (x = budget in units of
-  the cheapest model's cost per sample), on one budget grid per benchmark shared by all models.
+  the cheapest model's cost per sample on that benchmark), on one budget grid per benchmark
+  shared by all models. Costs are per (model, benchmark) (`cost.curve_costs`).
 - `rank_score`: rank-score@k per ranker (lower mean NLL ranks first, ties averaged); samples
   that hit the token limit (`scores.truncated`) are excluded as in the paper; a problem left with
   no usable sample counts as a failure at every k.
+- `rank_score_flops` / `rank_score_time`: rank-score@k at the k a FLOPs / wall-time budget buys
+  (the paper's budgeted rank-score and its wall-time ranking figure), per ranker.
 Every point has a percentile bootstrap CI over problems (one seeded resampling per
 (model, benchmark), shared by its curves).
+
+Sandbox `error` verdicts (the sandbox could not judge) are never counted as failures: the
+reducer refuses them, or with `exclude_errors=True` leaves those samples out and says how many
+(a `SandboxErrorsExcluded` warning); `resume` re-executes their shards.
 """
 
 from __future__ import annotations
 
+import warnings
 import zlib
 from pathlib import Path
 from typing import Mapping, Optional
@@ -30,14 +40,24 @@ import pyarrow as pa
 
 import schemas
 from pipeline.reduce import metrics
-from pipeline.reduce.cost import ModelCost, model_costs, normalise
+from pipeline.reduce.cost import ModelCost, Priced, curve_costs, normalise
 
 KEY = list(schemas.KEY)
 CURVE_COLUMNS = [f.name for f in schemas.CURVES]
+#: k ranges: "half" = 1..floor(n/2) (the paper's), "full" = 1..n.
+K_RANGES = ("half", "full")
+#: budget metric -> (curve it reads, cost kind)
+BUDGET_CURVES = {"pass_flops": ("pass@k", "flops"), "pass_time": ("pass@k", "time"),
+                 "rank_score_flops": ("rank_score", "flops"),
+                 "rank_score_time": ("rank_score", "time")}
 
 
 class ReduceError(ValueError):
     """The run's tables cannot be reduced (missing verdicts, inconsistent keys, bad config)."""
+
+
+class SandboxErrorsExcluded(UserWarning):
+    """Samples with an `error` verdict were left out of the curves (`exclude_errors=True`)."""
 
 
 # ---------------------------------------------------------------- pure part
@@ -52,17 +72,23 @@ def reduce_tables(
     ci: float = 0.95,
     n_boot: int = 1000,
     seed: int = 0,
+    k_range: str = "half",
+    exclude_errors: bool = False,
 ) -> pa.Table:
     """The `curves` table of a run (see the module docstring for the metrics).
 
     `costs` maps model name -> ModelCost; FLOPs curves need a FLOPs cost for every model that
     should appear in them, time curves use the supplied seconds or else the measured
-    gen_seconds of `samples`. `n_boot=0` leaves the CI columns null.
+    gen_seconds of that model's sampled rows on each benchmark. `n_boot=0` leaves the CI
+    columns null. `k_range`: "half" (k <= n/2, the default) or "full" (k <= n).
+    `exclude_errors`: leave samples with an `error` verdict out instead of refusing them.
     """
     if not 0.0 < ci < 1.0:
         raise ReduceError(f"ci must be in (0, 1), got {ci}")
     if n_boot < 0:
         raise ReduceError(f"n_boot must be >= 0, got {n_boot}")
+    if k_range not in K_RANGES:
+        raise ReduceError(f"k_range must be one of {', '.join(K_RANGES)}, got {k_range!r}")
     try:
         schemas.validate(samples, "samples")
         schemas.validate(verdicts, "verdicts")
@@ -71,18 +97,20 @@ def reduce_tables(
     except schemas.SchemaError as exc:
         raise ReduceError(str(exc)) from None
     joined = _join_verdicts(samples, verdicts)
+    joined, excluded = _handle_errors(joined, exclude_errors)
     if joined.empty:
         return schemas.empty("curves")
-    score_frame = _score_frame(scores, joined)
+    score_frame = _score_frame(scores, joined, excluded)
+    half = k_range == "half"
 
     parts: list[dict] = []
-    pass_curves: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
+    curves: dict[str, dict[tuple, tuple]] = {"pass@k": {}, "rank_score": {}}
     for (model, bench), group in joined.groupby(["model", "benchmark"], sort=True):
         boot_seed = _group_seed(seed, model, bench)
         sampled = group[group["temperature"] > 0]
         if len(sampled):
-            curve = _pass_at_k_curve(sampled, ci, n_boot, boot_seed)
-            pass_curves[(model, bench)] = curve
+            curve = _pass_at_k_curve(sampled, ci, n_boot, boot_seed, half)
+            curves["pass@k"][(model, bench, None)] = curve
             value, lo, hi, n_prob = curve
             ks = np.arange(1, value.size + 1)
             parts.append(_part(model, bench, "pass@k", ks, ks, value, lo, hi, n_prob))
@@ -92,16 +120,41 @@ def reduce_tables(
         if score_frame is not None and len(sampled):
             mine = score_frame[(score_frame["model"] == model) & (score_frame["benchmark"] == bench)]
             for ranker, sc in mine.groupby("ranker", sort=True):
-                part = _rank_part(model, bench, str(ranker), sampled, sc, ci, n_boot, boot_seed)
-                if part is not None:
-                    parts.append(part)
+                curve = _rank_curve(model, bench, str(ranker), sampled, sc, ci, n_boot, boot_seed,
+                                    half)
+                if curve is not None:
+                    curves["rank_score"][(model, bench, str(ranker))] = curve
+                    value, lo, hi, n_prob = curve
+                    ks = np.arange(1, value.size + 1)
+                    parts.append(_part(model, bench, "rank_score", ks, ks, value, lo, hi, n_prob,
+                                       ranker=str(ranker)))
 
-    models = sorted({m for m, _ in pass_curves})
-    flops, secs = model_costs(models, costs, samples)
-    for metric, per_model in (("pass_flops", flops), ("pass_time", secs)):
-        for bench in sorted({b for _, b in pass_curves}):
-            parts.extend(_budget_parts(metric, bench, per_model, pass_curves))
+    priced = curve_costs(sorted({(m, b) for m, b, _ in curves["pass@k"]}), costs, samples)
+    for metric, (source, kind) in BUDGET_CURVES.items():
+        for bench, ranker in sorted({(b, r) for _, b, r in curves[source]}, key=str):
+            parts.extend(_budget_parts(metric, bench, ranker, kind, priced, curves[source]))
     return _to_table(parts)
+
+
+def priced_costs(samples: pa.Table,
+                 costs: Optional[Mapping[str, ModelCost]] = None) -> pd.DataFrame:
+    """Which cost per sample each budget curve of a run uses and where it came from: one row
+    per (benchmark, model, budget kind) with the raw cost, the normalised one (over the models
+    of that benchmark with a cost) and its source (config, calflops preset, measured)."""
+    frame = samples.select(["model", "benchmark"]).to_pandas()
+    pairs = sorted(set(zip(frame["model"], frame["benchmark"])))
+    priced = curve_costs(pairs, costs, samples)
+    rows = []
+    for kind in ("flops", "time"):
+        for bench in sorted({b for _, b in pairs}):
+            mine = {m: priced[(m, b)][kind] for m, b in pairs if b == bench}
+            norm = normalise({m: p.value for m, p in mine.items()})
+            for model, p in sorted(mine.items()):
+                rows.append({"benchmark": bench, "model": model, "budget": kind,
+                             "cost_per_sample": p.value, "normalised": norm.get(model),
+                             "source": p.source})
+    return pd.DataFrame(rows, columns=["benchmark", "model", "budget", "cost_per_sample",
+                                       "normalised", "source"])
 
 
 def _join_verdicts(samples: pa.Table, verdicts: pa.Table) -> pd.DataFrame:
@@ -125,10 +178,47 @@ def _join_verdicts(samples: pa.Table, verdicts: pa.Table) -> pd.DataFrame:
     return merged
 
 
-def _score_frame(scores: Optional[pa.Table], joined: pd.DataFrame) -> Optional[pd.DataFrame]:
+def error_verdicts(verdicts: pa.Table) -> pd.DataFrame:
+    """Samples with an `error` verdict (the sandbox could not judge them), per (model, benchmark):
+    columns model, benchmark, errors, first_task_id, first_detail."""
+    v = verdicts.select(["model", "benchmark", "task_id", "status", "detail"]).to_pandas()
+    err = v[v["status"] == "error"]
+    if err.empty:
+        return pd.DataFrame(columns=["model", "benchmark", "errors", "first_task_id",
+                                     "first_detail"])
+    return err.groupby(["model", "benchmark"], sort=True).agg(
+        errors=("status", "size"), first_task_id=("task_id", "first"),
+        first_detail=("detail", "first")).reset_index()
+
+
+def _handle_errors(joined: pd.DataFrame, exclude: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Refuse `error` verdicts, or drop them (with a warning saying how many) if `exclude`."""
+    bad = joined["status"] == "error"
+    if not bad.any():
+        return joined, joined.iloc[:0][KEY]
+    counts = joined[bad].groupby(["model", "benchmark"]).size()
+    where = ", ".join(f"{m}/{b}: {n}" for (m, b), n in counts.items())
+    if not exclude:
+        first = joined[bad].iloc[0]
+        raise ReduceError(
+            f"{int(bad.sum())} samples have a sandbox `error` verdict (the sandbox could not "
+            f"judge them; {where}; first: model={first['model']} task_id={first['task_id']} "
+            f"sample_idx={first['sample_idx']}); they are not failures: `budget-realloc resume "
+            "RUN_DIR` re-executes their shards, or reduce with --exclude-errors "
+            "(reduce: {exclude_errors: true}) to leave them out")
+    warnings.warn(SandboxErrorsExcluded(
+        f"excluded {int(bad.sum())} samples with a sandbox error verdict ({where})"), stacklevel=3)
+    return joined[~bad].reset_index(drop=True), joined.loc[bad, KEY]
+
+
+def _score_frame(scores: Optional[pa.Table], joined: pd.DataFrame,
+                 excluded: pd.DataFrame) -> Optional[pd.DataFrame]:
     if scores is None or scores.num_rows == 0:
         return None
     sc = scores.select(KEY + ["ranker", "mean_nll", "truncated"]).to_pandas()
+    if len(excluded):  # scores of samples left out with their error verdicts
+        drop = sc.merge(excluded.assign(_x=True), on=KEY, how="left")["_x"].fillna(False)
+        sc = sc[~drop.to_numpy(dtype=bool)]
     known = sc.merge(joined[KEY + ["temperature", "passed", "task_code"]], on=KEY, how="left",
                      indicator=True)
     orphan = known[known["_merge"] == "left_only"]
@@ -141,6 +231,11 @@ def _score_frame(scores: Optional[pa.Table], joined: pd.DataFrame) -> Optional[p
     # An empty completion has no token to score (mean_nll NaN): it ranks after every scored one.
     known["mean_nll"] = known["mean_nll"].fillna(np.inf)
     return known.drop(columns="_merge")
+
+
+def _k_max(n_min: int, half: bool) -> int:
+    """The largest k reported for problems with at least `n_min` samples."""
+    return max(1, n_min // 2) if half else n_min
 
 
 def _group_seed(seed: int, model: str, bench: str) -> int:
@@ -162,9 +257,9 @@ def _interval(per_problem: np.ndarray, ci: float, n_boot: int, seed: int):
     return metrics.Bootstrap.draw(per_problem.shape[0], n_boot, seed).interval(per_problem, ci)
 
 
-def _pass_at_k_curve(sampled: pd.DataFrame, ci: float, n_boot: int, seed: int):
+def _pass_at_k_curve(sampled: pd.DataFrame, ci: float, n_boot: int, seed: int, half: bool):
     _, n, c = _per_problem(sampled)
-    ks = np.arange(1, int(n.min()) + 1)
+    ks = np.arange(1, _k_max(int(n.min()), half) + 1)
     per_problem = metrics.pass_at_k(n, c, ks)
     lo, hi = _interval(per_problem, ci, n_boot, seed)
     return per_problem.mean(axis=0), lo, hi, int(n.size)
@@ -178,7 +273,7 @@ def _greedy_part(model, bench, greedy, ci, n_boot, seed) -> dict:
     return _part(model, bench, "greedy_pass@1", one, one, per_problem.mean(axis=0), lo, hi, n.size)
 
 
-def _rank_part(model, bench, ranker, sampled, sc, ci, n_boot, seed) -> Optional[dict]:
+def _rank_curve(model, bench, ranker, sampled, sc, ci, n_boot, seed, half):
     # keys are unique and every score has a sample (checked), so equal counts = full coverage
     rows = sc[sc["temperature"] > 0]
     if len(rows) != len(sampled):
@@ -200,28 +295,32 @@ def _rank_part(model, bench, ranker, sampled, sc, ci, n_boot, seed) -> Optional[
     pos = np.arange(order.size) - starts[codes_sorted]
     padded = np.zeros((all_tasks.size, int(n.max())))
     padded[codes_sorted, pos] = passed[order]
-    ks = np.arange(1, int(n[n > 0].min()) + 1)
+    ks = np.arange(1, _k_max(int(n[n > 0].min()), half) + 1)
     per_problem = metrics.rank_score_at_k(padded, ks, n)
     per_problem[n == 0] = 0.0  # nothing finished: the ranker cannot pick a passing completion
     lo, hi = _interval(per_problem, ci, n_boot, seed)
-    return _part(model, bench, "rank_score", ks, ks, per_problem.mean(axis=0), lo, hi,
-                 all_tasks.size, ranker=ranker)
+    return per_problem.mean(axis=0), lo, hi, all_tasks.size
 
 
-def _budget_parts(metric, bench, per_model_cost, pass_curves) -> list[dict]:
-    models = [m for (m, b) in pass_curves if b == bench and per_model_cost.get(m) is not None]
+def _budget_parts(metric: str, bench: str, ranker: Optional[str], kind: str,
+                  priced: Mapping[tuple[str, str], Mapping[str, Priced]], curves) -> list[dict]:
+    """`metric` for every model of `bench` (and `ranker`) with a `kind` cost: its curve read at
+    the k each budget of one shared grid buys."""
+    mine = {m: curves[(m, b, r)] for (m, b, r) in curves if b == bench and r == ranker}
+    cost = {m: priced[(m, bench)][kind].value for m in mine if (m, bench) in priced}
+    models = sorted(m for m, v in cost.items() if v is not None)
     if not models:
         return []
-    norm = normalise({m: per_model_cost[m] for m in models})
-    max_ks = [pass_curves[(m, bench)][0].size for m in models]
-    grid = metrics.budget_grid([norm[m] for m in models], max_ks)
+    norm = normalise({m: cost[m] for m in models})
+    grid = metrics.budget_grid([norm[m] for m in models], [mine[m][0].size for m in models])
     out = []
     for m in models:
-        value, lo, hi, n_prob = pass_curves[(m, bench)]
+        value, lo, hi, n_prob = mine[m]
         stacked = metrics.pass_at_budget(np.vstack([value, lo, hi]), norm[m], grid)
         keep = ~np.isnan(stacked[0])
         k = metrics.samples_for_budget(grid[keep], norm[m])
-        out.append(_part(m, bench, metric, grid[keep], k, *stacked[:, keep], n_prob))
+        out.append(_part(m, bench, metric, grid[keep], k, *stacked[:, keep], n_prob,
+                         ranker=ranker))
     return out
 
 
@@ -262,18 +361,21 @@ def _to_table(parts: list[dict]) -> pa.Table:
 
 
 def load_costs(config_path: str | Path) -> dict[str, ModelCost]:
-    """Model costs from a run's config.yaml: `models: [{name: ..., cost: {ModelCost fields}}]`.
+    """Model costs from a run's config.yaml (a local path or a filesystem URI):
+    `models: [{name: ..., cost: {ModelCost fields}}]`.
 
     Read defensively: a missing file, or models without a `cost`, give no costs; a malformed
     entry raises ReduceError naming the file and the model.
     """
     import yaml
 
-    path = Path(config_path)
-    if not path.exists():
+    from pipeline.run import storage
+
+    path = str(config_path)
+    if not storage.exists(path):
         return {}
     try:
-        config = yaml.safe_load(path.read_text()) or {}
+        config = yaml.safe_load(storage.read_text(path)) or {}
     except yaml.YAMLError as exc:
         raise ReduceError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(config, dict):
@@ -317,8 +419,11 @@ def status_counts(verdicts: pa.Table) -> pd.DataFrame:
     return counts.reset_index()
 
 
-def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int = 0) -> pa.Table:
-    """Reduce a run directory; writes curves.parquet, tables/ and figures/ and returns the curves.
+def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int = 0,
+               k_range: str = "half", exclude_errors: bool = False) -> pa.Table:
+    """Reduce a run directory (a local path or a filesystem URI); writes curves.parquet,
+    tables/ (with costs_<benchmark>: the cost each budget curve used) and figures/ through the
+    same storage layer, and returns the curves.
 
     Layout read: RUN_DIR/{samples,verdicts,scores}/model=<m>/benchmark=<b>/shard-*.parquet and
     RUN_DIR/config.yaml (optional, for costs).
@@ -336,15 +441,24 @@ def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int 
     if verdicts.num_rows == 0:
         raise ReduceError(f"{run_dir}: no verdicts yet; run or resume the execute stage first")
     scores = storage.read_dataset(storage.join(run_dir, "scores"), "scores")
-    costs = load_costs(Path(run_dir) / "config.yaml") if "://" not in str(run_dir) else {}
+    costs = load_costs(storage.join(run_dir, "config.yaml"))
     curves = reduce_tables(samples, verdicts, scores if scores.num_rows else None, costs,
-                           ci=ci, n_boot=n_boot, seed=seed)
+                           ci=ci, n_boot=n_boot, seed=seed, k_range=k_range,
+                           exclude_errors=exclude_errors)
     storage.write_table(curves, storage.join(run_dir, "curves.parquet"), "curves")
-    markdown.write_tables(curves, Path(run_dir) / "tables")
-    statuses = status_counts(verdicts)
-    statuses.to_csv(Path(run_dir) / "tables" / "verdict_statuses.csv", index=False)
-    (Path(run_dir) / "tables" / "verdict_statuses.md").write_text(
-        markdown.to_markdown(statuses, "samples per verdict status (unjudgeable: the answer "
-                             "could not be compared outside the sample)"))
-    plots.draw_all(curves, Path(run_dir) / "figures")
+    priced = priced_costs(samples, costs)
+    with storage.local_dir(storage.join(run_dir, "tables")) as tables:
+        markdown.write_tables(curves, tables)
+        statuses = status_counts(verdicts)
+        statuses.to_csv(tables / "verdict_statuses.csv", index=False)
+        (tables / "verdict_statuses.md").write_text(
+            markdown.to_markdown(statuses, "samples per verdict status (unjudgeable: the answer "
+                                 "could not be compared outside the sample)"))
+        for bench, frame in priced.groupby("benchmark", sort=True):
+            frame = frame.drop(columns="benchmark")
+            frame.to_csv(tables / f"costs_{bench}.csv", index=False)
+            (tables / f"costs_{bench}.md").write_text(markdown.to_markdown(
+                frame, f"{bench}: cost per sample of each budget curve, and its source"))
+    with storage.local_dir(storage.join(run_dir, "figures")) as figures:
+        plots.draw_all(curves, figures)
     return curves

@@ -16,6 +16,8 @@ import pyarrow as pa
 from pipeline.reduce import metrics
 
 BUDGET_METRICS = ("pass_flops", "pass_time")
+#: rank-score under a FLOPs / wall-time budget: one table per ranker
+RANK_BUDGET_METRICS = ("rank_score_flops", "rank_score_time")
 
 
 def as_frame(curves) -> pd.DataFrame:
@@ -145,7 +147,7 @@ def to_markdown(frame: pd.DataFrame, title: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-_RAW = {"budget", "cost_ratio", "smaller_wins_from_budget"}
+_RAW = {"budget", "cost_ratio", "smaller_wins_from_budget", "cost_per_sample", "normalised"}
 
 
 def write_tables(curves, out_dir: str | Path) -> list[Path]:
@@ -172,6 +174,15 @@ def write_tables(curves, out_dir: str | Path) -> list[Path]:
             emit(budget_table(df, bench, metric), f"{metric}_{bench}",
                  f"{bench}: {metric} (%) at normalised budgets")
             cross.append(crossover_table(df, bench, metric))
+        for metric in RANK_BUDGET_METRICS:
+            mine = df[(df["benchmark"] == bench) & (df["metric"] == metric)]
+            rankers = sorted(mine["ranker"].dropna().unique())
+            for ranker in rankers:
+                sub = mine[mine["ranker"] == ranker]
+                stem = f"{metric}_{bench}" + (f"_{ranker}" if len(rankers) > 1 else "")
+                emit(budget_table(sub, bench, metric), stem,
+                     f"{bench}: {metric} (%) ranked by {ranker}, at normalised budgets")
+                cross.append(crossover_table(sub, bench, metric).assign(ranker=ranker))
         cross = [c for c in cross if not c.empty]
         if cross:
             emit(pd.concat(cross, ignore_index=True), f"crossovers_{bench}",

@@ -2,8 +2,9 @@
 
 Role in the pipeline: called by `pipeline.reduce.curves.reduce_run` (RUN_DIR/figures/) and paper mode.
 Per benchmark: pass@k vs k, pass_flops vs normalised FLOPs, pass_time vs normalised time (one
-line per model, bootstrap CI bands, greedy pass@1 as a star), and rank-score@k vs k per ranker
-next to the model's pass@k (oracle ranking) and random ranking (= pass@1 at every k).
+line per model, bootstrap CI bands, greedy pass@1 as a star), rank-score@k vs k per ranker
+next to the model's pass@k (oracle ranking) and random ranking (= pass@1 at every k), and
+rank-score under a FLOPs and a wall-time budget per ranker (the paper's wall-time ranking figure).
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ XLABELS = {
     "pass@k": "k (samples)",
     "pass_flops": "budget (normalised FLOPs: samples of the cheapest model)",
     "pass_time": "budget (normalised wall time: samples of the fastest model)",
+    "rank_score_flops": "budget (normalised FLOPs: samples of the cheapest model)",
+    "rank_score_time": "budget (normalised wall time: samples of the fastest model)",
 }
-YLABELS = {"pass@k": "pass@k (%)", "pass_flops": "pass_flops@f (%)", "pass_time": "pass_time@t (%)"}
+YLABELS = {"pass@k": "pass@k (%)", "pass_flops": "pass_flops@f (%)", "pass_time": "pass_time@t (%)",
+           "rank_score_flops": "rank-score under a FLOPs budget (%)",
+           "rank_score_time": "rank-score under a wall-time budget (%)"}
 
 
 def _model_colors(models) -> dict[str, tuple]:
@@ -141,6 +146,14 @@ def draw_all(curves, out_dir: str | Path) -> list[Path]:
             name = metric.replace("@", "_at_")
             paths += plot_metric(df, bench, metric, out_dir / f"{bench}_{name}")
         paths += plot_rank_score(df, bench, out_dir / f"{bench}_rank_score")
+        for metric in ("rank_score_flops", "rank_score_time"):
+            mine = df[(df["benchmark"] == bench) & (df["metric"] == metric)]
+            rankers = sorted(mine["ranker"].dropna().unique())
+            for ranker in rankers:
+                # one figure per ranker: the model's pass@k budget curve is not drawn here
+                sub = mine[mine["ranker"] == ranker]
+                stem = f"{bench}_{metric}" + (f"_{ranker}" if len(rankers) > 1 else "")
+                paths += plot_metric(sub, bench, metric, out_dir / stem)
     return paths
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -159,7 +158,7 @@ def slice_config(output_dir: str | Path, tasks=SLICE_TASKS, n: int = SLICE_N):
         "benchmarks": [{"name": "humaneval", "subset": {"task_ids": list(tasks)}, "n": n,
                         "temperature": 0.8, "top_p": 0.95, "max_new_tokens": 300}],
         "sandbox": {"backend": "bwrap", "workers": 2},
-        "shard_size": 2, "reduce": {"n_boot": 200, "seed": 0},
+        "shard_size": 2, "reduce": {"n_boot": 200, "seed": 0, "k_range": "full"},
     }, "slice config")
 
 
@@ -378,8 +377,7 @@ def _smol_section(smol: dict | None, command: str) -> list[str]:
         f"`{smol['run_dir']}/figures/`, `{smol['run_dir']}/tables/`):",
         "",
     ]
-    out += [f"![{p.stem}](figures/smollm2_{p.name})" for p in
-            sorted((Path(smol["run_dir"]) / "figures").glob("*.png"))]
+    out += [f"![{name[:-4]}](figures/smollm2_{name})" for name in _pngs(smol["run_dir"])]
     out.append("")
     return out
 
@@ -397,15 +395,26 @@ COMMANDS = {  # what `make reproduce` runs (CODET_FILE: the CodeT generations fi
 }
 
 
-def advice_lines(codet_run: Path, smol_dir: Path, figures: Path) -> list[str]:
-    """Section 4: the budget advisor on the CodeGen-16B and SmolLM2 runs, and on paper mode."""
+def advice_lines(codet_run: str | Path, smol_dir: str | Path, figures: Path) -> list[str]:
+    """Section 4: the budget advisor on the CodeGen-16B and SmolLM2 runs, and on paper mode.
+    The advisor reads local run directories only (not yet filesystem URIs)."""
     from pipeline.report import advice_section
+
+    codet_run, smol_dir = Path(codet_run), Path(smol_dir)
 
     return advice_section.section(
         [("CodeGen-16B, imported (CodeT prompts)", codet_run, "gpu-seconds",
           COMMANDS["advise"].format(run=codet_run)),
          ("SmolLM2-135M-Instruct, generated here", smol_dir, "gpu-seconds",
           COMMANDS["advise"].format(run=smol_dir))], figures)
+
+
+def _pngs(run_dir) -> list[str]:
+    """Names of the PNG figures of a run (a local path or a filesystem URI)."""
+    from pipeline.run import storage
+
+    return [f.rsplit("/", 1)[-1]
+            for f in storage.list_files(storage.join(run_dir, "figures"), suffix=".png")]
 
 
 def main(argv=None) -> None:
@@ -415,18 +424,23 @@ def main(argv=None) -> None:
     ap.add_argument("--smollm2-run", default="runs/reproduce-smollm2")
     ap.add_argument("--out", default="docs/REPRODUCTION.md")
     args = ap.parse_args(argv)
-    smol_dir = Path(args.smollm2_run)
-    smol = smollm2_result(smol_dir) if (smol_dir / "curves.parquet").exists() else None
+    from pipeline.run import storage
+
+    # run directories may be local paths or filesystem URIs (s3://...)
+    smol_dir = args.smollm2_run
+    smol = (smollm2_result(smol_dir) if storage.exists(storage.join(smol_dir, "curves.parquet"))
+            else None)
     with tempfile.TemporaryDirectory() as tmp:
         slice_ = slice_figures(tmp)
-    codet_run, he_run = Path(args.codet_run), Path(args.humaneval_run)
+    codet_run, he_run = args.codet_run, args.humaneval_run
     # small PNGs (about 40 KB each) are committed beside the report; SVGs stay in the runs
     figures = Path(args.out).parent / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    for src, dst in [(codet_run / "figures/humaneval_pass_at_k.png", "codegen16b_humaneval_pass_at_k.png"),
-                     *[(p, f"smollm2_{p.name}") for p in sorted((smol_dir / "figures").glob("*.png"))
-                       if smol is not None]]:
-        shutil.copyfile(src, figures / dst)
+    for src, dst in [(storage.join(codet_run, "figures/humaneval_pass_at_k.png"),
+                      "codegen16b_humaneval_pass_at_k.png"),
+                     *[(storage.join(smol_dir, "figures", name), f"smollm2_{name}")
+                       for name in (_pngs(smol_dir) if smol is not None else [])]]:
+        (figures / dst).write_bytes(storage.read_bytes(src))
     text = render(codegen_result(codet_run), codegen_result(he_run),
                   differing_tasks(codet_run, he_run), paper_result(), smol, slice_, COMMANDS,
                   advice_lines(codet_run, smol_dir, figures))

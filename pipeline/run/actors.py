@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.run import storage
-from pipeline.run.faults import actor_crash
+from pipeline.run.faults import actor_crash, actor_hang
 from pipeline.run.scheduler import ActorSpec
 from pipeline.run.shards import GREEDY_IDX, Shard
 
@@ -37,6 +37,7 @@ class GenerateActor:
 
     def run(self, shard: Shard, problems: pa.Table, out: str) -> dict[str, Any]:
         actor_crash("generate")
+        actor_hang("generate")
         started = time.monotonic()
         greedy = shard.sample_offset == GREEDY_IDX
         samples = self.generator.generate(
@@ -84,6 +85,7 @@ class ExecuteActor:
 
     def run(self, shard: Shard, problems: pa.Table, samples_uri: str, out: str) -> dict[str, Any]:
         actor_crash("execute")
+        actor_hang("execute")
         started = time.monotonic()
         samples = storage.read_table(samples_uri, "samples")
         verdicts = self.executor.execute(problems, samples)

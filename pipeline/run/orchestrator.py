@@ -7,6 +7,8 @@ table (`pipeline.run.stages`), starts actors (`pipeline.run.actors`) through the
 lands, while generation goes on elsewhere. Work already on disk is never redone: each stage's shard is done when its file
 exists and reads back valid. A failed call is retried (a dead actor is replaced) up to
 `ray.max_retries` times; then the shard is marked failed with its error and the run goes on.
+A call that runs longer than `ray.hang_timeout_s` (counted from when its actor, once started,
+got to it) is hung: the actor is killed and replaced, and the shard retried or failed with that reason.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Outcome:
     done: dict[str, int] = field(default_factory=dict)  # stage -> shards done
     failed: list[Entry] = field(default_factory=list)
     reduced: bool = False
+    not_reduced: str = ""  # why reduce refused the run (e.g. sandbox error verdicts)
 
 
 # -- problems --------------------------------------------------------------------------------------
@@ -178,6 +181,10 @@ class Runner:
         self.scheduler = None
         self.host = actors.colocated_ranker(config)
         self.inflight: dict[Any, tuple[str, Shard, Any, float]] = {}
+        self.queues: dict[int, list] = {}  # id(actor) -> its calls in flight, oldest first
+        self.began: dict[int, float] = {}  # id(actor) -> when its oldest call began running
+        self.hung: set = set()  # calls cancelled as hung
+        self.killed: set[int] = set()  # id() of actors killed for a hang
         self._last_manifest = 0.0
 
     # bookkeeping
@@ -219,6 +226,33 @@ class Runner:
             actor = self._pool(kind).next()
             ref = self.scheduler.call(actor, "run", shard, problems, samples, out, priority=priority)
         self.inflight[ref] = (stage, shard, actor, time.monotonic())
+        queue = self.queues.setdefault(id(actor), [])
+        if not queue:
+            self.began[id(actor)] = time.monotonic()
+        queue.append(ref)
+
+    def _dequeue(self, ref, actor) -> None:
+        """An actor runs its calls one at a time, in order: the next one begins now."""
+        queue = self.queues.get(id(actor), [])
+        if ref in queue:
+            queue.remove(ref)
+        self.began[id(actor)] = time.monotonic()
+
+    def _cancel_hung(self) -> None:
+        """Kill every actor whose current call has run past `ray.hang_timeout_s`; its calls then
+        fail as ActorDied and are retried (the hung one with the hang as its error)."""
+        limit = self.config.ray.hang_timeout_s
+        if limit is None or self.in_process:
+            return
+        now = time.monotonic()
+        for key, queue in list(self.queues.items()):
+            if queue and not self.scheduler.is_ready(self.inflight[queue[0]][2]):
+                self.began[key] = now  # still starting (engine load): not running a call yet
+                continue
+            if queue and queue[0] not in self.hung and now - self.began[key] > limit:
+                self.hung.add(queue[0])
+                self.killed.add(key)
+                self.scheduler.kill(self.inflight[queue[0]][2])
 
     def _downstream(self, shard: Shard) -> None:
         for stage in self.stages[1:]:
@@ -227,11 +261,18 @@ class Runner:
 
     def _on_result(self, ref, bars) -> None:
         stage, shard, actor, started = self.inflight.pop(ref)
+        self._dequeue(ref, actor)
         entry = self.entries[(stage, shard.name)]
         try:
             info = self.scheduler.result(ref)
         except (ActorDied, CallFailed) as exc:
             entry.error = _error_text(exc.error)
+            if ref in self.hung:
+                self.hung.discard(ref)
+                entry.error = (f"hung: no result within ray.hang_timeout_s = "
+                               f"{self.config.ray.hang_timeout_s:g} s; actor killed and replaced")
+            elif id(actor) in self.killed:
+                entry.attempts -= 1  # queued behind a hung call: not this shard's failure
             entry.seconds = time.monotonic() - started
             if isinstance(exc, ActorDied):
                 for pool in self.pools.values():
@@ -297,6 +338,7 @@ class Runner:
                 while self.inflight:
                     for ref in self.scheduler.wait(list(self.inflight), timeout=5.0):
                         self._on_result(ref, bars)
+                    self._cancel_hung()
                     self._save_manifest()
                 self._save_manifest(force=True)
         finally:
@@ -315,10 +357,13 @@ class Runner:
                 outcome.failed.append(e)
         if not outcome.failed:
             crash_point("reduce")
-            from pipeline.reduce.curves import reduce_run
+            from pipeline.reduce.curves import ReduceError, reduce_run
 
-            reduce_run(self.rundir.root, **cfg.reduce)
-            outcome.reduced = True
+            try:
+                reduce_run(self.rundir.root, **cfg.reduce)
+                outcome.reduced = True
+            except ReduceError as exc:  # every shard is kept; the message says what to do
+                outcome.not_reduced = str(exc)
         return outcome
 
 

@@ -75,30 +75,43 @@ class RunDir:
 
     # -- config --------------------------------------------------------------------------------
     def freeze_config(self, config: RunConfig) -> None:
-        """Write config.yaml, or check that an existing one is the same config."""
+        """Write config.yaml, or check that an existing one is the same config.
+
+        Compared as parsed configs, so a field added to the config schema later (with its
+        default) does not make an older run directory "different". Only the `reduce` section may
+        change between passes (curves are recomputed from the files at the end of every pass):
+        config.yaml is then rewritten to the new settings.
+        """
+        import yaml
+
         text = dump(config)
-        fs, path = storage.resolve(self.config_path)
         if storage.exists(self.config_path):
-            with fs.open_input_stream(path) as f:
-                existing = f.read().decode()
-            if existing != text:
-                raise ConfigError(
-                    f"{self.config_path} holds a different config; use `budget-realloc resume "
-                    f"{self.root}` to continue that run, or choose another output_dir"
-                )
-            return
-        fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-        with fs.open_output_stream(path) as f:
-            f.write(text.encode())
+            existing = storage.read_text(self.config_path)
+            try:
+                frozen = parse(yaml.safe_load(existing), self.config_path)
+            except (ConfigError, yaml.YAMLError):
+                frozen = None
+            if frozen == config:
+                return
+            if frozen is not None and frozen.model_copy(update={"reduce": config.reduce}) == config:
+                storage.write_text(self.config_path, text)  # new reduce settings only
+                return
+            old, new = dump(frozen).splitlines() if frozen else existing.splitlines(), text.splitlines()
+            i = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+            line = lambda lines: lines[i].strip() if i < len(lines) else "(end)"  # noqa: E731
+            raise ConfigError(
+                f"{self.config_path} holds a different config (line {i + 1}: {line(old)!r} there, "
+                f"{line(new)!r} here); use `budget-realloc resume {self.root}` to continue that "
+                "run, or choose another output_dir"
+            )
+        storage.write_text(self.config_path, text)
 
     def load_config(self) -> RunConfig:
         import yaml
 
         if not storage.exists(self.config_path):
             raise ConfigError(f"{self.config_path}: not found; is {self.root} a run directory?")
-        fs, path = storage.resolve(self.config_path)
-        with fs.open_input_stream(path) as f:
-            return parse(yaml.safe_load(f.read().decode()), self.config_path)
+        return parse(yaml.safe_load(storage.read_text(self.config_path)), self.config_path)
 
     # -- manifest ------------------------------------------------------------------------------
     def read_manifest(self) -> dict[tuple[str, str], Entry]:
@@ -119,12 +132,21 @@ class RunDir:
         """Rows in a shard's output file if it is complete and of the right schema, else None."""
         return storage.probe(self.shard_path(stage, shard), stages.get(stage).output)
 
+    def sandbox_errors(self, stage: str, shard: Shard) -> int:
+        """`error` verdicts (the sandbox could not judge) in a shard's verdicts file; 0 for other
+        stages or a missing file. Reads the status column only."""
+        if stages.get(stage).output != "verdicts":
+            return 0
+        return storage.count_equal(self.shard_path(stage, shard), "status", "error")
+
     def reconcile(self, shards: list[Shard], stages: tuple[str, ...]) -> dict[tuple[str, str], Entry]:
         """Manifest entries for every (stage, shard), with state taken from the files.
 
         A shard whose file is valid is done; one whose file is missing or corrupt is pending
-        (a corrupt file is moved to RUN_DIR/quarantine/, and the error says so). A failed shard
-        becomes pending with its retries restored; its last error is kept until it succeeds.
+        (a corrupt file is moved to RUN_DIR/quarantine/, and the error says so). A verdicts
+        shard holding sandbox `error` verdicts is pending too (re-executed; its file is replaced
+        when the new one lands). A failed shard becomes pending with its retries restored; its
+        last error is kept until it succeeds.
         """
         old = self.read_manifest()
         out: dict[tuple[str, str], Entry] = {}
@@ -135,7 +157,13 @@ class RunDir:
                                               self.shard_rel(stage, shard))
                 path = self.shard_path(stage, shard)
                 rows = self.output_rows(stage, shard)
-                if rows is not None:
+                errors = self.sandbox_errors(stage, shard) if rows is not None else 0
+                if rows is not None and errors:
+                    if entry.state == "failed":
+                        entry.attempts = 0
+                    entry.state = "pending"
+                    entry.error = f"{errors} sandbox error verdicts (not judged); re-executed"
+                elif rows is not None:
                     entry.state, entry.rows, entry.error = "done", rows, ""
                 else:
                     if storage.exists(path):

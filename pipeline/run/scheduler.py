@@ -55,6 +55,7 @@ class RayScheduler:
 
         self.ray = ray
         self.started = False
+        self._ready: dict[int, Any] = {}
         if ray.is_initialized():
             return
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -67,11 +68,28 @@ class RayScheduler:
         self.started = True
 
     def start(self, spec: ActorSpec):
+        from pipeline.run import storage
+
+        # actors see only the environment passed to them: the run directory's credentials and
+        # endpoint (AWS_*, ...) go along with the actor's own settings
+        env = {**storage.actor_env(), **spec.env}
         cls = self.ray.remote(spec.cls).options(
             num_cpus=spec.num_cpus, num_gpus=spec.num_gpus, resources=spec.resources or None,
-            runtime_env={"env_vars": spec.env} if spec.env else None,
+            runtime_env={"env_vars": env} if env else None,
         )
-        return cls.remote(*spec.args)
+        actor = cls.remote(*spec.args)
+        self._ready[id(actor)] = actor.__ray_ready__.remote()  # done once constructed
+        return actor
+
+    def is_ready(self, actor) -> bool:
+        """Whether the actor has been constructed (an engine load is not a hang)."""
+        ref = self._ready.get(id(actor))
+        if ref is None:
+            return True
+        done, _ = self.ray.wait([ref], timeout=0)
+        if done:
+            del self._ready[id(actor)]
+        return bool(done)
 
     def call(self, actor, method: str, *args, priority: int = 0):
         return getattr(actor, method).remote(*args)
@@ -95,6 +113,13 @@ class RayScheduler:
                 self.ray.get(actor.close.remote(), timeout=30)
             except Exception:  # noqa: BLE001  (an actor without close, or already dead)
                 pass
+        try:
+            self.ray.kill(actor, no_restart=True)
+        except Exception:  # noqa: BLE001  (already gone)
+            pass
+
+    def kill(self, actor) -> None:
+        """Kill a (hung) actor at once: its calls in flight fail as ActorDied."""
         try:
             self.ray.kill(actor, no_restart=True)
         except Exception:  # noqa: BLE001  (already gone)
@@ -160,6 +185,9 @@ class InProcessScheduler:
         if ref.error is not None:
             raise ref.error
         return ref.value
+
+    def is_ready(self, actor) -> bool:
+        return True
 
     def stop(self, actor) -> None:
         close = getattr(actor, "close", None)

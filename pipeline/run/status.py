@@ -16,6 +16,7 @@ class Status:
     rows: dict[str, int] = field(default_factory=dict)  # stage -> rows done
     failed: list[Entry] = field(default_factory=list)
     reduced: bool = False
+    sandbox_errors: int = 0  # `error` verdicts in done shards: `resume` re-executes them
 
 
 def status(run_dir: str) -> Status:
@@ -43,6 +44,7 @@ def status(run_dir: str) -> Status:
             if n is not None:
                 counts["done"] += 1
                 rows += n
+                out.sandbox_errors += rundir.sandbox_errors(stage, shard)
             elif entry is not None and entry.state == "failed":
                 counts["failed"] += 1
                 out.failed.append(entry)

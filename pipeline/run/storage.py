@@ -1,14 +1,24 @@
 """Parquet I/O for every table: validated against `schemas`, written atomically.
 
 A file appears only complete: it is written under a temporary name in the same directory and
-renamed. Paths may be local or any URI that `pyarrow.fs` understands (s3://, gs://, file://).
+renamed. Paths may be local or any URI that `pyarrow.fs` understands (s3://, gs://, file://);
+every file of a run directory (Parquet tables, config.yaml, Markdown/CSV tables, figures,
+import reports) goes through this module, so a run directory in object storage behaves like a
+local one. Credentials and endpoints come from the usual environment (for S3: AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, ...); `actor_env` lists what a
+Ray actor needs of it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import tempfile
 import uuid
 from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -21,12 +31,57 @@ class StorageError(OSError):
     """A table file is missing, unreadable or corrupt; the message names the file."""
 
 
+#: Environment variables that configure remote filesystems; passed on to every Ray actor.
+ENV_PREFIXES = ("AWS_", "GOOGLE_", "GCS_", "AZURE_", "ARROW_S3_")
+
+
+def is_uri(uri: str | os.PathLike) -> bool:
+    """True for a filesystem URI (s3://bucket/run, file:///tmp/run), False for a plain path."""
+    return "://" in str(uri)
+
+
+def actor_env() -> dict[str, str]:
+    """The storage credentials and endpoints of this process's environment (AWS_*, GOOGLE_*,
+    ...), for actors that see only the environment passed to them."""
+    return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
+
+
+def _s3_endpoint_query(query: str) -> str:
+    """Add AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (an S3-compatible server: MinIO, moto, Ceph)
+    to an s3:// URI's query, which pyarrow's S3 filesystem does not read from the environment."""
+    from urllib.parse import parse_qsl, urlencode
+
+    params = dict(parse_qsl(query))
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and "endpoint_override" not in params:
+        parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+        params["endpoint_override"] = parts.netloc
+        params.setdefault("scheme", parts.scheme)
+    return urlencode(params)
+
+
+@functools.lru_cache(maxsize=16)
+def _remote_fs(scheme: str, netloc: str, query: str, env: tuple) -> pafs.FileSystem:
+    # one filesystem per bucket (and environment): building an S3 one may look up its region
+    if scheme == "s3":
+        query = _s3_endpoint_query(query)
+    uri = f"{scheme}://{netloc}" + (f"?{query}" if query else "")
+    return pafs.FileSystem.from_uri(uri)[0]
+
+
 def resolve(uri: str | os.PathLike) -> tuple[pafs.FileSystem, str]:
     """(filesystem, path) for a local path or a pyarrow filesystem URI."""
     text = str(uri)
-    if "://" in text:
+    if not is_uri(text):
+        return pafs.LocalFileSystem(), os.path.abspath(text)
+    parts = urlsplit(text)
+    if parts.scheme in ("s3", "gs", "gcs") and parts.netloc:
+        fs = _remote_fs(parts.scheme, parts.netloc, parts.query, tuple(sorted(actor_env().items())))
+        return fs, f"{parts.netloc}{parts.path}".rstrip("/") or parts.netloc
+    try:
         return pafs.FileSystem.from_uri(text)
-    return pafs.LocalFileSystem(), os.path.abspath(text)
+    except (pa.ArrowInvalid, ValueError) as exc:
+        raise StorageError(f"{text}: not a filesystem URI that pyarrow understands ({exc})") from None
 
 
 def join(base: str | os.PathLike, *parts: str) -> str:
@@ -38,6 +93,57 @@ def join(base: str | os.PathLike, *parts: str) -> str:
 def exists(uri: str | os.PathLike) -> bool:
     fs, path = resolve(uri)
     return fs.get_file_info(path).type != pafs.FileType.NotFound
+
+
+def write_bytes(uri: str | os.PathLike, data: bytes) -> str:
+    """Write a whole file (config, Markdown, CSV, figure, report) atomically at `uri`."""
+    fs, path = resolve(uri)
+    parent = path.rsplit("/", 1)[0]
+    fs.create_dir(parent, recursive=True)
+    tmp = f"{parent}/.tmp-{uuid.uuid4().hex}-{path.rsplit('/', 1)[-1]}"
+    try:
+        with fs.open_output_stream(tmp) as f:
+            f.write(data)
+        fs.move(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            fs.delete_file(tmp)
+        raise
+    return str(uri)
+
+
+def read_bytes(uri: str | os.PathLike) -> bytes:
+    """A whole file's bytes; StorageError naming it if it is missing."""
+    fs, path = resolve(uri)
+    try:
+        with fs.open_input_stream(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        raise StorageError(f"{uri}: file not found") from None
+
+
+def read_text(uri: str | os.PathLike) -> str:
+    return read_bytes(uri).decode("utf-8")
+
+
+def write_text(uri: str | os.PathLike, text: str) -> str:
+    return write_bytes(uri, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def local_dir(uri: str | os.PathLike) -> Iterator[Path]:
+    """A local directory standing for `uri`: the directory itself for a local path; for a URI a
+    temporary one whose files are copied to `uri` when the block ends without error (for
+    writers that only know local paths, such as matplotlib)."""
+    if not is_uri(uri):
+        path = Path(os.path.abspath(str(uri)))
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="budget-realloc-") as tmp:
+        yield Path(tmp)
+        for file in sorted(p for p in Path(tmp).rglob("*") if p.is_file()):
+            write_bytes(join(uri, str(file.relative_to(tmp))), file.read_bytes())
 
 
 def write_table(table: pa.Table, uri: str | os.PathLike, name: str) -> str:
@@ -101,6 +207,19 @@ def probe(uri: str | os.PathLike, name: str) -> int | None:
     if version is not None and version.decode() != schemas.SCHEMA_VERSION:
         return None
     return meta.num_rows
+
+
+def count_equal(uri: str | os.PathLike, column: str, value: str) -> int:
+    """Rows of a Parquet file whose `column` equals `value`, reading that column only; 0 if the
+    file is missing or unreadable (the caller's probe decides what that means)."""
+    import pyarrow.compute as pc
+
+    fs, path = resolve(uri)
+    try:
+        col = pq.read_table(path, filesystem=fs, columns=[column]).column(column)
+    except (FileNotFoundError, pa.ArrowInvalid, OSError, KeyError):
+        return 0
+    return int(pc.sum(pc.equal(col, value)).as_py() or 0)
 
 
 def list_files(uri: str | os.PathLike, suffix: str = ".parquet") -> list[str]:

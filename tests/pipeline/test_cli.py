@@ -50,12 +50,12 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=120)
 
 
-def test_problems_writes_the_table(tmp_path, mbpp_path):
+def test_problems_writes_the_table(tmp_path, mbpp_sample_path):
     out = tmp_path / "mbpp.parquet"
-    result = run_cli("problems", "--benchmark", "mbpp", "--data", str(mbpp_path), "--out", str(out))
+    result = run_cli("problems", "--benchmark", "mbpp", "--data", str(mbpp_sample_path), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "wrote 500 mbpp problems" in result.stdout
-    assert storage.read_table(out, "problems").num_rows == 500
+    assert "wrote 6 mbpp problems" in result.stdout  # MBPP/11-16 of the committed sample
+    assert storage.read_table(out, "problems").num_rows == 6
 
 
 def test_problems_with_a_missing_file_exits_2_naming_it(tmp_path):

@@ -55,9 +55,14 @@ class Solution:
 """
 
 
-def test_apps_stdin_prompt_is_two_shots_then_the_question(apps_path, shared_data):
+def raw(apps_path, problem_id: int) -> dict:
+    with open(apps_path) as f:
+        return next(r for r in map(json.loads, f) if r["problem_id"] == problem_id)
+
+
+def test_apps_stdin_prompt_is_two_shots_then_the_question(apps_path):
     rows = by_task(apps.load(apps_path))
-    question = (shared_data / "apps/coderl_train_examples/0001/question.txt").read_text()
+    question = raw(apps_path, 1)["question"]
     row = rows["APPS/1"]
     assert row["prompt"] == (
         APPS_SHOTS + "\nQUESTION:\n" + question + "\nUse Standard Input format\nANSWER:\n"
@@ -65,19 +70,21 @@ def test_apps_stdin_prompt_is_two_shots_then_the_question(apps_path, shared_data
     assert (row["io_kind"], row["entry_point"], row["difficulty"]) == ("stdin", None, "interview")
 
 
-def test_apps_call_based_prompt_carries_the_starter_code(apps_path, shared_data):
+def test_apps_call_based_prompt_carries_the_starter_code(apps_path):
     rows = by_task(apps.load(apps_path))
-    base = shared_data / "apps/coderl_train_examples/2404"
+    source = raw(apps_path, 2404)
     row = rows["APPS/2404"]
+    assert source["starter_code"].startswith("class Solution:")
     assert row["prompt"] == (
-        APPS_SHOTS + "\nQUESTION:\n" + (base / "question.txt").read_text() + "\n"
-        + (base / "starter_code.py").read_text() + "\nUse Call-Based format\nANSWER:\n"
+        APPS_SHOTS + "\nQUESTION:\n" + source["question"] + "\n"
+        + source["starter_code"] + "\nUse Call-Based format\nANSWER:\n"
     )
     assert (row["io_kind"], row["entry_point"]) == ("call", "findKthPositive")
     assert json.loads(row["tests"])["outputs"] == [9]
 
 
 def test_apps_loads_the_five_staged_problems_from_jsonl_or_directories(apps_path, shared_data):
+    # the original per-problem directories are not committed: this one needs ../shared
     from_jsonl = apps.load(apps_path)
     from_dirs = apps.load(shared_data / "apps/coderl_train_examples")
     assert from_jsonl.num_rows == 5
@@ -90,8 +97,8 @@ def test_apps_filters_by_difficulty(apps_path):
     assert sorted(by_task(table)) == ["APPS/2404", "APPS/4184"]
 
 
-def test_apps_takes_bigcode_style_few_shot_files(apps_path, shared_data):
-    table = apps.load(apps_path, fewshot_path=shared_data / "apps/bigcode_apps_few_shot_prompts.json")
+def test_apps_takes_bigcode_style_few_shot_files(apps_path, apps_fewshot_path):
+    table = apps.load(apps_path, fewshot_path=apps_fewshot_path)
     prompt = by_task(table)["APPS/1"]["prompt"]
     assert prompt.startswith("\nQUESTION:\nFor an integer x find the largest positive integer y")
     assert prompt.count("\nANSWER:\n") == 3

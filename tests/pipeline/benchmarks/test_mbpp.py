@@ -55,11 +55,16 @@ assert remove_Occ("PHP","P") == "H"
 """
 
 
-def test_mbpp_loads_the_500_test_ids_with_the_3_shot_prompt(mbpp_path):
+def test_mbpp_loads_the_500_test_ids(mbpp_path):
     table = mbpp.load(mbpp_path)
-    rows = by_task(table)
     assert table.num_rows == 500
-    assert sorted(int(t.split("/")[1]) for t in rows) == list(range(11, 511))
+    assert sorted(int(t.split("/")[1]) for t in by_task(table)) == list(range(11, 511))
+
+
+def test_mbpp_loads_the_test_ids_with_the_3_shot_prompt(mbpp_sample_path):
+    table = mbpp.load(mbpp_sample_path)
+    rows = by_task(table)
+    assert sorted(rows) == [f"MBPP/{i}" for i in range(11, 17)]  # the shots 2-4 are not problems
     first = rows["MBPP/11"]
     assert first["prompt"] == MBPP_11_PROMPT
     assert first["fewshot_ids"] == ["MBPP/2", "MBPP/3", "MBPP/4"]
@@ -68,10 +73,10 @@ def test_mbpp_loads_the_500_test_ids_with_the_3_shot_prompt(mbpp_path):
     assert first["tests"].splitlines()[0] == 'assert remove_Occ("hello","l") == "heo"'
 
 
-def test_mbpp_rows_run_their_reference_as_the_reference_harness_does(mbpp_path):
+def test_mbpp_rows_run_their_reference_as_the_reference_harness_does(mbpp_sample_path):
     import subprocess
     import sys
 
-    row = by_task(mbpp.load(mbpp_path))["MBPP/11"]
+    row = by_task(mbpp.load(mbpp_sample_path))["MBPP/11"]
     program = row["reference"] + "\n\n" + row["test_setup"] + "\n\n" + row["tests"] + "\n"
     assert subprocess.run([sys.executable, "-c", program], timeout=30).returncode == 0

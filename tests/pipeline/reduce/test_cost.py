@@ -63,14 +63,23 @@ def test_an_unreadable_config_gives_a_clear_error(tmp_path):
         cost.flops_per_forward(str(bad))
 
 
-def test_seconds_per_sample_is_total_generation_time_over_rows():
-    samples = pa.table({"model": ["a", "a", "b"], "gen_seconds": [1.0, 3.0, 5.0]})
-    assert cost.seconds_per_sample(samples) == {"a": 2.0, "b": 5.0}
+def _timed(rows):
+    model, bench, temp, secs = zip(*rows)
+    return pa.table({"model": list(model), "benchmark": list(bench),
+                     "temperature": list(temp), "gen_seconds": list(secs)})
 
 
-def test_models_without_measured_time_get_no_time_cost():
-    samples = pa.table({"model": ["a", "b"], "gen_seconds": [0.0, 2.0]})
-    assert cost.seconds_per_sample(samples) == {"b": 2.0}
+def test_seconds_per_sample_is_the_mean_per_model_and_benchmark_over_sampled_rows():
+    samples = _timed([("a", "humaneval", 0.8, 1.0), ("a", "humaneval", 0.8, 3.0),
+                      ("a", "apps", 0.6, 20.0), ("a", "humaneval", 0.0, 100.0),  # greedy: left out
+                      ("b", "humaneval", 0.8, 5.0)])
+    assert cost.seconds_per_sample(samples) == {
+        ("a", "humaneval"): 2.0, ("a", "apps"): 20.0, ("b", "humaneval"): 5.0}
+
+
+def test_pairs_without_measured_time_get_no_time_cost():
+    samples = _timed([("a", "mbpp", 0.8, 0.0), ("b", "mbpp", 0.8, 2.0)])
+    assert cost.seconds_per_sample(samples) == {("b", "mbpp"): 2.0}
 
 
 def test_normalised_cost_divides_by_the_cheapest_model():
@@ -81,10 +90,18 @@ def test_normalised_cost_divides_by_the_cheapest_model():
         cost.normalise({"a": 0.0, "b": 1.0})
 
 
-def test_model_costs_use_supplied_seconds_over_measured_ones():
-    samples = pa.table({"model": ["a", "b"], "gen_seconds": [2.0, 4.0]})
-    flops, secs = cost.model_costs(
-        ["a", "b"], {"a": ModelCost(flops_per_pass=1e9, seconds_per_sample=9.0)}, samples
-    )
-    assert flops == {"a": 1e9, "b": None}
-    assert secs == {"a": 9.0, "b": 4.0}
+def test_curve_costs_use_supplied_seconds_over_measured_ones_and_say_where_each_came_from():
+    samples = _timed([("a", "mbpp", 0.8, 2.0), ("b", "mbpp", 0.8, 4.0), ("b", "apps", 0.8, 40.0),
+                      ("b", "apps", 0.0, 1.0)])
+    got = cost.curve_costs(
+        [("a", "mbpp"), ("b", "mbpp"), ("b", "apps"), ("c", "apps")],
+        {"a": ModelCost(flops_per_pass=1e9, seconds_per_sample=9.0),
+         "b": ModelCost(config="codellama-7b", flops_per_pass=None)}, samples)
+    assert got[("a", "mbpp")]["flops"] == cost.Priced(1e9, "config: cost.flops_per_pass")
+    assert got[("a", "mbpp")]["time"] == cost.Priced(9.0, "config: cost.seconds_per_sample")
+    assert got[("b", "mbpp")]["time"] == cost.Priced(4.0, "measured: mean gen_seconds of 1 sampled samples")
+    assert got[("b", "apps")]["time"].value == 40.0  # its own benchmark's samples, greedy excluded
+    assert got[("b", "apps")]["flops"].source.startswith("calflops: preset codellama-7b")
+    assert got[("b", "apps")]["flops"].value == pytest.approx(1.691e12, rel=2e-3)
+    assert got[("c", "apps")]["flops"].value is None and got[("c", "apps")]["time"].value is None
+    assert got[("c", "apps")]["time"].source.startswith("none:")

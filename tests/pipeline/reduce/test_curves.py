@@ -15,8 +15,8 @@ import schemas
 from pipeline.reduce import metrics
 from pipeline.run import storage
 from pipeline.reduce.cost import ModelCost
-from pipeline.reduce.curves import (
-    ReduceError, load_costs, reduce_run, reduce_tables, status_counts)
+from pipeline.reduce.curves import (ReduceError, SandboxErrorsExcluded, load_costs, priced_costs,
+                                    reduce_run, reduce_tables, status_counts)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,8 @@ def tables3(synthetic_run):
 def curves(tables3):
     samples, verdicts, scores = tables3
     costs = {"small": ModelCost(flops_per_pass=1e12), "large": ModelCost(flops_per_pass=3e12)}
-    return reduce_tables(samples, verdicts, scores, costs, n_boot=200, seed=0).to_pandas()
+    return reduce_tables(samples, verdicts, scores, costs, n_boot=200, seed=0,
+                         k_range="full").to_pandas()
 
 
 def test_curves_table_has_the_curves_schema_and_every_metric(tables3):
@@ -37,7 +38,25 @@ def test_curves_table_has_the_curves_schema_and_every_metric(tables3):
     table = reduce_tables(samples, verdicts, scores, costs, n_boot=50)
     schemas.validate(table, "curves")
     assert set(table.column("metric").to_pylist()) == {
-        "pass@k", "greedy_pass@1", "pass_flops", "pass_time", "rank_score"}
+        "pass@k", "greedy_pass@1", "pass_flops", "pass_time", "rank_score", "rank_score_flops",
+        "rank_score_time"}
+
+
+def test_curves_stop_at_k_half_n_by_default_and_reach_n_with_the_full_range(tables3, curves):
+    samples, verdicts, scores = tables3
+    half = reduce_tables(samples, verdicts, scores, n_boot=0).to_pandas()
+    for frame, top in ((half, 8), (curves, 16)):  # n = 16 sampled completions per problem
+        pk = frame[(frame.metric == "pass@k")]
+        assert pk.groupby(["model", "benchmark"]).k.max().eq(top).all()
+    full_pk = curves[curves.metric == "pass@k"].set_index(["model", "benchmark", "k"]).value
+    half_pk = half[half.metric == "pass@k"].set_index(["model", "benchmark", "k"]).value
+    np.testing.assert_array_equal(half_pk, full_pk.loc[half_pk.index])  # the same points, fewer
+    rs_half = half[half.metric == "rank_score"].groupby(["model", "benchmark"]).k.max()
+    rs_full = curves[curves.metric == "rank_score"].groupby(["model", "benchmark"]).k.max()
+    assert (rs_half == rs_full // 2).all()  # usable (non-truncated) n, halved
+    assert half[half.metric == "pass_time"].k.max() == 8  # budgets buy at most n/2 samples
+    with pytest.raises(ReduceError, match="k_range"):
+        reduce_tables(samples, verdicts, k_range="most")
 
 
 def test_pass_at_k_curve_matches_the_estimator_on_the_runs_counts(tables3, curves):
@@ -163,12 +182,22 @@ def test_reduce_run_writes_valid_curves_tables_and_figures(tmp_path, tables3, wr
     for bench in ("humaneval", "mbpp"):
         table = pd.read_csv(tmp_path / "tables" / f"pass_at_k_{bench}.csv")
         assert set(table["model"]) == {"small", "large"}
-        assert {"pass@1", "pass@10", "greedy@1"} <= set(table.columns)
+        assert {"pass@1", "greedy@1"} <= set(table.columns)
+        assert "pass@10" not in table.columns  # n = 16: curves stop at k = n/2 = 8 by default
         md = (tmp_path / "tables" / f"pass_at_k_{bench}.md").read_text()
         assert md.count("\n| ") == 3  # header + 2 models
         cross = pd.read_csv(tmp_path / "tables" / f"crossovers_{bench}.csv")
-        assert set(cross["metric"]) == {"pass_flops", "pass_time"}
-        for fig in ("pass_at_k", "pass_flops", "pass_time", "rank_score"):
+        assert set(cross["metric"]) == {"pass_flops", "pass_time", "rank_score_flops",
+                                        "rank_score_time"}
+        costs = pd.read_csv(tmp_path / "tables" / f"costs_{bench}.csv")
+        flops = costs[costs.budget == "flops"].set_index("model")
+        assert flops.loc["large", "normalised"] == 3.0
+        assert flops.loc["large", "source"] == "config: cost.flops_per_pass"
+        time_ = costs[costs.budget == "time"].set_index("model")
+        assert time_.loc["large", "cost_per_sample"] == 4.0
+        assert time_.loc["large", "source"] == "measured: mean gen_seconds of 192 sampled samples"
+        for fig in ("pass_at_k", "pass_flops", "pass_time", "rank_score", "rank_score_flops",
+                    "rank_score_time"):
             for ext in ("png", "svg"):
                 path = tmp_path / "figures" / f"{bench}_{fig}.{ext}"
                 assert path.stat().st_size > 1000
@@ -223,7 +252,7 @@ def _tables(nlls, passed):
 def test_an_empty_completion_is_ranked_after_every_scored_one(empty_passes):
     # sample 0 is empty (NaN), sample 1 passes with the best NLL, sample 2 fails
     samples, verdicts, scores = _tables([math.nan, 0.5, 2.0], [empty_passes, True, False])
-    curves = reduce_tables(samples, verdicts, scores, n_boot=0).to_pandas()
+    curves = reduce_tables(samples, verdicts, scores, n_boot=0, k_range="full").to_pandas()
     rank = curves[curves.metric == "rank_score"].set_index("k")["value"]
     assert rank[3] == 1.0  # from all three, the ranker picks the passing, best-scored sample
     # of the 3 draws of k = 2, {0, 1} and {1, 2} pick sample 1 (pass); {0, 2} picks the scored
@@ -249,3 +278,169 @@ def test_unjudgeable_samples_count_as_not_passing_and_are_reported_per_status(ta
     a = reduce_tables(samples, marked, None, n_boot=0).to_pandas()
     b = reduce_tables(samples, as_fail, None, n_boot=0).to_pandas()
     pd.testing.assert_frame_equal(a, b)
+
+
+# -- hand-built runs: one row per (model, benchmark, task, sample) -------------------------------
+def _run(rows, scored=False):
+    """rows: (model, benchmark, task, idx, temperature, status, gen_seconds[, nll, truncated])."""
+    s, v, sc = [], [], []
+    for row in rows:
+        model, bench, task, idx, temp, status, secs = row[:7]
+        key = dict(run_id="h", model=model, benchmark=bench, task_id=task, sample_idx=idx)
+        s.append({**key, "seed": idx, "temperature": temp, "completion": "x", "n_tokens": 3,
+                  "finish_reason": "stop", "gen_seconds": secs})
+        v.append({**key, "status": status, "tests_passed": int(status == "pass"), "tests_total": 1,
+                  "detail": "sandbox: worker died" if status == "error" else "", "exec_ms": 1.0,
+                  "cached": False})
+        if scored:
+            sc.append({**key, "ranker": "r", "mean_nll": row[7], "n_tokens": 3, "truncated": row[8]})
+    return (schemas.from_rows(s, "samples"), schemas.from_rows(v, "verdicts"),
+            schemas.from_rows(sc, "scores") if scored else None)
+
+
+def test_each_benchmarks_pass_time_curve_uses_that_benchmarks_own_measured_cost():
+    # model b's mbpp samples take 10x as long as its humaneval ones (20 s vs 2 s); model a takes
+    # 1 s on both. Greedy samples (1000 s) are not what a budget buys: they are left out.
+    rows = []
+    for bench, b_secs in (("humaneval", 2.0), ("mbpp", 20.0)):
+        for model, secs in (("a", 1.0), ("b", b_secs)):
+            for i, status in enumerate(["pass", "pass", "fail", "fail"]):
+                rows.append((model, bench, f"{bench}/0", i, 0.8, status, secs))
+            rows.append((model, bench, f"{bench}/0", -1, 0.0, "pass", 1000.0))
+    samples, verdicts, _ = _run(rows)
+    curves = reduce_tables(samples, verdicts, n_boot=0).to_pandas()
+    pt = curves[curves.metric == "pass_time"]
+
+    def points(model, bench):
+        g = pt[(pt.model == model) & (pt.benchmark == bench)].sort_values("x")
+        return [v for point in zip(g.x, g.k, g.value) for v in point]  # x, k, value, x, k, ...
+
+    # n = 4, c = 2: pass@1 = 1/2, pass@2 = 1 - C(2,2)/C(4,2) = 5/6; k <= n/2 = 2.
+    # Budgets in units of a's time per sample on that benchmark: b costs 2 on humaneval, 20 on mbpp.
+    assert points("b", "humaneval") == pytest.approx([2.0, 1, 0.5, 4.0, 2, 5 / 6])
+    assert points("b", "mbpp") == pytest.approx([20.0, 1, 0.5, 40.0, 2, 5 / 6])
+    assert points("a", "mbpp") == pytest.approx([1.0, 1, 0.5, 2.0, 2, 5 / 6])
+    table = priced_costs(samples).set_index(["benchmark", "model", "budget"])
+    assert table.loc[("mbpp", "b", "time"), "cost_per_sample"] == 20.0
+    assert table.loc[("humaneval", "b", "time"), "normalised"] == 2.0
+    assert table.loc[("mbpp", "b", "time"), "source"] == "measured: mean gen_seconds of 4 sampled samples"
+    assert pd.isna(table.loc[("mbpp", "b", "flops"), "cost_per_sample"])  # no FLOPs cost given
+
+
+def _error_run():
+    rows = [("m", "humaneval", f"HumanEval/{t}", i, 0.8, "pass" if (t + i) % 3 == 0 else "fail", 1.0)
+            for t in range(3) for i in range(6)]
+    rows[4] = rows[4][:5] + ("error",) + rows[4][6:]  # task 0, sample 4: the sandbox could not judge
+    return _run(rows)
+
+
+def test_sandbox_error_verdicts_are_refused_not_counted_as_failures():
+    samples, verdicts, _ = _error_run()
+    with pytest.raises(ReduceError, match=r"1 samples have a sandbox `error` verdict.*m/humaneval: 1"
+                       r".*resume.*--exclude-errors"):
+        reduce_tables(samples, verdicts, n_boot=0)
+
+
+def test_excluded_error_verdicts_leave_their_samples_out_and_say_how_many():
+    samples, verdicts, _ = _error_run()
+    with pytest.warns(SandboxErrorsExcluded, match=r"excluded 1 samples .*m/humaneval: 1"):
+        curves = reduce_tables(samples, verdicts, n_boot=0, exclude_errors=True,
+                               k_range="full").to_pandas()
+    v = verdicts.to_pandas()
+    v = v[v.status != "error"]
+    g = v.groupby("task_id").status.agg(n="size", c=lambda x: (x == "pass").sum())
+    assert g.n.tolist() == [5, 6, 6]
+    pk = curves[curves.metric == "pass@k"].sort_values("k")
+    assert pk.k.tolist() == [1, 2, 3, 4, 5]  # the smallest n is now 5
+    np.testing.assert_allclose(pk.value, metrics.pass_at_k(g.n, g.c, np.arange(1, 6)).mean(axis=0))
+
+
+def _brute_force_rank_score(nll, passed, usable, k):
+    """The expected pass of the best-ranked of k usable samples, over every k-subset; ties in the
+    ranker score broken uniformly at random (their mean pass)."""
+    from itertools import combinations
+
+    pool = [i for i in range(len(nll)) if usable[i]]
+    if not pool:
+        return 0.0
+    total, count = 0.0, 0
+    for subset in combinations(pool, k):
+        best = min(nll[i] for i in subset)
+        tied = [passed[i] for i in subset if nll[i] == best]
+        total += sum(tied) / len(tied)
+        count += 1
+    return total / count
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("k_range", ["half", "full"])
+def test_budgeted_rank_score_matches_a_brute_force_enumeration(seed, k_range):
+    rng = np.random.default_rng(seed)
+    cost = {"s": 1.0, "l": 2.5}  # FLOPs per pass: l buys a sample for 2.5 of s's
+    rows, truth = [], {}
+    for model in cost:
+        for t in range(3):
+            n = 7
+            nll = rng.integers(0, 4, n).astype(float)  # few values: ties
+            passed = rng.random(n) < 0.4
+            usable = rng.random(n) > 0.15
+            usable[0] = True
+            truth[(model, t)] = (nll, passed, usable)
+            for i in range(n):
+                rows.append((model, "mbpp", f"MBPP/{t}", i, 0.8, "pass" if passed[i] else "fail",
+                             1.0 + (model == "l"), nll[i], not usable[i]))
+    samples, verdicts, scores = _run(rows, scored=True)
+    costs = {m: ModelCost(flops_per_pass=c * 1e12) for m, c in cost.items()}
+    curves = reduce_tables(samples, verdicts, scores, costs, n_boot=0, k_range=k_range).to_pandas()
+    checked = 0
+    for metric, per_sample in (("rank_score_flops", cost), ("rank_score_time", {"s": 1.0, "l": 2.0})):
+        rows_m = curves[curves.metric == metric]
+        assert set(rows_m.model) == {"s", "l"} and set(rows_m.ranker) == {"r"}
+        for _, row in rows_m.iterrows():
+            k = int(np.floor(row.x / per_sample[row.model] + 1e-9))
+            assert row.k == k
+            expect = np.mean([_brute_force_rank_score(*truth[(row.model, t)], k) for t in range(3)])
+            assert row.value == pytest.approx(expect, abs=1e-12)
+            checked += 1
+    assert checked >= 8
+
+
+def test_reduce_run_on_a_file_uri_writes_the_same_outputs_as_on_its_path(tmp_path, tables3, write_run,
+                                                                          monkeypatch):
+    path_run, uri_run = tmp_path / "by-path", tmp_path / "by-uri"
+    write_run(path_run, *tables3)
+    write_run(uri_run, *tables3)
+    monkeypatch.chdir(tmp_path)
+    by_path = reduce_run(str(path_run), n_boot=20)
+    by_uri = reduce_run(f"file://{uri_run}", n_boot=20)
+    assert by_uri.equals(by_path)
+    assert {"pass_flops", "rank_score_flops"} <= set(by_uri.column("metric").to_pylist())  # config costs read
+    names = lambda root: sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert names(uri_run) == names(path_run)
+    assert (uri_run / "tables" / "costs_mbpp.md").read_text() == (
+        path_run / "tables" / "costs_mbpp.md").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["by-path", "by-uri"]  # no stray `file:`
+
+
+def test_reduce_run_on_an_s3_run_dir_gives_the_curves_and_outputs_of_its_local_copy(
+        tmp_path, tables3, write_run, s3_run_uri, monkeypatch):
+    import pyarrow.fs as pafs
+
+    local = tmp_path / "local"
+    write_run(local, *tables3)
+    fs, path = storage.resolve(s3_run_uri)
+    pafs.copy_files(str(local), path, source_filesystem=pafs.LocalFileSystem(),
+                    destination_filesystem=fs)
+    monkeypatch.chdir(tmp_path)
+    by_uri = reduce_run(s3_run_uri, n_boot=20)
+    by_path = reduce_run(str(local), n_boot=20)
+    assert by_uri.equals(by_path)
+    assert {"pass_flops", "pass_time", "rank_score", "rank_score_flops", "rank_score_time"} <= set(
+        by_uri.column("metric").to_pylist())  # the config's FLOPs costs were read from the bucket
+    assert storage.read_table(storage.join(s3_run_uri, "curves.parquet"), "curves").equals(
+        storage.read_table(local / "curves.parquet", "curves"))
+    on_s3 = [f[len(s3_run_uri) + 1:] for f in storage.list_files(s3_run_uri, suffix="")]
+    assert on_s3 == sorted(str(p.relative_to(local)) for p in local.rglob("*") if p.is_file())
+    assert storage.read_text(storage.join(s3_run_uri, "tables/costs_mbpp.md")) == (
+        local / "tables" / "costs_mbpp.md").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["local"]  # no stray `s3:` directory

@@ -98,3 +98,23 @@ def test_the_advisors_exact_formulas_agree_with_a_simulation_on_the_slices_real_
                                    {"codegen-16b": 1.0, "pool-2": 2.0}, trials=4000)
     assert len(rows) == 2 * 3 + 2
     assert all(abs(r["z"]) < 5 for r in rows), rows
+
+
+def test_the_report_reads_a_run_dir_in_object_storage_as_one_on_disk(
+        tmp_path, synthetic_run, write_run, s3_run_uri):
+    import pyarrow.fs as pafs
+
+    from pipeline.reduce.curves import reduce_run
+    from pipeline.run import storage
+
+    local = tmp_path / "local"
+    write_run(local, *synthetic_run(n_problems=4, n=6, benchmarks=("humaneval",)))
+    reduce_run(str(local), n_boot=20)
+    fs, path = storage.resolve(s3_run_uri)
+    pafs.copy_files(str(local), path, source_filesystem=pafs.LocalFileSystem(),
+                    destination_filesystem=fs)
+    on_s3 = reproduction.smollm2_result(s3_run_uri, model="small")
+    on_disk = reproduction.smollm2_result(local, model="small")
+    assert on_s3["benchmarks"] == on_disk["benchmarks"] and on_s3["benchmarks"]["humaneval"]["pass"]
+    assert reproduction._pngs(s3_run_uri) == reproduction._pngs(local)
+    assert "humaneval_pass_at_k.png" in reproduction._pngs(s3_run_uri)

@@ -214,3 +214,26 @@ def test_cli_import_samples_exits_2_naming_the_bad_line(tmp_path, humaneval_path
     ok = CliRunner().invoke(app, ["import-samples", str(cfg_path), str(f), "--skip-bad"])
     assert ok.exit_code == 0, ok.output
     assert "skipped 1 (unknown task): line 2" in ok.output
+
+
+def test_import_then_run_on_an_s3_run_dir_writes_everything_to_the_bucket(
+        tmp_path, humaneval_path, s3_run_uri, monkeypatch):
+    from pipeline import results
+
+    monkeypatch.chdir(tmp_path)
+    cfg = _config(tmp_path, humaneval_path).model_copy(update={
+        "output_dir": s3_run_uri, "sandbox": {"backend": "bwrap", "workers": 1}})
+    f = _jsonl(tmp_path / "s.jsonl", [
+        {"task_id": t, "completion": c}
+        for t in ("HumanEval/0", "HumanEval/1", "HumanEval/2") for c in ("    return 1\n", "    pass\n")])
+    importers.import_to_run(cfg, f)
+    report = json.loads(storage.read_text(storage.join(s3_run_uri, "imports/theirs-humaneval.json")))
+    assert report["imported"] == 6
+    outcome = orchestrator.run(cfg, progress=False, in_process=True)
+    assert outcome.reduced and not outcome.failed
+    r = results.load(s3_run_uri)
+    assert len(r.samples) == 6 and r.samples.status.notna().all()
+    assert set(r.curves.metric) >= {"pass@k", "pass_time"}
+    assert storage.exists(storage.join(s3_run_uri, "figures/humaneval_pass_at_k.png"))
+    assert storage.exists(storage.join(s3_run_uri, "tables/costs_humaneval.csv"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.jsonl"]  # nothing local but the input

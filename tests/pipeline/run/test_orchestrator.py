@@ -75,3 +75,50 @@ def test_a_corrupt_shard_is_named_by_the_query_api_and_nothing_else_is_touched(t
     with pytest.raises(storage.StorageError, match="sampled-00001.parquet: not a readable Parquet file"):
         results.load(str(tmp_path / "run"))
     assert bad.read_bytes() == b"\x00" * 64 and good.exists()
+
+
+def test_sandbox_error_verdicts_stop_reduce_and_resume_re_executes_their_shard(tmp_path):
+    import json
+
+    from pipeline import config as config_mod
+    from pipeline.run import importers, orchestrator
+
+    cfg = config_mod.parse({
+        "run_id": "err", "output_dir": str(tmp_path / "run"), "shard_size": 2,
+        "models": [{"name": "theirs", "path": "imported", "cost": {"seconds_per_sample": 1.0}}],
+        "benchmarks": [{"name": "humaneval", "n": 2, "subset": {"limit": 4}}],
+        "sandbox": {"backend": "bwrap", "workers": 1}, "reduce": {"n_boot": 0},
+    })
+    gens = tmp_path / "g.jsonl"
+    gens.write_text("".join(json.dumps({"task_id": f"HumanEval/{t}", "completion": c}) + "\n"
+                            for t in range(4) for c in ("    return 1\n", "    pass\n")))
+    importers.import_to_run(cfg, gens)
+    assert orchestrator.run(cfg, progress=False, in_process=True).reduced
+    before = results.load(cfg.output_dir).samples.sort_values(["task_id", "sample_idx"])
+
+    # the sandbox could not judge one sample of the first shard
+    rundir = RunDir(cfg.output_dir)
+    shard_file = storage.list_files(rundir.uri("verdicts"))[0]
+    rows = storage.read_table(shard_file, "verdicts").to_pylist()
+    rows[0].update(status="error", detail="sandbox: worker died")
+    storage.write_table(schemas.from_rows(rows, "verdicts"), shard_file, "verdicts")
+
+    refused = subprocess.run([sys.executable, "-m", "pipeline", "reduce", cfg.output_dir],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2
+    assert "1 samples have a sandbox `error` verdict" in refused.stderr
+    assert "--exclude-errors" in refused.stderr
+    excluded = subprocess.run([sys.executable, "-m", "pipeline", "reduce", cfg.output_dir,
+                               "--exclude-errors", "--n-boot", "0"],
+                              capture_output=True, text=True, timeout=300)
+    assert excluded.returncode == 0, excluded.stderr
+    assert "excluded 1 samples with a sandbox error verdict (theirs/humaneval: 1)" in excluded.stdout
+    status_out = subprocess.run([sys.executable, "-m", "pipeline", "status", cfg.output_dir],
+                                capture_output=True, text=True, timeout=300).stdout
+    assert "sandbox errors: 1 verdicts not judged" in status_out
+
+    outcome = orchestrator.resume(cfg.output_dir, progress=False, in_process=True)
+    assert outcome.reduced
+    after = results.load(cfg.output_dir).samples.sort_values(["task_id", "sample_idx"])
+    assert (after.status != "error").all()
+    assert after.status.tolist() == before.status.tolist()  # re-executed, judged as before
