@@ -83,22 +83,23 @@ def unit_costs(unit: str, models, benchmarks, flops, secs, prices: Mapping[str, 
                ) -> tuple[dict[tuple[str, str], Optional[float]], str]:
     """(cost of one sample per (model, benchmark) in `unit`, where it comes from).
 
-    `flops` and `secs` are pipeline.reduce.cost.model_costs' per-model figures; `exec_seconds`
-    maps (model, benchmark) to the mean sandbox CPU seconds per executed sample."""
+    `flops` and `secs` map (model, benchmark) to FLOPs and seconds per sample
+    (pipeline.reduce.cost.curve_costs); `exec_seconds` maps (model, benchmark) to the mean
+    sandbox CPU seconds per executed sample."""
     if unit not in UNITS:
         raise PriceError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
-    # per model today; per (model, benchmark) once the cost model gives it
     if unit == "flops":
-        return ({(m, b): flops.get(m) for m in models for b in benchmarks},
+        return ({(m, b): flops.get((m, b)) for m in models for b in benchmarks},
                 "FLOPs of one forward pass over 128 tokens per sample (calflops; models[].cost)")
 
     def gpus(m):
         given = (prices.get("models") or {}).get(m, {}).get("gpus_per_replica")
         return float(given or config_models.get(m, {}).get("num_gpus") or 1.0)
 
-    gpu_s = {(m, b): None if secs.get(m) is None else secs[m] * gpus(m)
+    gpu_s = {(m, b): None if secs.get((m, b)) is None else secs[(m, b)] * gpus(m)
              for m in models for b in benchmarks}
-    source = ("seconds per sample (models[].cost.seconds_per_sample, else measured gen_seconds) "
+    source = ("seconds per sample (models[].cost.seconds_per_sample, else measured gen_seconds "
+              "of that model's sampled samples on that benchmark) "
               "x GPUs per replica (prices file, else models[].num_gpus, else 1)")
     if unit == "gpu-seconds":
         return gpu_s, source
@@ -126,7 +127,7 @@ def advise_run(run_dir: str | Path, *, unit: str = "flops", prices: Mapping[str,
                **strategy_options) -> Advice:
     """The advice for every benchmark of a run directory, with tests and (if it has scores or
     greedy samples) without."""
-    from pipeline.reduce.cost import model_costs
+    from pipeline.reduce.cost import curve_costs
     from pipeline.reduce.curves import load_costs
     from pipeline.run import storage
 
@@ -140,7 +141,10 @@ def advise_run(run_dir: str | Path, *, unit: str = "flops", prices: Mapping[str,
     frame = counts.joined(samples, verdicts, scores if scores.num_rows else None)
     benchmarks = sorted(frame["benchmark"].unique())
     models = sorted(frame["model"].unique())
-    flops, secs = model_costs(models, load_costs(root / "config.yaml"), samples)
+    priced = curve_costs([(m, b) for m in models for b in benchmarks],
+                         load_costs(root / "config.yaml"), samples)
+    flops = {key: p["flops"].value for key, p in priced.items()}
+    secs = {key: p["time"].value for key, p in priced.items()}
     tables, curves, notes = [], [], []
     data = {b: counts.model_data(frame, b) for b in benchmarks}
     exec_s = {(m, b): s for b in benchmarks for m, s in data[b][1]["exec_seconds"].items()}

@@ -58,19 +58,19 @@ def test_dollars_price_gpu_seconds_and_add_the_sandbox_cpu_time_with_tests(tmp_p
     prices = {"gpu_price_per_hour": {"a100": 3.6}, "default_gpu": "a100",
               "cpu_price_per_hour": 36.0, "models": {"big": {"gpus_per_replica": 4}}}
     costs, source = advice.unit_costs(
-        "dollars", ["small", "big"], ["he"], {}, {"small": 2.0, "big": 5.0}, prices, {},
+        "dollars", ["small", "big"], ["he"], {}, {("small", "he"): 2.0, ("big", "he"): 5.0}, prices, {},
         exec_seconds={("small", "he"): 0.5, ("big", "he"): 0.5})
     assert costs[("small", "he")] == pytest.approx(2.0 * 3.6 / 3600 + 0.5 * 36 / 3600)
     assert costs[("big", "he")] == pytest.approx(5.0 * 4 * 3.6 / 3600 + 0.5 * 36 / 3600)
     assert "a100 $3.6/h" in source and "CPU-hour" in source
-    gpu_s, _ = advice.unit_costs("gpu-seconds", ["big"], ["he"], {}, {"big": 5.0}, {},
+    gpu_s, _ = advice.unit_costs("gpu-seconds", ["big"], ["he"], {}, {("big", "he"): 5.0}, {},
                                  {"big": {"num_gpus": 2}})
     assert gpu_s[("big", "he")] == 10.0
 
 
 def test_dollars_without_a_price_for_a_models_gpu_name_the_model():
     with pytest.raises(advice.PriceError, match="'small'"):
-        advice.unit_costs("dollars", ["small"], ["he"], {}, {"small": 1.0}, {}, {})
+        advice.unit_costs("dollars", ["small"], ["he"], {}, {("small", "he"): 1.0}, {}, {})
 
 
 def test_a_prices_file_that_is_not_a_mapping_of_prices_is_refused(tmp_path):
@@ -89,3 +89,9 @@ def test_the_markdown_table_shows_a_few_budgets_and_every_crossover(tmp_path, sy
     shown = advice.shown_rows(tests, cross, n=5)
     assert len(shown) < len(tests)
     assert set(cross["budget"][:5]) <= set(shown["budget"])
+
+
+def test_each_benchmark_is_priced_at_its_own_seconds_per_sample():
+    secs = {("m", "humaneval"): 2.0, ("m", "mbpp"): 20.0}
+    costs, _ = advice.unit_costs("gpu-seconds", ["m"], ["humaneval", "mbpp"], {}, secs, {}, {})
+    assert costs == {("m", "humaneval"): 2.0, ("m", "mbpp"): 20.0}
