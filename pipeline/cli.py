@@ -262,7 +262,7 @@ def _import(cfg, file: Path, model, benchmark, fmt: str, prompts: str, skip_bad:
 @app.command("import-samples")
 def import_samples(
     config: Path = typer.Argument(..., help="run config (YAML) with a model whose path is `imported`"),
-    file: Path = typer.Argument(..., help="generation file: completions jsonl, CodeT jsonl or "
+    file: Path = typer.Argument(..., help="generation file (.gz too): completions jsonl, CodeT jsonl or "
                                 "bigcode JSON list of lists"),
     model: Optional[str] = typer.Option(None, help="the imported model (default: the only one)"),
     benchmark: Optional[str] = typer.Option(None, help="benchmark (default: the only one)"),
