@@ -19,7 +19,9 @@ from schemas.tables import (
     VERDICTS,
     VERDICT_STATUSES,
 )
-from schemas.validate import SchemaError, conform, empty, from_pandas, from_rows, validate
+from schemas.validate import (
+    SchemaError, conform, empty, from_pandas, from_rows, matches, optional_fields, upgrade, validate,
+)
 
 __all__ = [
     "CURVES",
@@ -39,5 +41,8 @@ __all__ = [
     "empty",
     "from_pandas",
     "from_rows",
+    "matches",
+    "optional_fields",
+    "upgrade",
     "validate",
 ]

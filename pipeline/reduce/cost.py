@@ -36,13 +36,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     # without changing the architecture.
     "starcoderbase-1b": dict(model_type="gpt_bigcode", n_embd=2048, n_layer=24, n_head=16,
                              n_inner=8192, n_positions=8192, vocab_size=49152, multi_query=True,
-                             activation_function="gelu_pytorch_tanh"),
+                             activation_function="gelu_pytorch_tanh", bos_token_id=0, eos_token_id=0),
     "starcoderbase-3b": dict(model_type="gpt_bigcode", n_embd=2816, n_layer=36, n_head=22,
                              n_inner=11264, n_positions=8192, vocab_size=49152, multi_query=True,
-                             activation_function="gelu_pytorch_tanh"),
+                             activation_function="gelu_pytorch_tanh", bos_token_id=0, eos_token_id=0),
     "starcoderbase-7b": dict(model_type="gpt_bigcode", n_embd=4096, n_layer=42, n_head=32,
                              n_inner=16384, n_positions=8192, vocab_size=49152, multi_query=True,
-                             activation_function="gelu"),
+                             activation_function="gelu", bos_token_id=0, eos_token_id=0),
 }
 
 #: Where each preset's configuration values were read (every field of the preset is in it).

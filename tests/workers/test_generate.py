@@ -193,3 +193,31 @@ def test_stats_account_for_the_last_call(tiny_generator, problems):
     assert stats["tokens"] == sum(table.column("n_tokens").to_pylist())
     assert 0 < stats["engine_seconds"] <= stats["wall_seconds"]
     assert sum(table.column("gen_seconds").to_pylist()) == pytest.approx(stats["engine_seconds"])
+
+
+def test_the_instruct_style_keeps_the_reply_and_stores_the_code_taken_from_it(tiny_generator,
+                                                                              problems_of):
+    from workers import instruct
+
+    fn = problems_of({"T/0": "def add(a, b):\n"}, stop=["\n"])
+    raw = tiny_generator.generate(fn, n=2, seed=5, **SETTINGS)
+    assert raw.column("reply").null_count == 2  # raw prompts keep no separate reply
+    tok = tiny_generator.tokenizer
+    saved = (tiny_generator.prompt_style, tok.chat_template)
+    tiny_generator.prompt_style = "instruct"
+    tok.chat_template = "{% for m in messages %}<u>{{ m['content'] }}{% endfor %}<a>"
+    try:
+        table = tiny_generator.generate(fn, n=2, seed=5, **SETTINGS)
+        with pytest.raises(GenerationError, match="needs function problems"):
+            mbpp_like = problems_of({"M/1": "x"}, stop=[])
+            mbpp_like = mbpp_like.set_column(mbpp_like.schema.get_field_index("io_kind"),
+                                             "io_kind", [["assert"]])
+            tiny_generator.generate(mbpp_like, n=1, seed=5, **SETTINGS)
+    finally:
+        tiny_generator.prompt_style, tok.chat_template = saved
+    rows = table.to_pylist()
+    assert all(r["reply"] is not None for r in rows)
+    assert [r["completion"] for r in rows] == [instruct.extract_completion(r["reply"], None)
+                                               for r in rows]
+    # no stop sequence applies: a reply ends at end of turn or the token limit
+    assert any("\n" in r["reply"] for r in rows) or all(r["n_tokens"] == 12 for r in rows)
