@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.report import astraios
+
 REPO = Path(__file__).resolve().parents[2]
 CODET_FILE = Path(os.environ.get(
     "BUDGET_REALLOC_CODET_FILE",
@@ -400,6 +402,7 @@ def main(argv=None) -> None:
     ap.add_argument("--codet-run", default="runs/reproduce-codegen16b-codet")
     ap.add_argument("--humaneval-run", default="runs/reproduce-codegen16b-humaneval")
     ap.add_argument("--smollm2-run", default="runs/reproduce-smollm2")
+    ap.add_argument("--astraios-run", default="runs/reproduce-astraios")
     ap.add_argument("--out", default="docs/REPRODUCTION.md")
     args = ap.parse_args(argv)
     smol_dir = Path(args.smollm2_run)
@@ -414,8 +417,14 @@ def main(argv=None) -> None:
                      *[(p, f"smollm2_{p.name}") for p in sorted((smol_dir / "figures").glob("*.png"))
                        if smol is not None]]:
         shutil.copyfile(src, figures / dst)
+    star = astraios.result(Path(args.astraios_run))
+    for name in ("pass_flops", "pass_at_k"):
+        if star is not None:
+            shutil.copyfile(Path(args.astraios_run) / f"figures/humaneval_{name}.png",
+                            figures / f"astraios_humaneval_{name}.png")
     text = render(codegen_result(codet_run), codegen_result(he_run),
                   differing_tasks(codet_run, he_run), paper_result(), smol, slice_, COMMANDS)
+    text += "\n".join(astraios.section(star, astraios.PUBLISHED_PASS1)) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
