@@ -4,7 +4,10 @@
 shard. Each problem's samples come from `SamplingParams(n=...)` requests, so the prompt is
 prefilled once per request (and shared across requests by prefix caching); a large n is split
 into requests of at most `EngineConfig.max_samples_per_request`, and requests into
-`LLM.generate` calls of at most `EngineConfig.max_batch_samples` sequences.
+`LLM.generate` calls of at most `EngineConfig.max_batch_samples` sequences and, where chunked
+prefill is off (the CPU build), at most `EngineConfig.prefill_token_budget()` prompt tokens
+(prompt length x samples), so that no seeded prompt is split over engine steps whatever the
+benchmark's prompt lengths.
 
 Reproducibility: sample `i` of a problem is drawn with its own seed
 `problem_seed(seed, task_id) + i` (vLLM gives child j of a request with seed s the seed s + j),
@@ -89,17 +92,29 @@ def _check_problems(problems: pa.Table) -> None:
         raise GenerationError(f"generate: problem {dup} appears more than once in the shard")
 
 
-def _batches(requests: list[_Request], max_samples: int) -> Iterator[list[_Request]]:
+def _batches(requests: list[_Request], max_samples: int, prompt_lens: list[int] | None = None,
+             max_tokens: int | None = None) -> Iterator[list[_Request]]:
+    """Consecutive requests grouped into calls of at most `max_samples` sequences and, when
+    `max_tokens` is given, at most `max_tokens` prompt tokens (a request counts n x its prompt)."""
     batch: list[_Request] = []
-    size = 0
+    size = tokens = 0
     for req in requests:
-        if batch and size + req.n > max_samples:
+        cost = req.n * prompt_lens[req.row] if max_tokens is not None and prompt_lens else 0
+        if batch and (size + req.n > max_samples or (max_tokens is not None and tokens + cost > max_tokens)):
             yield batch
-            batch, size = [], 0
+            batch, size, tokens = [], 0, 0
         batch.append(req)
         size += req.n
+        tokens += cost
     if batch:
         yield batch
+
+
+def request_size(max_per_request: int, prompt_len: int, budget: int | None) -> int:
+    """Samples per request: at most `max_per_request`, and within the prompt-token budget."""
+    if budget is None:
+        return max_per_request
+    return max(1, min(max_per_request, budget // max(prompt_len, 1)))
 
 
 def attribute_seconds(seconds: float, tokens: list[int]) -> list[float]:
@@ -194,17 +209,19 @@ class Generator:
                     f"which leaves no room in max_model_len={limit}; raise EngineConfig.max_model_len"
                 )
 
+        budget = self.engine.prefill_token_budget()
+        lens = [len(p) for p in ids]
         requests: list[_Request] = []
         for i in range(len(rows)):
             if greedy:
                 requests.append(_Request(i, sample_offset, 1, n))
                 continue
-            step = self.engine.max_samples_per_request
+            step = request_size(self.engine.max_samples_per_request, len(ids[i]), budget)
             for start in range(0, n, step):
                 requests.append(_Request(i, sample_offset + start, min(step, n - start), 1))
 
         out: list[dict[str, Any]] = []
-        for batch in _batches(requests, self.engine.max_batch_samples):
+        for batch in _batches(requests, self.engine.max_batch_samples, lens, budget):
             prompts, params = [], []
             for req in batch:
                 row = rows[req.row]
