@@ -95,6 +95,7 @@ def result(run_dir: Path) -> Optional[dict[str, Any]]:
     """Everything the section shows, from the run directory; None if the run is not there."""
     from pipeline import results
     from pipeline.report import markdown
+    from pipeline.reduce.curves import load_costs
     from pipeline.report.reproduction import execution_stats
 
     run_dir = Path(run_dir)
@@ -107,7 +108,9 @@ def result(run_dir: Path) -> Optional[dict[str, Any]]:
         path = run_dir / "imports" / f"{m}-humaneval.json"
         imports[m] = json.loads(path.read_text()) if path.exists() else None
     effect = header_effect(run_dir, samples)
+    costs = load_costs(run_dir / "config.yaml")
     return {
+        "tflops": {m: costs[m].flops() / 1e12 for m in MODELS if m in costs and costs[m].flops()},
         "run_dir": str(run_dir),
         "imports": imports,
         "pass": {m: {k: _point(curves, m, "pass@k", k) for k in KS} for m in MODELS},
@@ -209,8 +212,10 @@ def section(res: Optional[dict], paper_p1: dict[str, Optional[float]]) -> list[s
         "",
         "pass_flops: each model's pass@k on one budget axis, the budget in units of one 1B sample's "
         "FLOPs (calflops on the published GPTBigCode configs, presets `starcoderbase-1b/3b/7b`: "
-        "0.287 / 0.773 / 1.867 TFLOPs per 128-token forward pass, ratios 1 : 2.70 : 6.51). The 1B "
-        "model reaches its 20 samples at budget 20, where the 7B has 3; best model per budget:",
+        + " / ".join(f"{v:.3f}" for v in res["tflops"].values()) + " TFLOPs per 128-token forward "
+        "pass, ratios " + " : ".join(f"{v / res['tflops'][MODELS[0]]:.2f}" for v in res["tflops"].values())
+        + "). The 1B model reaches its 20 samples at budget 20, where the 7B has 3; best model per "
+        "budget:",
         "",
     ]
     out += markdown.to_markdown(res["budgets"]).rstrip("\n").split("\n")
