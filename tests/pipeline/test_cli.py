@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from pipeline.run import storage
@@ -64,3 +65,22 @@ def test_problems_with_a_missing_file_exits_2_naming_it(tmp_path):
     assert "x.jsonl: file not found" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_the_run_summary_names_each_generated_models_prompt_style(tmp_path):
+    from pipeline import cli, config
+    from pipeline.run.rundir import RunDir
+
+    cfg = config.parse({
+        "run_id": "s", "output_dir": str(tmp_path / "run"),
+        "models": [{"name": "chat", "path": "smollm2-135m", "prompt_style": "instruct"},
+                   {"name": "base", "path": "tiny-llama"},
+                   {"name": "theirs", "path": "imported", "cost": {"seconds_per_sample": 1.0}}],
+        "benchmarks": [{"name": "humaneval", "n": 2}],
+    })
+    RunDir(cfg.output_dir).freeze_config(cfg)
+    assert cli._prompt_styles(cfg.output_dir) == {"chat": "instruct", "base": "raw"}
+    assert cli._prompt_styles(str(tmp_path / "nowhere")) == {}
+    with pytest.raises(config.ConfigError, match="prompt_style"):
+        config.parse({**cfg.model_dump(), "models": [{"name": "x", "path": "tiny-llama",
+                                                       "prompt_style": "chat"}]})
