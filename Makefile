@@ -62,17 +62,25 @@ test: setup
 	$(PY) -m pytest -q tests
 
 # docs/REPRODUCTION.md: import + execute + reduce the CodeGen-16B generations (CodeT prompts and
-# HumanEval prompts), the SmolLM2-135M run (about 40-60 minutes here; resumable), the budget
-# advisor on both, then render.
+# HumanEval prompts), the SmolLM2-135M run (about 40-60 minutes here; resumable), the StarCoderBase
+# 1B/3B/7B generations (about 5 minutes), the budget advisor on the CodeGen and SmolLM2 runs,
+# then render.
 CODET_FILE ?= ../shared/data/generations/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl
+ASTRAIOS ?= ../shared/data/generations/astraios/generations-humanevalsynthesizepython-starcoderbase
 reproduce: setup
 	$(PY) -m pipeline run configs/reproduce-codegen16b.yaml --from-samples $(CODET_FILE) --prompts file --no-progress
 	$(PY) -m pipeline run configs/reproduce-codegen16b-humaneval-prompt.yaml --from-samples $(CODET_FILE) --prompts benchmark --no-progress
 	@# the SmolLM2 stages in one process (no Ray: survives another job's `ray stop` on a shared machine)
 	$(PY) -m pipeline run configs/reproduce-smollm2.yaml --in-process --no-progress
-	@# the budget advisor on both (reproduction.py recomputes the same tables for section 4)
+	@# StarCoderBase 1B/3B/7B (Astraios): three imports into one run, then execute + reduce
+	@for s in 1b 3b 7b; do \
+	  $(PY) -m pipeline import-samples configs/reproduce-astraios.yaml $(ASTRAIOS)-$$s-fft.json.gz --model starcoderbase-$$s || exit 1; \
+	done
+	$(PY) -m pipeline run configs/reproduce-astraios.yaml --in-process --no-progress
+	@# the budget advisor on the three runs (reproduction.py recomputes the same tables for section 5)
 	$(PY) -m pipeline advise runs/reproduce-codegen16b-codet --unit gpu-seconds --n-boot 1000
 	$(PY) -m pipeline advise runs/reproduce-smollm2 --unit gpu-seconds --n-boot 1000
+	$(PY) -m pipeline advise runs/reproduce-astraios --unit flops --n-boot 1000
 	$(MAKE) reproduce-doc
 
 reproduce-doc:

@@ -259,15 +259,29 @@ def _print_summary(root: str) -> None:
 
     r = results.load(root)
     curves = r.curves
+    styles = _prompt_styles(root)
     typer.echo(f"results: {root}")
     for (model, bench), group in curves[curves.metric == "pass@k"].groupby(["model", "benchmark"]):
         points = group.set_index("k")["value"]
         ks = sorted({k for k in (1, 10, 100) if k in points.index} | {int(points.index.max())})
         shown = ", ".join(f"pass@{k}={points[k]:.3f}" for k in ks)
-        typer.echo(f"  {model} {bench}: {shown}")
+        style = f" ({styles[model]} prompt style)" if model in styles else ""
+        typer.echo(f"  {model} {bench}{style}: {shown}")
     typer.echo(f"  tables:  {root}/tables/")
     typer.echo(f"  figures: {root}/figures/")
     typer.echo(f"  query:   python -c \"from pipeline import results; r = results.load('{root}')\"")
+
+
+def _prompt_styles(root: str) -> dict[str, str]:
+    """Prompt style of each generated (not imported) model of the run's frozen config."""
+    from pipeline import config as config_mod
+    from pipeline.run.rundir import RunDir
+
+    try:
+        cfg = config_mod.load(RunDir(root).config_path)
+    except (config_mod.ConfigError, OSError):
+        return {}
+    return {m.name: m.prompt_style for m in cfg.models if not m.imported}
 
 
 def _run_and_report(start) -> None:
@@ -396,7 +410,7 @@ def _import(cfg, file: Path, model, benchmark, fmt: str, prompts: str, skip_bad:
 @app.command("import-samples")
 def import_samples(
     config: Path = typer.Argument(..., help="run config (YAML) with a model whose path is `imported`"),
-    file: Path = typer.Argument(..., help="generation file: completions jsonl, CodeT jsonl or "
+    file: Path = typer.Argument(..., help="generation file (.gz too): completions jsonl, CodeT jsonl or "
                                 "bigcode JSON list of lists"),
     model: Optional[str] = typer.Option(None, help="the imported model (default: the only one)"),
     benchmark: Optional[str] = typer.Option(None, help="benchmark (default: the only one)"),

@@ -8,7 +8,7 @@ packages that own them (workers, sandbox, cost model), so this module stays impo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -38,6 +38,10 @@ class ModelSpec(_Strict):
     replicas: int = Field(default=1, ge=1)  # generation actors for this model
     num_cpus: float = Field(default=1, gt=0)  # per actor
     num_gpus: float = Field(default=0, ge=0)  # per actor (tensor_parallel_size on a cluster)
+    # raw: the bare prompt with the benchmark's stops (the paper's, for base models); instruct:
+    # the model's chat template, asked for the completed function in a fenced block, the code
+    # extracted from the reply (workers.instruct; function problems such as HumanEval only)
+    prompt_style: Literal["raw", "instruct"] = "raw"
 
     @property
     def imported(self) -> bool:

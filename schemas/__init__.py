@@ -22,7 +22,9 @@ from schemas.tables import (
     VERDICTS,
     VERDICT_STATUSES,
 )
-from schemas.validate import SchemaError, conform, empty, from_pandas, from_rows, validate
+from schemas.validate import (
+    SchemaError, conform, empty, from_pandas, from_rows, matches, optional_fields, upgrade, validate,
+)
 
 __all__ = [
     "ADVICE",
@@ -44,5 +46,8 @@ __all__ = [
     "empty",
     "from_pandas",
     "from_rows",
+    "matches",
+    "optional_fields",
+    "upgrade",
     "validate",
 ]

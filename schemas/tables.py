@@ -13,6 +13,10 @@ SCHEMA_VERSION = "1"
 #: Columns identifying one sample; every table after `samples` carries them, joins use them.
 KEY = ("run_id", "model", "benchmark", "task_id", "sample_idx")
 
+#: Field metadata key of a nullable column added to a schema after files of its version were
+#: written: a file without it reads as if the column were all null (`schemas.validate.upgrade`).
+OPTIONAL = b"budget_realloc.optional"
+
 #: Allowed values of verdicts.status. `unjudgeable`: no test failed, but the sample answered
 #: with a value that cannot be compared outside its own process (see sandbox.server); counted
 #: as not passing, and reported apart by the reducer.
@@ -71,6 +75,10 @@ SAMPLES = _schema(
         pa.field("n_tokens", pa.int32(), nullable=False),  # generated tokens
         pa.field("finish_reason", pa.string(), nullable=False),  # stop | length
         pa.field("gen_seconds", pa.float64(), nullable=False),  # wall seconds for this sample
+        # the model's whole reply when the prompt style is `instruct` (`completion` is then the
+        # code extracted from it); null for raw prompts and imported samples. Added after files
+        # of version 1 were written: files without it read with nulls (`OPTIONAL`).
+        pa.field("reply", pa.string(), nullable=True, metadata={OPTIONAL: b"1"}),
     ],
 )
 

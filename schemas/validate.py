@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.tables import KEY, SCHEMA_VERSION, TABLES, VERDICT_STATUSES
+from schemas.tables import KEY, OPTIONAL, SCHEMA_VERSION, TABLES, VERDICT_STATUSES
 
 
 class SchemaError(ValueError):
@@ -76,6 +76,33 @@ def _check_columns(table: pa.Table, schema: pa.Schema, where: str) -> None:
         raise SchemaError(f"{where}: unexpected column(s) {extra}; expected {schema.names}")
 
 
+def optional_fields(name: str) -> list[str]:
+    """Columns of table `name` that files written before they existed may lack."""
+    return [f.name for f in _schema_of(name) if (f.metadata or {}).get(OPTIONAL)]
+
+
+def upgrade(table: pa.Table, name: str) -> pa.Table:
+    """`table` with every missing optional column of `name` added as nulls (an older file)."""
+    schema = _schema_of(name)
+    for column in optional_fields(name):
+        if column not in table.column_names:
+            field = schema.field(column)
+            table = table.append_column(field, pa.nulls(table.num_rows, type=field.type))
+    return table
+
+
+def matches(schema: pa.Schema, name: str) -> bool:
+    """True if `schema` is table `name`'s, or is it without some optional columns (metadata aside)."""
+    full = _schema_of(name)
+    if schema.equals(full, check_metadata=False):
+        return True
+    names = [n for n in full.names if n in schema.names]
+    missing = [n for n in full.names if n not in schema.names]
+    if set(missing) - set(optional_fields(name)) or len(names) != len(schema.names):
+        return False
+    return schema.equals(pa.schema([full.field(n) for n in names]), check_metadata=False)
+
+
 def validate(table: pa.Table, name: str, *, where: str | None = None) -> pa.Table:
     """Check that `table` has exactly the schema of table `name`; return it unchanged.
 
@@ -102,13 +129,15 @@ def validate(table: pa.Table, name: str, *, where: str | None = None) -> pa.Tabl
 
 
 def conform(table: pa.Table, name: str, *, where: str | None = None) -> pa.Table:
-    """Return `table` with exactly the schema of `name`: columns reordered, lossless casts applied.
+    """Return `table` with exactly the schema of `name`: columns reordered, lossless casts applied,
+    missing optional columns added as nulls.
 
     A cast that would lose information (a string where a number belongs, an int that does not
     fit) raises SchemaError naming the column.
     """
     schema = _schema_of(name)
     where = where or f"table {name!r}"
+    table = upgrade(table, name)  # a missing optional column is all null
     _check_columns(table, schema, where)
     columns = []
     for field in schema:

@@ -32,10 +32,24 @@ class EngineConfig(BaseModel):
     max_num_batched_tokens: int | None = Field(default=None, ge=16)
     enforce_eager: bool = True
     seed: int = 0
-    #: Sequences per `LLM.generate` call; a larger n is split into chunks (memory bound).
+    #: Sequences per `LLM.generate` call at most; a larger n is split into chunks (memory bound).
+    #: On the CPU build a call also holds at most `prefill_token_budget()` prompt tokens.
     max_batch_samples: int = Field(default=256, ge=1)
     #: Samples per vLLM request (SamplingParams.n); a larger n becomes several requests.
     max_samples_per_request: int = Field(default=64, ge=1)
+
+    def prefill_token_budget(self) -> int | None:
+        """Prompt tokens one `LLM.generate` call may hold so that no prompt is split over engine
+        steps: the step budget when chunked prefill is off (the CPU build), else None (no limit).
+
+        vLLM 0.32's CPU runner crashes ("CPU Generator does not use offset") when a seeded
+        request's prefill is split, as with MBPP's 3-shot prompts (~700 tokens) x 32 sequences
+        in one call; the generator sizes its calls by this budget instead of a fixed count.
+        """
+        kwargs = self.llm_kwargs("")
+        if kwargs.get("enable_chunked_prefill") is False:
+            return int(kwargs["max_num_batched_tokens"])
+        return None
 
     def llm_kwargs(self, model: str) -> dict[str, Any]:
         """Keyword arguments for `vllm.LLM(...)` on the local directory `model`."""

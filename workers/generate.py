@@ -4,12 +4,20 @@
 shard. Each problem's samples come from `SamplingParams(n=...)` requests, so the prompt is
 prefilled once per request (and shared across requests by prefix caching); a large n is split
 into requests of at most `EngineConfig.max_samples_per_request`, and requests into
-`LLM.generate` calls of at most `EngineConfig.max_batch_samples` sequences.
+`LLM.generate` calls of at most `EngineConfig.max_batch_samples` sequences and, where chunked
+prefill is off (the CPU build), at most `EngineConfig.prefill_token_budget()` prompt tokens
+(prompt length x samples), so that no seeded prompt is split over engine steps whatever the
+benchmark's prompt lengths.
 
 Reproducibility: sample `i` of a problem is drawn with its own seed
 `problem_seed(seed, task_id) + i` (vLLM gives child j of a request with seed s the seed s + j),
 so its text depends only on (seed, task_id, sample_idx): not on the shard's other problems,
 the chunking, or `sample_offset`. Greedy (temperature 0) draws once and repeats it n times.
+
+Prompt styles: `raw` (default, the paper's) gives the model the problem's prompt and its stop
+sequences; `instruct` asks for the completed function in a chat turn (`workers.instruct`), stops
+only at the model's end of turn, keeps the reply in `samples.reply` and stores the code taken
+from it as the completion.
 
 The run's Ray actors (`pipeline.run.actors`) hold a `Generator`; this module never imports Ray.
 """
@@ -24,6 +32,7 @@ from typing import Any, Iterator
 import pyarrow as pa
 
 import schemas
+from workers import instruct
 from workers.engine import EngineConfig
 from workers.models import load_llm
 
@@ -83,17 +92,29 @@ def _check_problems(problems: pa.Table) -> None:
         raise GenerationError(f"generate: problem {dup} appears more than once in the shard")
 
 
-def _batches(requests: list[_Request], max_samples: int) -> Iterator[list[_Request]]:
+def _batches(requests: list[_Request], max_samples: int, prompt_lens: list[int] | None = None,
+             max_tokens: int | None = None) -> Iterator[list[_Request]]:
+    """Consecutive requests grouped into calls of at most `max_samples` sequences and, when
+    `max_tokens` is given, at most `max_tokens` prompt tokens (a request counts n x its prompt)."""
     batch: list[_Request] = []
-    size = 0
+    size = tokens = 0
     for req in requests:
-        if batch and size + req.n > max_samples:
+        cost = req.n * prompt_lens[req.row] if max_tokens is not None and prompt_lens else 0
+        if batch and (size + req.n > max_samples or (max_tokens is not None and tokens + cost > max_tokens)):
             yield batch
-            batch, size = [], 0
+            batch, size, tokens = [], 0, 0
         batch.append(req)
         size += req.n
+        tokens += cost
     if batch:
         yield batch
+
+
+def request_size(max_per_request: int, prompt_len: int, budget: int | None) -> int:
+    """Samples per request: at most `max_per_request`, and within the prompt-token budget."""
+    if budget is None:
+        return max_per_request
+    return max(1, min(max_per_request, budget // max(prompt_len, 1)))
 
 
 def attribute_seconds(seconds: float, tokens: list[int]) -> list[float]:
@@ -107,9 +128,14 @@ def attribute_seconds(seconds: float, tokens: list[int]) -> list[float]:
 class Generator:
     """Holds one `vllm.LLM` and generates `samples` shards from `problems` shards."""
 
-    def __init__(self, model: str, engine: EngineConfig | dict | None = None, model_name: str | None = None):
+    def __init__(self, model: str, engine: EngineConfig | dict | None = None, model_name: str | None = None,
+                 prompt_style: str = "raw"):
+        if prompt_style not in instruct.PROMPT_STYLES:
+            raise GenerationError(f"prompt_style {prompt_style!r}: choose one of "
+                                  f"{', '.join(instruct.PROMPT_STYLES)}")
         self.engine, self.model_dir, self.llm = load_llm(model, engine, role="model")
         self.model_name = model_name or model
+        self.prompt_style = prompt_style
         self.tokenizer = self.llm.get_tokenizer()
         self.last_stats: dict[str, float] = {}
 
@@ -119,11 +145,29 @@ class Generator:
 
     def info(self) -> dict[str, Any]:
         """Model name, directory and engine settings (for manifests and logs)."""
-        return {"model": self.model_name, "model_dir": self.model_dir, "engine": self.engine.model_dump()}
+        return {"model": self.model_name, "model_dir": self.model_dir, "engine": self.engine.model_dump(),
+                "prompt_style": self.prompt_style}
 
     def prompt_ids(self, prompt: str) -> list[int]:
         """Token ids of `prompt` exactly as vLLM would tokenise it (special tokens included)."""
         return list(self.tokenizer(prompt).input_ids)
+
+    def _styled(self, rows: list[dict[str, Any]], problems: pa.Table) -> tuple[list[list[int]], list[list[str]]]:
+        """Token ids and stop sequences of each problem under this generator's prompt style."""
+        if self.prompt_style == "raw":
+            return [self.prompt_ids(r["prompt"]) for r in rows], [list(r["stop"] or []) for r in rows]
+        kinds = problems.column("io_kind").to_pylist() if "io_kind" in problems.column_names else []
+        bad = [r["task_id"] for r, k in zip(rows, kinds) if k != "function"]
+        if len(kinds) != len(rows) or bad:
+            raise GenerationError(
+                "generate: prompt_style 'instruct' asks for a completed function, so it needs "
+                f"function problems (io_kind 'function', e.g. HumanEval); not {bad[:3] or 'a table without io_kind'}")
+        try:
+            texts = [instruct.chat_prompt(self.tokenizer, r["prompt"]) for r in rows]
+        except instruct.PromptStyleError as exc:
+            raise GenerationError(f"generate: {self.model_name}: {exc}") from None
+        ids = [list(self.tokenizer(t, add_special_tokens=False).input_ids) for t in texts]
+        return ids, [[] for _ in rows]  # the reply ends at the model's end-of-turn token
 
     def generate(
         self,
@@ -154,7 +198,9 @@ class Generator:
         if not rows:
             return schemas.empty("samples")
         greedy = temperature == 0
-        ids = [self.prompt_ids(r["prompt"]) for r in rows]
+        ids, stops = self._styled(rows, problems)
+        entry = (problems.column("entry_point").to_pylist() if "entry_point" in problems.column_names
+                 else [None] * len(rows))
         limit = self.engine.max_model_len
         for r, p in zip(rows, ids):
             if len(p) >= limit:
@@ -163,17 +209,19 @@ class Generator:
                     f"which leaves no room in max_model_len={limit}; raise EngineConfig.max_model_len"
                 )
 
+        budget = self.engine.prefill_token_budget()
+        lens = [len(p) for p in ids]
         requests: list[_Request] = []
         for i in range(len(rows)):
             if greedy:
                 requests.append(_Request(i, sample_offset, 1, n))
                 continue
-            step = self.engine.max_samples_per_request
+            step = request_size(self.engine.max_samples_per_request, len(ids[i]), budget)
             for start in range(0, n, step):
                 requests.append(_Request(i, sample_offset + start, min(step, n - start), 1))
 
         out: list[dict[str, Any]] = []
-        for batch in _batches(requests, self.engine.max_batch_samples):
+        for batch in _batches(requests, self.engine.max_batch_samples, lens, budget):
             prompts, params = [], []
             for req in batch:
                 row = rows[req.row]
@@ -184,7 +232,7 @@ class Generator:
                         top_p=1.0 if greedy else float(top_p),
                         max_tokens=min(max_new_tokens, limit - len(ids[req.row])),
                         seed=sample_seed(seed, row["task_id"], req.offset),
-                        stop=list(row["stop"] or []),
+                        stop=stops[req.row],
                         detokenize=True,
                     )
                 )
@@ -210,6 +258,8 @@ class Generator:
                     raise GenerationError(
                         f"generate: unexpected finish_reason {reason!r} for {row['task_id']}"
                     )
+                styled = self.prompt_style == "instruct"
+                completion = instruct.extract_completion(c.text, entry[req.row]) if styled else c.text
                 for r in range(req.repeat):
                     idx = req.offset + c.index + r
                     out.append(
@@ -221,7 +271,8 @@ class Generator:
                             "sample_idx": idx,
                             "seed": sample_seed(seed, row["task_id"], req.offset + c.index),
                             "temperature": float(temperature),
-                            "completion": c.text,
+                            "completion": completion,
+                            "reply": c.text if styled else None,
                             "n_tokens": len(c.token_ids),
                             "finish_reason": reason,
                             "gen_seconds": share / req.repeat,

@@ -3,7 +3,8 @@
 Role in the pipeline: `pipeline.reduce.curves` turns pass@k curves into pass_flops@f / pass_time@t
 with these costs. FLOPs per forward pass come from `calflops` on a model built from its config
 on PyTorch's meta device (no weights, no memory), input length 128 as in the paper (Hassid et
-al. 2024, Sec. 3.2); this reproduces the paper's Table 1 for Code Llama 7B/13B/34B/70B. Wall
+al. 2024, Sec. 3.2); this reproduces the paper's Table 1 for Code Llama 7B/13B/34B/70B, and the
+StarCoderBase 1B/3B/7B presets (GPTBigCode, multi-query attention) use the same convention. Wall
 time per sample comes from the samples table (measured `gen_seconds`, averaged per (model,
 benchmark) over the sampled rows, greedy ones excluded) or the config. `curve_costs` says which
 cost each curve uses and where it came from. Normalised cost = cost / cost of the cheapest model
@@ -32,6 +33,33 @@ PRESETS: dict[str, dict[str, Any]] = {
                           num_key_value_heads=8, intermediate_size=22016, vocab_size=32000),
     "codellama-70b": dict(hidden_size=8192, num_hidden_layers=80, num_attention_heads=64,
                           num_key_value_heads=8, intermediate_size=28672, vocab_size=32016),
+    # StarCoderBase (GPTBigCode: learned absolute positions, one shared key/value head, GELU MLP,
+    # tied input/output embeddings): the fields of the published config.json files, whose
+    # sources are in PRESET_SOURCES. The Astraios models (bigcode/astraios-*-fft) fine-tune these
+    # without changing the architecture.
+    "starcoderbase-1b": dict(model_type="gpt_bigcode", n_embd=2048, n_layer=24, n_head=16,
+                             n_inner=8192, n_positions=8192, vocab_size=49152, multi_query=True,
+                             activation_function="gelu_pytorch_tanh", bos_token_id=0, eos_token_id=0),
+    "starcoderbase-3b": dict(model_type="gpt_bigcode", n_embd=2816, n_layer=36, n_head=22,
+                             n_inner=11264, n_positions=8192, vocab_size=49152, multi_query=True,
+                             activation_function="gelu_pytorch_tanh", bos_token_id=0, eos_token_id=0),
+    "starcoderbase-7b": dict(model_type="gpt_bigcode", n_embd=4096, n_layer=42, n_head=32,
+                             n_inner=16384, n_positions=8192, vocab_size=49152, multi_query=True,
+                             activation_function="gelu", bos_token_id=0, eos_token_id=0),
+}
+
+#: Where each preset's configuration values were read (every field of the preset is in it).
+PRESET_SOURCES: dict[str, str] = {
+    **{f"codellama-{s}": "Code Llama's published sizes (../shared/notes/runtime.md, calflops)"
+       for s in ("7b", "13b", "34b", "70b")},
+    "starcoderbase-1b": "config.json of huggingface.co/bigcode/astraios-1b-fft (refs/pr/2, "
+                        "_name_or_path bigcode/starcoderbase-1b); the same values in the copy "
+                        "Xenova/starcoderbase-1b",
+    "starcoderbase-3b": "config.json of bigcode/starcoderbase-3b as copied in "
+                        "refactai/starcoderbase-3b (refs/pr/1) and LunaticPython161/starcoderbase-3b "
+                        "(_name_or_path .../conversions/starcoder-3b), identical in both",
+    "starcoderbase-7b": "config.json of bigcode/starcoderbase-7b as copied in "
+                        "tina1111/starcoderbase-7b-sharded-bf16 (_name_or_path bigcode/starcoderbase-7b)",
 }
 
 #: The paper's Table 1 (TFLOPs per forward pass; wall seconds to generate ~1k samples on 8 A100s).
@@ -92,15 +120,19 @@ def _is_path_like(text: str) -> bool:
 
 def hf_config(spec: Any):
     """A transformers config from a preset name, a config.json / model directory, a dict of
-    LlamaConfig fields, or a config object (returned as is)."""
+    config fields (LlamaConfig's unless it has a `model_type`), or a config object (as is)."""
     from transformers import AutoConfig, LlamaConfig, PretrainedConfig
 
     if isinstance(spec, PretrainedConfig):
         return spec
-    if isinstance(spec, Mapping):
-        return LlamaConfig(**spec)
     if isinstance(spec, str) and spec in PRESETS:
-        return LlamaConfig(**PRESETS[spec])
+        spec = PRESETS[spec]
+    if isinstance(spec, Mapping):
+        fields = dict(spec)
+        model_type = fields.pop("model_type", "llama")
+        if model_type == "llama":
+            return LlamaConfig(**fields)
+        return AutoConfig.for_model(model_type, **fields)
     if isinstance(spec, (str, os.PathLike)) and os.path.exists(spec):
         try:
             return AutoConfig.from_pretrained(str(spec), local_files_only=True)

@@ -132,16 +132,18 @@ def paper_lines() -> list[str]:
 def section(runs: list[tuple[str, Path, str, str]], figures: Path) -> list[str]:
     """The whole section; `runs`: (label, run dir, unit, command) per run."""
     out = [
-        "## 4. What to run with a budget: `budget-realloc advise`",
+        "## 5. What to run with a budget: `budget-realloc advise`",
         "",
         "For every budget per problem, the advisor compares single models (k samples), mixes "
         "and cascades of two models, early stopping at the first passing sample (with tests), "
         "and the best-ranked of k samples against greedy samples (without tests), each computed "
         "exactly from the per-problem counts; the tables give the best strategy, its pass rate "
         "with a 95 % bootstrap CI over problems, P(best) (the share of 1000 bootstrap resamples "
-        "in which it wins), the runner-up and the margin, and the crossover budgets. Both runs "
-        "below have one generator model, so the comparison with tests is one model's fixed k "
-        "against early stopping; budgets are in seconds per problem at the config's cost per "
+        "in which it wins), the runner-up and the margin, and the crossover budgets. The "
+        "CodeGen-16B and SmolLM2 runs have one generator model each, so the comparison with "
+        "tests is one model's fixed k against early stopping; the StarCoderBase run has three "
+        "sizes, priced in FLOPs (calflops presets), so mixes and cascades compete too. For the "
+        "first two, budgets are in seconds per problem at the config's cost per "
         "sample (CodeGen-16B: 1 s per sample, a nominal unit, the imported samples have no "
         "timings; SmolLM2: the measured `gen_seconds` on this machine's CPU, so `gpu-seconds` "
         "here are CPU seconds with 1 device per replica).",

@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.report import astraios
+
 REPO = Path(__file__).resolve().parents[2]
 CODET_FILE = Path(os.environ.get(
     "BUDGET_REALLOC_CODET_FILE",
@@ -392,21 +394,24 @@ COMMANDS = {  # what `make reproduce` runs (CODET_FILE: the CodeT generations fi
     "smollm2": ".venv/bin/python -m pipeline run configs/reproduce-smollm2.yaml --in-process"
                "\n# (the same stages and files as without --in-process, without Ray)",
     "advise": ".venv/bin/python -m pipeline advise {run} --unit gpu-seconds --n-boot 1000",
+    "advise_flops": ".venv/bin/python -m pipeline advise {run} --unit flops --n-boot 1000",
 }
 
 
-def advice_lines(codet_run: str | Path, smol_dir: str | Path, figures: Path) -> list[str]:
-    """Section 4: the budget advisor on the CodeGen-16B and SmolLM2 runs, and on paper mode.
-    The advisor reads local run directories only (not yet filesystem URIs)."""
+def advice_lines(codet_run: str | Path, smol_dir: str | Path, astraios_run: str | Path,
+                 figures: Path) -> list[str]:
+    """Section 5: the budget advisor on the CodeGen-16B, SmolLM2 and StarCoderBase runs, and on
+    paper mode. The advisor reads local run directories only (not yet filesystem URIs)."""
     from pipeline.report import advice_section
 
-    codet_run, smol_dir = Path(codet_run), Path(smol_dir)
-
+    codet_run, smol_dir, astraios_run = Path(codet_run), Path(smol_dir), Path(astraios_run)
     return advice_section.section(
         [("CodeGen-16B, imported (CodeT prompts)", codet_run, "gpu-seconds",
           COMMANDS["advise"].format(run=codet_run)),
          ("SmolLM2-135M-Instruct, generated here", smol_dir, "gpu-seconds",
-          COMMANDS["advise"].format(run=smol_dir))], figures)
+          COMMANDS["advise"].format(run=smol_dir)),
+         ("StarCoderBase 1B / 3B / 7B, imported (three models: mixes and cascades compete)",
+          astraios_run, "flops", COMMANDS["advise_flops"].format(run=astraios_run))], figures)
 
 
 def _pngs(run_dir) -> list[str]:
@@ -422,6 +427,7 @@ def main(argv=None) -> None:
     ap.add_argument("--codet-run", default="runs/reproduce-codegen16b-codet")
     ap.add_argument("--humaneval-run", default="runs/reproduce-codegen16b-humaneval")
     ap.add_argument("--smollm2-run", default="runs/reproduce-smollm2")
+    ap.add_argument("--astraios-run", default="runs/reproduce-astraios")
     ap.add_argument("--out", default="docs/REPRODUCTION.md")
     args = ap.parse_args(argv)
     from pipeline.run import storage
@@ -441,9 +447,15 @@ def main(argv=None) -> None:
                      *[(storage.join(smol_dir, "figures", name), f"smollm2_{name}")
                        for name in (_pngs(smol_dir) if smol is not None else [])]]:
         (figures / dst).write_bytes(storage.read_bytes(src))
+    star = astraios.result(Path(args.astraios_run))
+    for name in ("pass_flops", "pass_at_k"):
+        if star is not None:
+            (figures / f"astraios_humaneval_{name}.png").write_bytes(storage.read_bytes(
+                storage.join(args.astraios_run, f"figures/humaneval_{name}.png")))
     text = render(codegen_result(codet_run), codegen_result(he_run),
-                  differing_tasks(codet_run, he_run), paper_result(), smol, slice_, COMMANDS,
-                  advice_lines(codet_run, smol_dir, figures))
+                  differing_tasks(codet_run, he_run), paper_result(), smol, slice_, COMMANDS)
+    text += "\n".join(astraios.section(star, astraios.PUBLISHED_PASS1)) + "\n"
+    text += "\n".join(advice_lines(codet_run, smol_dir, args.astraios_run, figures)) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")

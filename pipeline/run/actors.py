@@ -33,7 +33,8 @@ class GenerateActor:
 
         self.run_id = run_id
         engine = EngineConfig(**model.get("engine", {}))
-        self.generator = Generator(resolve_model(model["path"]), engine, model_name=model["name"])
+        self.generator = Generator(resolve_model(model["path"]), engine, model_name=model["name"],
+                                   prompt_style=model.get("prompt_style", "raw"))
 
     def run(self, shard: Shard, problems: pa.Table, out: str) -> dict[str, Any]:
         actor_crash("generate")

@@ -7,11 +7,15 @@ Three formats (`detect_format` tells them apart by their first record):
 - `codet`: jsonl of `{task_id | prompt, samples: [...]}` (microsoft/CodeT). A line without a
   task_id is mapped to its task by the name of the last `def` in its prompt, then by the
   longest common prefix with the benchmark's prompts (CodeT's prompts differ from HumanEval's).
-- `bigcode`: the bigcode-evaluation-harness JSON list of lists: element i holds the samples of
-  the i-th problem of the benchmark (the full benchmark, before any subset).
+- `bigcode`: the bigcode-evaluation-harness JSON list of lists (`--save_generations`): element i
+  holds the samples of the i-th problem of the benchmark (the full benchmark, before any subset).
 
-A sample that starts with its problem's prompt (bigcode, evalplus `solution`) has that prompt
-removed, since the executor runs prompt + completion. Bad input never vanishes: with
+Any of them may be gzip-compressed (`.json.gz`, `.jsonl.gz`; told by the gzip magic bytes).
+Whole-program samples (bigcode, evalplus `solution`: the prompt followed by the model's body)
+have the problem's prompt removed, since the executor runs prompt + completion; one that does
+not start with its prompt is kept whole (a HumanEval-style prompt ends with its docstring, so
+prompt + a whole program redefining the function still runs the program's version), and is
+counted and named in the report (`without_prompt`, "TASK_ID#SAMPLE"). Bad input never vanishes: with
 `on_error="error"` (the default) the first bad line raises `ImportFileError` naming it
 (`FILE:LINE: reason`); with `on_error="skip"` it is left out and counted in the report by
 reason, with its line. `import_to_run` writes the samples into the shards that
@@ -21,13 +25,15 @@ then executes, scores and reduces them like generated samples.
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import re
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import IO, Iterator, Optional
 
 import pyarrow as pa
 
@@ -36,6 +42,10 @@ from pipeline.run import storage
 from pipeline.benchmarks import DataError
 from pipeline.benchmarks import get as get_benchmark
 from pipeline.config import ConfigError, RunConfig
+from pipeline.run.import_report import ImportReport, Skipped
+
+__all__ = ["FORMATS", "ImportFileError", "ImportReport", "ImportWarning", "Skipped",
+           "detect_format", "import_to_run", "open_text", "read_generations", "samples_table"]
 
 FORMATS = ("completions", "codet", "bigcode")
 #: finish_reason of imported samples: the files do not say whether a sample hit the token limit.
@@ -49,81 +59,6 @@ class ImportFileError(DataError):
 
 class ImportWarning(UserWarning):
     """Something was skipped or looks wrong in a generation file (also counted in the report)."""
-
-
-@dataclass
-class Skipped:
-    """One thing left out of an import, and why."""
-
-    line: int  # 1-based line of a jsonl file, or the 0-based element of a bigcode list
-    reason: str  # short category, e.g. "unknown task"
-    detail: str = ""
-
-
-@dataclass
-class ImportReport:
-    """What an import read, kept, and left out (with reasons); `describe()` prints it."""
-
-    path: str
-    format: str
-    benchmark: str
-    lines: int = 0  # records read (jsonl lines / list elements)
-    samples_read: int = 0  # candidate samples seen in those records
-    per_task: dict[str, int] = field(default_factory=dict)  # samples kept per task
-    skipped: list[Skipped] = field(default_factory=list)
-    prompt_stripped: int = 0  # samples that started with the prompt, which was removed
-    beyond_n: int = 0  # samples past the run's n for their task (not imported)
-    short_tasks: dict[str, int] = field(default_factory=dict)  # tasks with fewer than n samples
-    missing_tasks: list[str] = field(default_factory=list)  # run tasks with no sample at all
-    outside_subset: int = 0  # samples of tasks that are not in the run's subset
-    repeats: int = 0  # identical (task, completion) pairs kept as separate samples
-
-    @property
-    def imported(self) -> int:
-        return sum(self.per_task.values())
-
-    def skipped_by_reason(self) -> dict[str, int]:
-        return dict(Counter(s.reason for s in self.skipped))
-
-    def describe(self, shown: int = 5) -> str:
-        lines = [
-            f"{self.path} ({self.format}, {self.benchmark}): {self.lines} records, "
-            f"{self.samples_read} samples read, {self.imported} imported for "
-            f"{len(self.per_task)} tasks"
-        ]
-        if self.prompt_stripped:
-            lines.append(f"  {self.prompt_stripped} samples started with the prompt; it was removed")
-        if self.repeats:
-            lines.append(f"  {self.repeats} samples repeat an earlier sample of their task "
-                         "(kept: repeated samples are legitimate at T > 0)")
-        if self.outside_subset:
-            lines.append(f"  {self.outside_subset} samples belong to tasks outside the run's subset "
-                         "(not imported)")
-        if self.beyond_n:
-            lines.append(f"  {self.beyond_n} samples beyond the run's n per task (not imported)")
-        if self.short_tasks:
-            some = ", ".join(f"{t}={c}" for t, c in list(self.short_tasks.items())[:shown])
-            lines.append(f"  {len(self.short_tasks)} tasks have fewer than n samples ({some})")
-        if self.missing_tasks:
-            lines.append(f"  {len(self.missing_tasks)} run tasks have no samples "
-                         f"({', '.join(self.missing_tasks[:shown])})")
-        for reason, count in sorted(self.skipped_by_reason().items()):
-            where = [s for s in self.skipped if s.reason == reason][:shown]
-            unit = "element" if self.format == "bigcode" else "line"
-            lines.append(f"  skipped {count} ({reason}): " + "; ".join(
-                f"{unit} {s.line}{': ' + s.detail if s.detail else ''}" for s in where))
-        return "\n".join(lines)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path, "format": self.format, "benchmark": self.benchmark,
-            "lines": self.lines, "samples_read": self.samples_read, "imported": self.imported,
-            "tasks": len(self.per_task), "prompt_stripped": self.prompt_stripped,
-            "repeats": self.repeats, "outside_subset": self.outside_subset,
-            "beyond_n": self.beyond_n, "short_tasks": self.short_tasks,
-            "missing_tasks": self.missing_tasks, "skipped_by_reason": self.skipped_by_reason(),
-            "skipped": [vars(s) for s in self.skipped],
-        }
 
 
 @dataclass
@@ -157,13 +92,22 @@ class _Reader:
         warnings.warn(message + "; skipped", ImportWarning, stacklevel=3)
 
 
+def open_text(path: Path) -> IO[str]:
+    """`path` opened as UTF-8 text, decompressed on the fly when it is gzip (by magic bytes)."""
+    with path.open("rb") as raw:
+        magic = raw.read(2)
+    if magic == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
 def _jsonl(reader: _Reader) -> Iterator[tuple[int, dict]]:
     try:
-        handle = reader.path.open(encoding="utf-8")
+        handle = open_text(reader.path)
     except OSError as exc:
         raise ImportFileError(f"{reader.path}: cannot be read ({exc})") from None
     with handle:
-        for lineno, line in enumerate(handle, start=1):
+        for lineno, line in enumerate(_lines(reader.path, handle), start=1):
             if not line.strip():
                 continue
             reader.report.lines += 1
@@ -178,13 +122,20 @@ def _jsonl(reader: _Reader) -> Iterator[tuple[int, dict]]:
             yield lineno, record
 
 
+def _lines(path: Path, handle: IO[str]) -> Iterator[str]:
+    try:
+        yield from handle
+    except (OSError, EOFError, UnicodeDecodeError) as exc:  # a truncated or corrupt .gz
+        raise ImportFileError(f"{path}: cannot be read ({exc})") from None
+
+
 def detect_format(path: str | Path) -> str:
     """`completions`, `codet` or `bigcode`, from the file's first record."""
     path = Path(path)
     if not path.is_file():
         raise ImportFileError(f"{path}: file not found")
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
+    with open_text(path) as handle:
+        for lineno, line in enumerate(_lines(path, handle), start=1):
             text = line.strip()
             if not text:
                 continue
@@ -215,11 +166,15 @@ def _task_index(problems: pa.Table) -> dict[str, str]:
     return index
 
 
-def _strip_prompt(reader: _Reader, problem: dict, text: str) -> str:
+def _strip_prompt(reader: _Reader, problem: dict, text: str, where: Optional[str] = None) -> str:
+    """`text` without its problem's prompt; `where` ("TASK#SAMPLE") marks a whole-program
+    sample, which is named in the report when it does not start with the prompt."""
     prompt = problem["prompt"]
     if problem["io_kind"] == "function" and prompt and text.startswith(prompt):
         reader.report.prompt_stripped += 1
         return text[len(prompt):]
+    if where is not None and problem["io_kind"] == "function" and prompt:
+        reader.report.without_prompt.append(where)
     return text
 
 
@@ -249,7 +204,8 @@ def _read_completions(reader: _Reader, problems: dict[str, dict], ids: dict[str,
                            f"{tid} sample {idx} already given on line {seen_idx[(tid, idx)]}")
                 continue
             seen_idx[(tid, idx)] = lineno
-        out.setdefault(tid, []).append(_strip_prompt(reader, problems[tid], text))
+        whole = f"{tid}#{len(out.get(tid, []))}" if key == "solution" else None
+        out.setdefault(tid, []).append(_strip_prompt(reader, problems[tid], text, whole))
     return out, {}
 
 
@@ -312,25 +268,29 @@ def _read_codet(reader: _Reader, problems: dict[str, dict], ids: dict[str, str])
         line_of[tid] = lineno
         if isinstance(rec.get("prompt"), str):
             prompts[tid] = rec["prompt"]
-        out[tid] = _string_samples(reader, lineno, problems[tid], samples, "samples")
+        out[tid] = _string_samples(reader, lineno, problems[tid], samples, "samples", whole=False)
     return out, prompts
 
 
-def _string_samples(reader: _Reader, where: int, problem: dict, samples: list, label: str) -> list[str]:
-    """The string samples of one task, prompt-stripped; each non-string one reported at `where`."""
+def _string_samples(reader: _Reader, where: int, problem: dict, samples: list, label: str,
+                    whole: bool) -> list[str]:
+    """The string samples of one task, prompt-stripped; each non-string one reported at `where`.
+    `whole`: the samples are whole programs (a missing prompt is named in the report)."""
     kept = []
     for j, text in enumerate(samples):
         if not isinstance(text, str):
             reader.bad(where, "non-string sample", f"{label}[{j}] is {type(text).__name__}")
             continue
-        kept.append(_strip_prompt(reader, problem, text))
+        name = f"{problem['task_id']}#{len(kept)}" if whole else None
+        kept.append(_strip_prompt(reader, problem, text, name))
     return kept
 
 
 def _read_bigcode(reader: _Reader, problems: dict[str, dict], order: list[str]):
     try:
-        data = json.loads(reader.path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        with open_text(reader.path) as handle:
+            data = json.loads(handle.read())
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise ImportFileError(f"{reader.path}: cannot be read ({exc})") from None
     except json.JSONDecodeError as exc:
         raise ImportFileError(f"{reader.path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
@@ -350,7 +310,7 @@ def _read_bigcode(reader: _Reader, problems: dict[str, dict], order: list[str]):
                        f"the benchmark has {len(order)} problems, elements 0-{len(order) - 1}")
             continue
         tid = order[i]
-        out[tid] = _string_samples(reader, element, problems[tid], samples, f"[{i}]")
+        out[tid] = _string_samples(reader, element, problems[tid], samples, f"[{i}]", whole=True)
     return out, {}
 
 

@@ -178,7 +178,7 @@ def read_table(uri: str | os.PathLike, name: str) -> pa.Table:
             "rebuild it"
         ) from None
     try:
-        return schemas.validate(table, name, where=str(uri))
+        return schemas.validate(schemas.upgrade(table, name), name, where=str(uri))
     except schemas.SchemaError as exc:
         raise StorageError(str(exc)) from None
 
@@ -201,7 +201,7 @@ def probe(uri: str | os.PathLike, name: str) -> int | None:
         schema = meta.schema.to_arrow_schema()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if not schema.equals(schemas.TABLES[name], check_metadata=False):
+    if not schemas.matches(schema, name):  # an older file may lack optional columns
         return None
     version = (schema.metadata or {}).get(b"budget_realloc.schema_version")
     if version is not None and version.decode() != schemas.SCHEMA_VERSION:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from pipeline.run import storage
@@ -103,3 +104,22 @@ def test_advise_on_paper_mode_prints_single_model_advice(tmp_path):
     result = runner.invoke(app, ["advise", "--paper", "humaneval", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "single codellama-7b" in result.output and (tmp_path / "advice.parquet").exists()
+
+
+def test_the_run_summary_names_each_generated_models_prompt_style(tmp_path):
+    from pipeline import cli, config
+    from pipeline.run.rundir import RunDir
+
+    cfg = config.parse({
+        "run_id": "s", "output_dir": str(tmp_path / "run"),
+        "models": [{"name": "chat", "path": "smollm2-135m", "prompt_style": "instruct"},
+                   {"name": "base", "path": "tiny-llama"},
+                   {"name": "theirs", "path": "imported", "cost": {"seconds_per_sample": 1.0}}],
+        "benchmarks": [{"name": "humaneval", "n": 2}],
+    })
+    RunDir(cfg.output_dir).freeze_config(cfg)
+    assert cli._prompt_styles(cfg.output_dir) == {"chat": "instruct", "base": "raw"}
+    assert cli._prompt_styles(str(tmp_path / "nowhere")) == {}
+    with pytest.raises(config.ConfigError, match="prompt_style"):
+        config.parse({**cfg.model_dump(), "models": [{"name": "x", "path": "tiny-llama",
+                                                       "prompt_style": "chat"}]})

@@ -94,7 +94,7 @@ def test_a_wrong_column_type_is_rejected_naming_the_column():
 
 
 def test_validate_is_strict_about_types_that_conform_would_cast():
-    table = pa.Table.from_pylist(ROWS["samples"])  # sample_idx inferred as int64
+    table = pa.Table.from_pylist([dict(r, reply="") for r in ROWS["samples"]])  # sample_idx: int64
     with pytest.raises(schemas.SchemaError, match="'sample_idx' has type int64, expected int32"):
         schemas.validate(table, "samples")
     assert schemas.conform(table, "samples").schema.field("sample_idx").type == pa.int32()
@@ -175,3 +175,20 @@ def test_probe_reads_rows_from_the_footer_and_rejects_incomplete_or_foreign_file
     truncated = tmp_path / "t.parquet"
     truncated.write_bytes(path.read_bytes()[:-20])
     assert storage.probe(truncated, "samples") is None
+
+
+def test_a_samples_file_written_before_the_reply_column_still_reads_and_probes(tmp_path):
+    table = schemas.from_rows(ROWS["samples"], "samples")
+    assert schemas.optional_fields("samples") == ["reply"]
+    assert table.column("reply").null_count == 3
+    old = table.drop_columns(["reply"])  # a file of the first version 1
+    path = tmp_path / "old.parquet"
+    pq.write_table(old, path)
+    assert storage.probe(path, "samples") == 3
+    back = storage.read_table(path, "samples")
+    assert back.schema.names == schemas.SAMPLES.names and back.column("reply").null_count == 3
+    # only optional columns may be missing: a file without `completion` is another table
+    pq.write_table(table.drop_columns(["completion"]), path)
+    assert storage.probe(path, "samples") is None
+    with pytest.raises(storage.StorageError, match="missing column"):
+        storage.read_table(path, "samples")

@@ -193,3 +193,73 @@ def test_stats_account_for_the_last_call(tiny_generator, problems):
     assert stats["tokens"] == sum(table.column("n_tokens").to_pylist())
     assert 0 < stats["engine_seconds"] <= stats["wall_seconds"]
     assert sum(table.column("gen_seconds").to_pylist()) == pytest.approx(stats["engine_seconds"])
+
+
+def test_the_instruct_style_keeps_the_reply_and_stores_the_code_taken_from_it(tiny_generator,
+                                                                              problems_of):
+    from workers import instruct
+
+    fn = problems_of({"T/0": "def add(a, b):\n"}, stop=["\n"])
+    raw = tiny_generator.generate(fn, n=2, seed=5, **SETTINGS)
+    assert raw.column("reply").null_count == 2  # raw prompts keep no separate reply
+    tok = tiny_generator.tokenizer
+    saved = (tiny_generator.prompt_style, tok.chat_template)
+    tiny_generator.prompt_style = "instruct"
+    tok.chat_template = "{% for m in messages %}<u>{{ m['content'] }}{% endfor %}<a>"
+    try:
+        table = tiny_generator.generate(fn, n=2, seed=5, **SETTINGS)
+        with pytest.raises(GenerationError, match="needs function problems"):
+            mbpp_like = problems_of({"M/1": "x"}, stop=[])
+            mbpp_like = mbpp_like.set_column(mbpp_like.schema.get_field_index("io_kind"),
+                                             "io_kind", [["assert"]])
+            tiny_generator.generate(mbpp_like, n=1, seed=5, **SETTINGS)
+    finally:
+        tiny_generator.prompt_style, tok.chat_template = saved
+    rows = table.to_pylist()
+    assert all(r["reply"] is not None for r in rows)
+    assert [r["completion"] for r in rows] == [instruct.extract_completion(r["reply"], None)
+                                               for r in rows]
+    # no stop sequence applies: a reply ends at end of turn or the token limit
+    assert any("\n" in r["reply"] for r in rows) or all(r["n_tokens"] == 12 for r in rows)
+
+
+# MBPP's 3-shot prompts are about 700 tokens (SmolLM2 tokenizer); 32 problems x n = 4 in one call
+# crashed vLLM 0.32's CPU build with the fixed default of 256 sequences per call.
+def test_calls_on_mbpp_length_prompts_never_hold_more_prompt_tokens_than_one_engine_step():
+    from workers.generate import _Request, _batches, request_size
+
+    budget, lens = 4096, [700 + (i % 5) * 40 for i in range(32)]
+    requests = [_Request(i, 0, request_size(64, lens[i], budget), 1) for i in range(32)]
+    calls = list(_batches(requests, 256, lens, budget))
+    assert [r for call in calls for r in call] == requests  # nothing dropped, order kept
+    assert max(sum(r.n * lens[r.row] for r in call) for call in calls) <= budget
+    assert len(calls) > 1
+    # a prompt longer than the budget / n still gets one sample per request and a call alone
+    assert request_size(64, 5000, budget) == 1
+    assert list(_batches([_Request(0, 0, 1, 1)], 256, [5000], budget)) == [[_Request(0, 0, 1, 1)]]
+    # without a budget (chunked prefill on, GPUs) only the sequence count limits a call
+    assert request_size(64, 700, None) == 64
+    assert len(list(_batches(requests, 256, lens, None))) == 1
+
+
+def test_long_prompts_are_generated_in_budgeted_calls_with_the_same_text(tiny_generator, problems_of,
+                                                                        monkeypatch):
+    budget = tiny_generator.engine.prefill_token_budget()
+    assert budget == tiny_generator.llm.llm_engine.vllm_config.scheduler_config.max_num_batched_tokens
+    prompt = "total = total + step(total)\n" * 45  # as long as fits the tiny engine's context
+    probs = problems_of({f"M/{i}": f"# {i}\n" + prompt for i in range(12)}, stop=[])
+    per_prompt = len(tiny_generator.prompt_ids(f"# 0\n{prompt}"))
+    seen: list[int] = []
+    real = tiny_generator.llm.generate
+
+    def spy(prompts, params, **kw):
+        seen.append(sum(len(p["prompt_token_ids"]) * s.n for p, s in zip(prompts, params)))
+        return real(prompts, params, **kw)
+
+    monkeypatch.setattr(tiny_generator.llm, "generate", spy)
+    budgeted = tiny_generator.generate(probs, n=4, seed=2, **{**SETTINGS, "max_new_tokens": 3})
+    assert 12 * 4 * per_prompt > budget and len(seen) > 1 and max(seen) <= budget
+    monkeypatch.setattr(tiny_generator, "engine", tiny_generator.engine.model_copy(
+        update={"max_batch_samples": 1}))
+    one_by_one = tiny_generator.generate(probs, n=4, seed=2, **{**SETTINGS, "max_new_tokens": 3})
+    assert _texts(budgeted) == _texts(one_by_one)

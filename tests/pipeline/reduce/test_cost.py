@@ -105,3 +105,56 @@ def test_curve_costs_use_supplied_seconds_over_measured_ones_and_say_where_each_
     assert got[("b", "apps")]["flops"].value == pytest.approx(1.691e12, rel=2e-3)
     assert got[("c", "apps")]["flops"].value is None and got[("c", "apps")]["time"].value is None
     assert got[("c", "apps")]["time"].source.startswith("none:")
+
+
+# -- StarCoderBase (GPTBigCode, multi-query attention) ---------------------------------------------
+# Published sizes: the model names (StarCoderBase-1B/-3B/-7B, "1B/3B/7B parameter models" on their
+# model cards); the Astraios paper (arXiv 2401.00788) lists them as 1B, 3B, 7B (and 16B).
+STARCODER_PUBLISHED_B = {"starcoderbase-1b": 1, "starcoderbase-3b": 3, "starcoderbase-7b": 7}
+
+
+def _starcoder_counts(preset: str, tokens: int) -> tuple[int, float]:
+    """(parameters, FLOPs of one forward pass over `tokens`), counted by hand from the config.
+
+    Per layer: c_attn projects to d queries plus ONE key and ONE value head (multi-query), c_proj
+    d x d, MLP d x 4d twice, two layer norms; plus token and position embeddings and a final
+    norm; the LM head is tied to the token embedding. FLOPs: 2 per weight of every matmul per
+    token (the embedding lookups are not matmuls, the tied LM head is), plus attention's two
+    T x T x d products per layer (QK^T and AV), 2 FLOPs per multiply-add.
+    """
+    c = cost.PRESETS[preset]
+    d, L, h, ff, V, P = (c["n_embd"], c["n_layer"], c["n_head"], c["n_inner"], c["vocab_size"],
+                         c["n_positions"])
+    kv = 2 * (d // h)  # one key and one value head
+    attn_w, attn_b = d * (d + kv) + d * d, (d + kv) + d
+    mlp_w, mlp_b = 2 * d * ff, ff + d
+    per_layer = attn_w + attn_b + mlp_w + mlp_b + 2 * 2 * d  # + two layer norms (weight, bias)
+    params = L * per_layer + V * d + P * d + 2 * d
+    matmul_weights = L * (attn_w + mlp_w) + V * d
+    flops = 2 * matmul_weights * tokens + L * 2 * (2 * tokens * tokens * d)
+    return params, flops
+
+
+@pytest.mark.parametrize("preset", sorted(STARCODER_PUBLISHED_B))
+def test_starcoderbase_presets_match_an_independent_count_and_the_published_sizes(preset):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    params, flops = _starcoder_counts(preset, cost.SEQ_LEN)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(cost.hf_config(preset))
+    assert type(model).__name__ == "GPTBigCodeForCausalLM"
+    built = sum(p.numel() for p in model.parameters())  # tied LM head counted once
+    assert built == params
+    # the published size is the rounded parameter count (1.14B, 3.04B, 7.33B)
+    assert round(params / 1e9) == STARCODER_PUBLISHED_B[preset]
+    assert cost.flops_per_forward(preset) == pytest.approx(flops, rel=0.03)
+    assert preset in cost.PRESET_SOURCES
+
+
+def test_starcoderbase_presets_order_by_size_and_cost_more_than_2_flops_per_weight():
+    f1, f3, f7 = (cost.flops_per_forward(f"starcoderbase-{s}") for s in ("1b", "3b", "7b"))
+    assert f1 < f3 < f7
+    assert f7 / f1 == pytest.approx(_starcoder_counts("starcoderbase-7b", 128)[1]
+                                    / _starcoder_counts("starcoderbase-1b", 128)[1], rel=0.03)
+    assert ModelCost(config="starcoderbase-7b").flops() == f7

@@ -1,4 +1,4 @@
-"""REPRODUCTION.md section 4: advice of the reproduction runs, the Monte-Carlo check on real
+"""REPRODUCTION.md section 5: advice of the reproduction runs, the Monte-Carlo check on real
 counts, the advisor on paper mode; a missing run is said, not hidden."""
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow.compute as pa_compute
 import pytest
 from typer.testing import CliRunner
 
@@ -84,6 +85,70 @@ def test_bigcode_element_i_belongs_to_the_ith_problem_of_the_benchmark(tmp_path,
     g = read_generations(f, problems)
     assert g.report.format == "bigcode"
     assert g.completions == {"HumanEval/0": ["    return True\n"], "HumanEval/1": ["a", "b"]}
+
+
+def test_gzipped_json_and_jsonl_files_read_like_the_plain_ones(tmp_path, problems, prompts):
+    import gzip
+
+    rows = [{"task_id": "HumanEval/0", "completion": "a"}, {"task_id": "HumanEval/1", "completion": "b"}]
+    plain = _jsonl(tmp_path / "s.jsonl", rows)
+    packed = tmp_path / "s.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    bigcode = tmp_path / "gen.json.gz"
+    bigcode.write_bytes(gzip.compress(json.dumps([[prompts["HumanEval/0"] + "    return 1\n"]]).encode()))
+    assert read_generations(packed, problems).completions == read_generations(plain, problems).completions
+    g = read_generations(bigcode, problems)
+    assert (g.report.format, g.completions) == ("bigcode", {"HumanEval/0": ["    return 1\n"]})
+
+
+def test_a_truncated_gzip_file_is_an_error_naming_it(tmp_path, problems):
+    import gzip
+
+    f = tmp_path / "gen.json.gz"
+    f.write_bytes(gzip.compress(json.dumps([["a"] * 50] * 5).encode())[:40])
+    with pytest.raises(ImportFileError, match=r"gen.json.gz: cannot be read"):
+        read_generations(f, problems, fmt="bigcode")
+
+
+def test_whole_programs_without_their_prompt_are_kept_whole_counted_and_named(tmp_path, problems,
+                                                                              prompts):
+    whole = prompts["HumanEval/0"] + "    return True\n"
+    bare = "def has_close_elements(numbers, threshold):\n    return False\n"
+    f = tmp_path / "gen.json"
+    f.write_text(json.dumps([[whole, bare, whole], [prompts["HumanEval/1"] + "    return []\n"]]))
+    g = read_generations(f, problems)
+    assert g.completions["HumanEval/0"] == ["    return True\n", bare, "    return True\n"]
+    assert (g.report.prompt_stripped, g.report.without_prompt) == (3, ["HumanEval/0#1"])
+    assert "1 whole-program samples did not start with their prompt (kept whole): HumanEval/0#1" \
+        in g.report.describe()
+    assert g.report.as_dict()["without_prompt"] == ["HumanEval/0#1"]
+    # bare completions (a `completion` field) are not whole programs: nothing to name
+    c = read_generations(_jsonl(tmp_path / "c.jsonl", [{"task_id": "HumanEval/0", "completion": "x"}]),
+                         problems)
+    assert c.report.without_prompt == []
+
+
+ASTRAIOS = "generations-humanevalsynthesizepython-starcoderbase-{}-fft.json.gz"
+
+
+@pytest.mark.parametrize("size", ["1b", "3b", "7b"])
+def test_the_astraios_generations_import_whole_with_every_prompt_stripped(
+        tmp_path, shared_data, humaneval_path, size):
+    path = shared_data / "generations" / "astraios" / ASTRAIOS.format(size)
+    g = read_generations(path, humaneval.load(humaneval_path))
+    r = g.report
+    assert (r.format, r.lines, r.samples_read) == ("bigcode", 164, 3280)
+    assert (r.prompt_stripped, r.without_prompt, r.skipped) == (3280, [], [])
+    # a slice into a run: 3 problems x 20 samples, nothing left out
+    cfg = _config(tmp_path, humaneval_path, n=20)
+    report = importers.import_to_run(cfg, path)
+    assert (report.imported, report.beyond_n, report.short_tasks) == (60, 0, {})
+    shard0 = storage.read_table(
+        tmp_path / "run/samples/model=theirs/benchmark=humaneval/sampled-00000.parquet", "samples")
+    body = shard0.filter(pa_compute.equal(shard0["task_id"], "HumanEval/0"))["completion"][0].as_py()
+    assert not body.startswith("from typing") and body.startswith("    ")
+    saved = json.loads((tmp_path / "run/imports/theirs-humaneval.json").read_text())
+    assert (saved["without_prompt"], saved["skipped"]) == ([], [])
 
 
 # -- malformed files -------------------------------------------------------------------------------
