@@ -27,7 +27,7 @@ def slice_run(shared_data, humaneval_path, tmp_path_factory) -> Path:
         pytest.skip("bubblewrap (the default sandbox) is not installed")
     out = tmp_path_factory.mktemp("astraios") / "run"
     data = config.load(Path(__file__).resolve().parents[3] / "configs/reproduce-astraios.yaml").model_dump()
-    data.update(output_dir=str(out), shard_size=3, reduce={"n_boot": 100, "seed": 0})
+    data.update(output_dir=str(out), shard_size=3, reduce={**data["reduce"], "n_boot": 100})
     data["benchmarks"][0].update(data=str(humaneval_path), subset={"task_ids": TASKS})
     cfg = config.parse(data)
     with warnings.catch_warnings():
