@@ -25,20 +25,23 @@ def crash_point(name: str) -> None:
         os.killpg(os.getpgid(0), signal.SIGKILL)
 
 
+def _first_time(env: str, stage: str, what: str) -> bool:
+    """True once per marker file: when `env` is `<stage>:<marker>` and the marker is absent,
+    write it (saying what the actor did) and return True."""
+    target, _, marker = os.environ.get(env, "").partition(":")
+    if target != stage or not marker or os.path.exists(marker):
+        return False
+    with open(marker, "w") as f:
+        f.write(f"{stage} actor {os.getpid()} {what} here\n")
+    return True
+
+
 def actor_crash(stage: str) -> None:
-    spec = os.environ.get(ACTOR_ENV, "")
-    target, _, marker = spec.partition(":")
-    if target == stage and marker and not os.path.exists(marker):
-        with open(marker, "w") as f:
-            f.write(f"{stage} actor {os.getpid()} exited here\n")
+    if _first_time(ACTOR_ENV, stage, "exited"):
         os._exit(1)
 
 
 def actor_hang(stage: str) -> None:
-    spec = os.environ.get(HANG_ENV, "")
-    target, _, marker = spec.partition(":")
-    if target == stage and marker and not os.path.exists(marker):
-        with open(marker, "w") as f:
-            f.write(f"{stage} actor {os.getpid()} hung here\n")
+    if _first_time(HANG_ENV, stage, "hung"):
         while True:
             time.sleep(3600)

@@ -115,6 +115,16 @@ def test_stdin_output_is_compared_like_the_apps_reference(executor):
     assert [r["status"] for r in rows] == ["pass", "pass", "fail", "pass"]
 
 
+def _f_of_1_is_2() -> dict:
+    """A one-test HumanEval-style problem (f(1) == 2), for the time-limit tests below."""
+    return {
+        "benchmark": "humaneval", "task_id": "HumanEval/t", "prompt": "def f(x):\n",
+        "tests": "def check(candidate):\n    assert candidate(1) == 2\n", "test_setup": "",
+        "entry_point": "f", "io_kind": "function", "difficulty": None, "fewshot_ids": [],
+        "stop": humaneval.STOP, "reference": None, "starter_code": "",
+    }
+
+
 @pytest.mark.parametrize(
     "completion",
     [
@@ -125,12 +135,7 @@ def test_stdin_output_is_compared_like_the_apps_reference(executor):
     ids=["busy_loop", "busy_loop_ignoring_sigxcpu", "sleep"],
 )
 def test_a_sample_over_its_time_limit_is_reported_as_timeout_not_fail(quick_executor, completion):
-    problem = {
-        "benchmark": "humaneval", "task_id": "HumanEval/t", "prompt": "def f(x):\n",
-        "tests": "def check(candidate):\n    assert candidate(1) == 2\n", "test_setup": "",
-        "entry_point": "f", "io_kind": "function", "difficulty": None, "fewshot_ids": [],
-        "stop": humaneval.STOP, "reference": None, "starter_code": "",
-    }
+    problem = _f_of_1_is_2()
     problems = schemas.from_rows([problem], "problems")
     (row,) = _verdicts(quick_executor, problems, [completion])
     assert row["status"] == "timeout"
@@ -159,12 +164,7 @@ def test_a_blocked_sample_ends_on_the_blocked_time_limit_not_the_wall_backstop(c
     """With a 1 CPU-second limit and a 20 s wall backstop, a sample that sleeps or waits is
     ended by the blocked-time limit (1 s of neither running nor waiting for a CPU); the
     detail says which limit applied."""
-    problem = {
-        "benchmark": "humaneval", "task_id": "HumanEval/t", "prompt": "def f(x):\n",
-        "tests": "def check(candidate):\n    assert candidate(1) == 2\n", "test_setup": "",
-        "entry_point": "f", "io_kind": "function", "difficulty": None, "fewshot_ids": [],
-        "stop": humaneval.STOP, "reference": None, "starter_code": "",
-    }
+    problem = _f_of_1_is_2()
     problems = schemas.from_rows([problem], "problems")
     from sandbox.config import SandboxConfig
     from sandbox.executor import Executor
@@ -182,12 +182,7 @@ def test_a_cpu_bound_sample_gets_its_full_cpu_seconds_however_loaded_the_machine
     from sandbox.config import SandboxConfig
     from sandbox.executor import Executor
 
-    problem = {
-        "benchmark": "humaneval", "task_id": "HumanEval/t", "prompt": "def f(x):\n",
-        "tests": "def check(candidate):\n    assert candidate(1) == 2\n", "test_setup": "",
-        "entry_point": "f", "io_kind": "function", "difficulty": None, "fewshot_ids": [],
-        "stop": humaneval.STOP, "reference": None, "starter_code": "",
-    }
+    problem = _f_of_1_is_2()
     problems = schemas.from_rows([problem], "problems")
     config = SandboxConfig(workers=1, timeout_s=1.0, wall_timeout_factor=60.0)
     with Executor(config) as ex:
