@@ -2,7 +2,8 @@
 
 Every writer and reader in the project goes through these: `samples`, `verdicts` and `scores`
 share the sample key (run_id, model, benchmark, task_id, sample_idx); `problems` is keyed by
-(benchmark, task_id); `curves` is the reducer's long-format output; `manifest` tracks every shard of a run;
+(benchmark, task_id); `probes` holds what execution-based rankers read (outputs on the prompt's examples,
+model-written asserts); `curves` is the reducer's long-format output; `manifest` tracks every shard of a run;
 `advice` and `advice_curves` are the budget advisor's outputs.
 """
 
@@ -12,6 +13,8 @@ from schemas.tables import (
     CURVES,
     KEY,
     MANIFEST,
+    PROBES,
+    PROBE_SETS,
     PROBLEMS,
     SAMPLES,
     SCHEMA_VERSION,
@@ -32,6 +35,8 @@ __all__ = [
     "CURVES",
     "KEY",
     "MANIFEST",
+    "PROBES",
+    "PROBE_SETS",
     "PROBLEMS",
     "SAMPLES",
     "SCHEMA_VERSION",

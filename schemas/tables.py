@@ -1,4 +1,5 @@
-"""The Arrow schemas: problems, samples, verdicts, scores, curves, manifest, advice, advice_curves.
+"""The Arrow schemas: problems, samples, verdicts, scores, probes, curves, manifest, advice,
+advice_curves.
 
 A schema carries its table name and version in its metadata, so a Parquet file says what it is.
 Bump SCHEMA_VERSION on any incompatible change; readers refuse files of another version.
@@ -106,6 +107,29 @@ SCORES = _schema(
     ],
 )
 
+#: Allowed values of probes.probe_set: the inputs shown in the prompt (HumanEval docstring
+#: `>>>` examples, APPS sample inputs of the statement) and model-written asserts (CodeT).
+PROBE_SETS = ("prompt_examples", "generated_tests")
+
+#: What the execution-based rankers read (the `probe` stage): one row per sample and probe set,
+#: with one entry per probe in the set's order. No hidden test is ever run to fill it.
+PROBES = _schema(
+    "probes",
+    _key_fields()
+    + [
+        pa.field("probe_set", pa.string(), nullable=False),  # one of PROBE_SETS
+        # per probe: "v:<canonical value>" (the returned value, or stdout for stdin programs,
+        # rebuilt on the trusted side), "raise:<ExceptionName>", "timeout"; for an assert
+        # probe "pass" | "fail" | "raise:<Name>" | "timeout"
+        pa.field("outcomes", _strings(), nullable=False),
+        # per probe: the outcome agrees with the output shown in the prompt / the assert held;
+        # null where the probe has no expected output
+        pa.field("matches", pa.list_(pa.field("element", pa.bool_())), nullable=False),
+        pa.field("exec_ms", pa.float64(), nullable=False),  # sandbox time of this sample's run
+        pa.field("cached", pa.bool_(), nullable=False),  # fanned out from an identical program
+    ],
+)
+
 CURVES = _schema(
     "curves",
     [
@@ -193,6 +217,7 @@ TABLES: dict[str, pa.Schema] = {
     "samples": SAMPLES,
     "verdicts": VERDICTS,
     "scores": SCORES,
+    "probes": PROBES,
     "curves": CURVES,
     "manifest": MANIFEST,
     "advice": ADVICE,

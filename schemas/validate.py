@@ -12,7 +12,10 @@ from typing import Any, Iterable, Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.tables import KEY, OPTIONAL, SCHEMA_VERSION, TABLES, VERDICT_STATUSES
+from schemas.tables import KEY, OPTIONAL, PROBE_SETS, SCHEMA_VERSION, TABLES, VERDICT_STATUSES
+
+#: Columns whose values come from a fixed set, per table.
+ENUMS = {("verdicts", "status"): VERDICT_STATUSES, ("probes", "probe_set"): PROBE_SETS}
 
 
 class SchemaError(ValueError):
@@ -31,6 +34,8 @@ def _unique_key(name: str) -> tuple[str, ...] | None:
         return ("benchmark", "task_id")
     if name in ("samples", "verdicts", "scores"):
         return KEY
+    if name == "probes":
+        return KEY + ("probe_set",)
     if name == "manifest":
         return ("stage", "shard")
     return None
@@ -47,14 +52,16 @@ def _check_values(table: pa.Table, name: str, where: str) -> None:
         if not field.nullable and column.null_count:
             row = _first_null_row(column)
             raise SchemaError(f"{where}: column {field.name!r} is null at row {row}; it is required")
-    if name == "verdicts" and table.num_rows:
-        bad = pc.invert(pc.is_in(table.column("status"), value_set=pa.array(VERDICT_STATUSES)))
+    for (table_name, col), allowed in ENUMS.items():
+        if name != table_name or not table.num_rows:
+            continue
+        bad = pc.invert(pc.is_in(table.column(col), value_set=pa.array(allowed)))
         if pc.any(bad).as_py():
             row = int(pc.index(bad, True).as_py())
-            value = table.column("status")[row].as_py()
+            value = table.column(col)[row].as_py()
             raise SchemaError(
-                f"{where}: column 'status' has {value!r} at row {row}; "
-                f"allowed: {', '.join(VERDICT_STATUSES)}"
+                f"{where}: column {col!r} has {value!r} at row {row}; "
+                f"allowed: {', '.join(allowed)}"
             )
     key = _unique_key(name)
     if key and table.num_rows:

@@ -35,6 +35,12 @@ ROWS = {
     "scores": [
         {**KEY, "sample_idx": 0, "ranker": "m", "mean_nll": 0.42, "n_tokens": 5, "truncated": False}
     ],
+    "probes": [
+        {**KEY, "sample_idx": 0, "probe_set": "prompt_examples", "outcomes": ["v:1", "raise:KeyError"],
+         "matches": [True, None], "exec_ms": 2.5, "cached": False},
+        {**KEY, "sample_idx": 0, "probe_set": "generated_tests", "outcomes": ["pass", "timeout"],
+         "matches": [True, False], "exec_ms": 4.0, "cached": True},
+    ],
     "curves": [
         {"model": "m", "benchmark": "humaneval", "metric": "pass@k", "x": 1.0, "k": 1,
          "value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n_problems": 164, "ranker": None}
@@ -130,6 +136,19 @@ def test_an_unknown_verdict_status_names_the_row():
     rows[1]["status"] = "passed"
     with pytest.raises(schemas.SchemaError, match="'passed' at row 1"):
         schemas.from_rows(rows, "verdicts")
+
+
+def test_an_unknown_probe_set_names_the_row_and_the_allowed_sets():
+    rows = [dict(r) for r in ROWS["probes"]]
+    rows[1]["probe_set"] = "hidden_tests"
+    with pytest.raises(schemas.SchemaError, match="'hidden_tests' at row 1; allowed: prompt_examples"):
+        schemas.from_rows(rows, "probes")
+
+
+def test_a_sample_has_one_probes_row_per_probe_set():
+    rows = [dict(ROWS["probes"][0]), dict(ROWS["probes"][0])]
+    with pytest.raises(schemas.SchemaError, match="duplicate key"):
+        schemas.from_rows(rows, "probes")
 
 
 def test_a_duplicate_sample_key_is_rejected():
