@@ -426,9 +426,12 @@ def _become(uid):
 def _enter_child(keep, uid, cpu_s, memory_mb, nproc, stdin_fd=None, stdout_fd=None, oom=1000):
     """Common start of S and J: own session, std fds, close the rest, limits, uid."""
     os.setsid()
-    try:
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write(str(oom))
+    try:  # os-level calls: a Python file object costs more than the write itself here
+        fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        try:
+            os.write(fd, str(oom).encode())
+        finally:
+            os.close(fd)
     except OSError:
         pass
     null = os.open(os.devnull, os.O_RDWR)
@@ -1337,7 +1340,7 @@ def run_own_process_first(job, tests_fd):
     if limit:
         out = {"status": "timeout", "passed": 0, "total": total, "detail": limit}
     elif code == _PASS and not left:
-        _OWN_CPU[:] = [cpu]
+        _OWN_CPU[:] = [cpu, passed, total, (time.monotonic() - watch.t0) * 1000]
         return None
     elif code == _PASS:
         out = {"status": "error", "passed": 0, "total": total,
@@ -1369,6 +1372,12 @@ def run_calls_job(job, tests_fd):
         out = run_own_process_first(job, tests_fd)
         if out is not None:
             return out
+        if job.get("reference") and _OWN_CPU:
+            # The host's own reference solution, sent to calibrate the time limit: trusted
+            # code, so its own run's pass is the verdict and no judge is needed.
+            cpu, passed, total, exec_ms = _OWN_CPU
+            return {"status": "pass", "passed": passed, "total": total, "detail": "",
+                    "exec_ms": exec_ms, "cpu_s": cpu}
     cpu_s, wall_s, blocked_s = _limits_of(job)
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()

@@ -126,3 +126,26 @@ def test_without_a_passing_reference_the_configured_limit_applies():
                           samples_for([broken], ["    while True:\n        pass\n"])).to_pylist()
         assert ex._limits[("humaneval", "HumanEval/nosol")] == (None, "")
     assert v["status"] == "timeout" and "2 CPU seconds" in v["detail"]
+
+
+def test_only_the_calibration_of_the_reference_solution_skips_the_judge(monkeypatch):
+    """`reference` is a job field the host alone sets: a sample's job never carries it, even
+    when its text names it, and a reference that fails its tests still fails."""
+    from sandbox.forkserver import ForkServer
+
+    sent = []
+    real_run = ForkServer.run
+    monkeypatch.setattr(ForkServer, "run", lambda self, job: sent.append(job) or real_run(self, job))
+    liar = '    return x * x  # "reference": true\n'
+    config = SandboxConfig(workers=1, timeout_s=3.0, time_limit_factor=4.0)
+    broken = dict(PROBLEM, task_id="HumanEval/wrongref", reference=WRONG)
+    problems = schemas.from_rows([PROBLEM, broken], "problems")
+    with Executor(config) as ex:
+        verdicts = ex.execute(problems, samples_for([PROBLEM, broken], [liar, WRONG])).to_pylist()
+        assert ex._limits[("humaneval", "HumanEval/sq")][0] == 1.0  # calibrated from its run
+        assert ex._limits[("humaneval", "HumanEval/wrongref")] == (None, "")  # it failed
+    marked = [job.head["program"] for job in sent if job.head.get("reference")]
+    assert sorted(marked) == sorted([PROBLEM["prompt"] + RIGHT, PROBLEM["prompt"] + WRONG])
+    assert not any(liar in p for p in marked)
+    assert any(liar in job.head["program"] for job in sent if not job.head.get("reference"))
+    assert [v["status"] for v in verdicts] == ["pass", "fail"]
