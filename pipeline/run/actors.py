@@ -8,6 +8,7 @@ classes; `pipeline.run.orchestrator` turns them into Ray actors.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -216,7 +217,11 @@ def actor_spec(kind: str, config, model: str | None = None) -> ActorSpec:
                          resources=dict(config.sandbox_resources or {}),
                          replicas=config.sandbox_actors)
     if kind == "probe":
-        return ActorSpec(ProbeActor, (config.sandbox, config.probes.model_dump(),
+        probes = config.probes.model_dump()
+        # test files are read by the actor, whose working directory may not be the driver's
+        probes["generated_tests"] = {b: str(Path(p).resolve())
+                                     for b, p in probes["generated_tests"].items()}
+        return ActorSpec(ProbeActor, (config.sandbox, probes,
                                       [b.model_dump() for b in config.benchmarks]), num_cpus=1,
                          resources=dict(config.sandbox_resources or {}),
                          replicas=config.sandbox_actors)
