@@ -105,6 +105,21 @@ class RankerSpec(_Strict):
     num_gpus: float = Field(default=0, ge=0)
 
 
+class ProbeSpec(_Strict):
+    """The `probe` stage (execution-based ranker inputs): which probe sets run, and limits.
+
+    `prompt_examples`: the examples each prompt shows (`pipeline.benchmarks.probes`; on MBPP
+    these are its hidden tests). `generated_tests`: benchmark name -> a CodeT-format file of
+    model-written tests (`pipeline.run.generated_tests`). `test_timeout_s`: CPU seconds per probe
+    (CodeT: 0.1 s per test). `max_tests_per_sample`: asserts kept per generated test sample
+    (CodeT: 5)."""
+
+    prompt_examples: bool = True
+    generated_tests: dict[str, str] = Field(default_factory=dict)
+    test_timeout_s: float = Field(default=0.1, gt=0, le=60)
+    max_tests_per_sample: int = Field(default=5, ge=1)
+
+
 class RayOptions(_Strict):
     address: Optional[str] = None  # None: $RAY_ADDRESS if set, else a local Ray started in-process
     num_cpus: Optional[int] = Field(default=None, ge=1)  # for the local Ray only
@@ -123,6 +138,8 @@ class RunConfig(_Strict):
     models: list[ModelSpec] = Field(min_length=1)
     benchmarks: list[BenchmarkSpec] = Field(min_length=1)
     ranker: Optional[RankerSpec] = None
+    # the probe stage runs only when set (None in run directories made before it existed)
+    probes: Optional[ProbeSpec] = None
     sandbox: dict[str, Any] = Field(default_factory=dict)  # sandbox.config.SandboxConfig fields
     sandbox_actors: int = Field(default=1, ge=1)  # Ray actors running sandboxes
     sandbox_resources: dict[str, float] = Field(default_factory=dict)  # e.g. {"sandbox": 1} on a cluster

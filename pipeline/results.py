@@ -32,6 +32,8 @@ class Results:
     manifest: pd.DataFrame
     #: the advisor's table (`budget-realloc advise`); empty until advise has run
     advice: pd.DataFrame
+    #: the probe stage's table (outcomes per sample and probe set); empty without `probes`
+    probes: pd.DataFrame
 
 
 def load(run_dir: str) -> Results:
@@ -67,4 +69,5 @@ def load(run_dir: str) -> Results:
         if storage.exists(advice_path)
         else schemas.empty("advice").to_pandas()
     )
-    return Results(rundir.root, problems, joined, curves, manifest, advice)
+    probes = rundir.read_stage("probe").to_pandas()
+    return Results(rundir.root, problems, joined, curves, manifest, advice, probes)

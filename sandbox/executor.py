@@ -31,7 +31,7 @@ import pyarrow as pa
 
 import schemas
 from sandbox.config import SandboxConfig
-from sandbox.harness import HarnessError, prepare
+from sandbox.harness import HarnessError, prepare, prepare_probes
 from sandbox import backends
 from sandbox.forkserver import ForkServer
 
@@ -187,6 +187,59 @@ class Executor:
         if not rows:
             return schemas.empty("verdicts")
         return schemas.from_rows(out, "verdicts")
+
+    def probe(self, problems: pa.Table, samples: pa.Table,
+              probe_sets: dict[tuple[str, str], dict[str, list[dict]]], *,
+              probe_timeout_s: float = 0.1) -> pa.Table:
+        """One `probes` row per (sample, probe set) that `probe_sets[(benchmark, task_id)]`
+        gives (set name -> probe dicts: kind "expr" | "assert", code, expected), as a `probes`
+        table. Runs no hidden test: the program is the execute stage's, without its tests.
+        Identical programs of a problem run once per probe set and are fanned out
+        (`cached=True`, `exec_ms=0`); a result the sandbox could not produce (status `error`)
+        raises RuntimeError naming the sample, so that the shard is retried."""
+        t0 = time.monotonic()
+        samples = schemas.validate(samples, "samples", where="samples given to the sandbox")
+        index = _problem_index(problems)
+        rows = samples.select(list(schemas.KEY) + ["completion"]).to_pylist()
+        todo: dict[str, Any] = {}
+        plan: list[tuple[dict, str, str]] = []
+        for i, r in enumerate(rows):
+            task = (r["benchmark"], r["task_id"])
+            if task not in index:
+                raise ValueError(f"sample {r['task_id']} ({r['benchmark']}) has no row in the "
+                                 "problems table; pass the problems of every benchmark")
+            for name, probes in (probe_sets.get(task) or {}).items():
+                if name not in schemas.PROBE_SETS:
+                    raise ValueError(f"probe set {name!r} is not one of {schemas.PROBE_SETS}")
+                if not probes:
+                    continue
+                prep = prepare_probes(index[task], r["completion"], name, probes, self.config,
+                                      probe_timeout_s)
+                key = prep.key if self.config.dedup else f"{prep.key}\x00{i}"
+                plan.append((r, name, key))
+                if key not in todo:
+                    todo[key] = prep.job
+        results = self._run_all(todo, progress=False)
+        broken = [(r, k) for r, _, k in plan if results[k].get("status") != "probed"]
+        if broken:
+            r, k = broken[0]
+            raise RuntimeError(f"{len(broken)} probe job(s) could not run, e.g. {r['task_id']} "
+                               f"sample {r['sample_idx']}: {results[k].get('detail')}")
+        out, first_seen = [], set()
+        for r, name, key in plan:
+            v = results[key]
+            cached = key in first_seen
+            first_seen.add(key)
+            out.append({**{k: r[k] for k in schemas.KEY}, "probe_set": name,
+                        "outcomes": list(v["outcomes"]), "matches": list(v["matches"]),
+                        "exec_ms": 0.0 if cached else float(v["exec_ms"]), "cached": cached})
+        self.stats = ExecutionStats(samples=len(rows), unique_programs=len(todo),
+                                    executed=len(todo), dedup_hits=len(plan) - len(todo),
+                                    seconds=time.monotonic() - t0,
+                                    tests_run=sum(len(v["outcomes"]) for v in results.values()))
+        if not out:
+            return schemas.empty("probes")
+        return schemas.from_rows(out, "probes")
 
     def _calibrate(self, index: dict, tasks: set) -> dict[tuple[str, str], tuple]:
         """(CPU limit, note) per task: the calibrated limit where `time_limit_factor` is set and

@@ -155,3 +155,37 @@ def prepare(problem: dict, completion: str, config: SandboxConfig,
     if kind == "function" and not problem.get("entry_point"):
         raise HarnessError(f"{problem['task_id']}: a function problem needs entry_point")
     return Prepared(key=key, job=Job(head=head, tests=tests, budget_s=budget + 5))
+
+
+def prepare_probes(problem: dict, completion: str, probe_set: str, probes: list[dict],
+                   config: SandboxConfig, probe_timeout_s: float) -> Prepared:
+    """The dedup key and the probe job for one completion of `problem`: the program as the
+    execute stage builds it (prompt + completion for HumanEval, completion + setup for MBPP),
+    with no hidden tests, then `probes` (dicts with kind "expr" | "assert", code, expected;
+    see `pipeline.benchmarks.probes`) run in order with `probe_timeout_s` CPU seconds each.
+    The key is the execute stage's key plus the probe set. APPS probes (stdin / call) are not
+    run yet: they raise HarnessError."""
+    kind = problem.get("io_kind")
+    if kind not in ("function", "assert"):
+        raise HarnessError(
+            f"{problem.get('task_id')}: probes run on function and assert problems only; "
+            f"io_kind {kind!r} (APPS) is not supported by the probe job yet"
+        )
+    bad = [p for p in probes if p.get("kind") not in ("expr", "assert")]
+    if bad:
+        raise HarnessError(f"{problem.get('task_id')}: probe kind {bad[0].get('kind')!r} "
+                           "is not one of 'expr', 'assert'")
+    base = prepare(problem, completion, config)
+    timeout = config.timeout_s
+    head = {"kind": "probe", "program": base.job.head["program"],
+            "module_name": base.job.head.get("module_name"),
+            "probes": [{"kind": p["kind"], "code": p["code"], "expected": p.get("expected")}
+                       for p in probes],
+            "timeout_s": timeout, "wall_s": timeout * config.wall_timeout_factor,
+            "blocked_s": timeout * config.blocked_timeout_factor,
+            "probe_timeout_s": probe_timeout_s,
+            "probe_wall_s": probe_timeout_s * config.wall_timeout_factor,
+            "probe_blocked_s": probe_timeout_s * config.blocked_timeout_factor}
+    budget = head["wall_s"] + len(probes) * (head["probe_wall_s"] + head["wall_s"])
+    return Prepared(key=f"{base.key}\x00{probe_set}", job=Job(head=head, tests={},
+                                                              budget_s=budget + 5))

@@ -1545,6 +1545,208 @@ def run_apps_job(job, tests_fd):
     return out
 
 
+# --------------------------------------------------------------------------- probe jobs
+# A probe job (kind "probe") runs one program on the checks an execution-based ranker uses
+# (`pipeline.benchmarks.probes`: the prompt's examples, model-written asserts); there are no
+# hidden tests in it and no judge. S loads the program once and runs the probes in order in its
+# own (sandboxed) process, reporting one small message per probe; the server watches each probe
+# with its own CPU / blocked / wall limit. Outcomes: "v:<canonical value>" (the value as
+# `encode` reads it through builtin slots, as canonical JSON; over PROBE_VALUE_MAX characters
+# "v:sha256:<hex>"), "opaque" (a value of a non-builtin type), "raise:<builtin exception
+# name>", "pass" / "fail" (assert probes), "timeout" (S is killed; a fresh S loads the program
+# and goes on with the next probe), "crash" (S died: that probe and every later one). The
+# value and the match with the shown output are computed inside S, so a lying sample can only
+# change its own probe outcomes (its rank, never its verdict, which the execute stage's judge
+# gives); the server only parses S's bounded JSON messages and keeps strings of a fixed shape.
+
+PROBE_VALUE_MAX = 120     # longer canonical values cross as their sha256
+PROBE_MSG_MAX = 4096      # largest message S may send in a probe job
+_OUTCOME = _re.compile(r"v:.{0,%d}|raise:[A-Za-z_]{1,40}|pass|fail|opaque" % PROBE_VALUE_MAX,
+                       _re.S)
+
+
+def _canon(x):
+    """Order-free parts of an encoded value (sets, dicts, Counters) in a fixed order."""
+    if isinstance(x, list):
+        return [_canon(i) for i in x]
+    if isinstance(x, dict):
+        tag, v = x.get("~"), x.get("v")
+        out = {k: _canon(i) for k, i in x.items()}
+        if tag in ("s", "f", "d", "C", "D") and isinstance(v, list):
+            out["v"] = sorted(out["v"], key=lambda i: json.dumps(i, sort_keys=True))
+        return out
+    return x
+
+
+def _probe_value(v):
+    import hashlib
+
+    try:
+        text = json.dumps(_canon(encode(v)), sort_keys=True, separators=(",", ":"))
+    except (Uncrossable, RecursionError, ValueError, TypeError, OverflowError):
+        return "opaque"
+    if len(text) > PROBE_VALUE_MAX:
+        return "v:sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return "v:" + text
+
+
+def _raised(exc):
+    i = _exc_index(exc)
+    return "raise:" + (_EXC_NAMES[i - 1] if i else "Exception")
+
+
+def _serve_probes(job, start, out_w):
+    """S for a probe job: load the program, then run probes start.. in order."""
+    try:
+        sys.set_int_max_str_digits(0)
+    except AttributeError:
+        pass
+    try:
+        g = _load(job["program"], job.get("module_name"))
+    except BaseException as exc:  # noqa: BLE001
+        write_msg(out_w, {"load": _raised(exc)})
+        os._exit(0)
+    write_msg(out_w, {"loaded": True})
+    probes = job["probes"]
+    for i in range(start, len(probes)):
+        p = probes[i]
+        write_msg(out_w, {"s": i})
+        expected, match = p.get("expected"), None
+        try:
+            if p["kind"] == "assert":
+                try:
+                    exec(compile(p["code"], f"<probe {i}>", "exec"), g)
+                    out, match = "pass", True
+                except AssertionError:
+                    out, match = "fail", False
+            else:
+                value = eval(compile(p["code"], f"<probe {i}>", "eval"), g)
+                out = _probe_value(value)
+                if expected is not None:  # a literal from the prompt (host-given)
+                    try:
+                        match = bool(value == eval(expected, {"__builtins__": {}}))
+                    except BaseException:  # noqa: BLE001
+                        match = False
+        except BaseException as exc:  # noqa: BLE001
+            out = _raised(exc)
+            match = False if (expected is not None or p["kind"] == "assert") else None
+        write_msg(out_w, {"o": out, "m": match})
+    os._exit(0)
+
+
+class _Frames:
+    """S's messages on one pipe, each at most PROBE_MSG_MAX bytes, read under a _Watch."""
+
+    def __init__(self, fd):
+        self.fd, self.buf = fd, b""
+
+    def next(self, watch):
+        """The next message (a dict), "eof", "bad" (malformed or too long) or the limit's
+        reason (a str from `_Watch.wait`, starting with "time")."""
+        while True:
+            if len(self.buf) >= 4:
+                (n,) = HEADER.unpack(self.buf[:4])
+                if n > PROBE_MSG_MAX:
+                    return "bad"
+                if len(self.buf) >= 4 + n:
+                    body, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
+                    try:
+                        msg = json.loads(body)
+                    except ValueError:
+                        return "bad"
+                    return msg if isinstance(msg, dict) else "bad"
+            r = watch.wait([self.fd])
+            if isinstance(r, str):
+                return r
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return "eof"
+            self.buf += chunk
+
+
+def _probe_outcome(msg):
+    """(outcome, match) from S's message, or None when it is not one of the fixed shapes."""
+    o, m = msg.get("o"), msg.get("m")
+    if type(o) is not str or not _OUTCOME.fullmatch(o) or not (m is None or type(m) is bool):
+        return None
+    return o, m
+
+
+def run_probe_job(job, tests_fd):
+    """Run a probe job (see the section comment); returns outcomes and matches per probe."""
+    uid = CFG["uid"]
+    t0 = time.monotonic()
+    probes = job["probes"]
+    n = len(probes)
+    per = float(job["probe_timeout_s"])
+    per_wall = float(job.get("probe_wall_s") or per)
+    per_blocked = float(job.get("probe_blocked_s") or 0)
+    cpu_s, wall_s, blocked_s = _limits_of(job)
+    outcomes, matches = [], []
+    cpu_used, left = 0.0, 0
+    while len(outcomes) < n:
+        start = len(outcomes)
+        out_r, out_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _enter_child([out_w], uid, cpu_s + per * (n - start), CFG["memory_mb"],
+                             CFG["max_procs"])
+                _workdir(uid)
+                _serve_probes(job, start, out_w)
+            except BaseException:  # noqa: BLE001
+                pass
+            os._exit(1)
+        os.close(out_w)
+        frames = _Frames(out_r)
+        msg = frames.next(_Watch(wall_s, pid, cpu_s, blocked_s, [pid]))
+        rest = None  # what every probe not yet run gets, when this S ends them all
+        if isinstance(msg, dict) and type(msg.get("load")) is str and \
+                _OUTCOME.fullmatch(msg["load"]) and msg["load"].startswith("raise:"):
+            rest = msg["load"]
+        elif isinstance(msg, str):
+            rest = "timeout" if msg.startswith("time") else "crash"
+        elif msg.get("loaded") is not True:
+            rest = "crash"
+        timed_out = False
+        while rest is None and len(outcomes) < n:
+            i = len(outcomes)
+            msg = frames.next(_Watch(per_wall, pid, 0, 0, [pid]))
+            if not isinstance(msg, dict) or msg.get("s") != i:
+                rest = "crash"
+                break
+            cpu0 = _task_times(pid)[0]
+            msg = frames.next(_Watch(per_wall, pid, cpu0 + per, per_blocked, [pid]))
+            if isinstance(msg, str) and msg.startswith("time"):
+                outcomes.append("timeout")
+                matches.append(False if probes[i].get("expected") is not None
+                               or probes[i]["kind"] == "assert" else None)
+                timed_out = True
+                break
+            got = _probe_outcome(msg) if isinstance(msg, dict) else None
+            if got is None:
+                rest = "crash"
+                break
+            outcomes.append(got[0])
+            matches.append(got[1])
+        os.close(out_r)
+        _kill_group(pid)
+        _, cpu = _wait_cpu(pid)
+        cpu_used += cpu
+        left += reap(uid)
+        if rest is not None:
+            for p in probes[len(outcomes):]:
+                outcomes.append(rest)
+                matches.append(False if (p.get("expected") is not None
+                                         or p["kind"] == "assert") else None)
+        elif not timed_out:
+            break
+    detail = f"sandbox: {left} process(es) survived cleanup" if left else ""
+    return {"status": "probed", "passed": 0, "total": n, "detail": detail,
+            "outcomes": outcomes, "matches": matches,
+            "exec_ms": (time.monotonic() - t0) * 1000, "cpu_s": cpu_used}
+
+
 def main():
     global CFG
     CFG = read_msg(0)
@@ -1598,6 +1800,8 @@ def main():
         try:
             if job["kind"] in ("function", "assert"):
                 out = run_calls_job(job, tests_fd)
+            elif job["kind"] == "probe":
+                out = run_probe_job(job, tests_fd)
             else:
                 out = run_apps_job(job, tests_fd)
         finally:

@@ -148,7 +148,7 @@ CURVES = _schema(
 )
 
 #: Stages of a run, in order; every shard of every stage has one manifest row.
-STAGES = ("generate", "execute", "score", "reduce")
+STAGES = ("generate", "execute", "score", "probe", "reduce")
 SHARD_STATES = ("pending", "running", "done", "failed")
 
 MANIFEST = _schema(

@@ -1,4 +1,4 @@
-"""The work each Ray actor does for one shard: generate, execute or score, then write the file.
+"""The work each Ray actor does for one shard: generate, execute, score or probe, then write it.
 
 Each class holds a warm resource (a vLLM engine, sandbox workers) across shards and writes its
 output atomically, so the driver only moves shard descriptions and row counts. They are plain
@@ -8,6 +8,7 @@ classes; `pipeline.run.orchestrator` turns them into Ray actors.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -115,8 +116,80 @@ class ScoreActor:
         return _score(self.scorer, shard, problems, samples_uri, out)
 
 
+class ProbeActor:
+    """Holds warm sandbox workers; runs each sample of a samples file on its problem's probes
+    (the prompt's examples, model-written tests; never the hidden tests) into a probes file."""
+
+    def __init__(self, sandbox: dict[str, Any], probes: dict[str, Any], benchmarks: list[dict]):
+        from sandbox.config import SandboxConfig
+        from sandbox.executor import Executor
+
+        self.spec = probes
+        self.generated = _generated_tests(probes, benchmarks)
+        self.executor = Executor(SandboxConfig(**sandbox))
+        self.executor.__enter__()
+
+    def run(self, shard: Shard, problems: pa.Table, samples_uri: str, out: str) -> dict[str, Any]:
+        actor_crash("probe")
+        actor_hang("probe")
+        started = time.monotonic()
+        samples = storage.read_table(samples_uri, "samples")
+        sets = probe_sets(problems, self.spec, self.generated)
+        table = self.executor.probe(problems, samples, sets,
+                                    probe_timeout_s=float(self.spec["test_timeout_s"]))
+        return _timed_write(table, out, "probes", started)
+
+    def close(self) -> None:
+        self.executor.__exit__(None, None, None)
+
+    def stats(self) -> dict[str, Any]:
+        return self.executor.stats.as_dict()
+
+
+def _generated_tests(probes: dict[str, Any], benchmarks: list[dict]) -> dict[tuple[str, str], list[str]]:
+    """(benchmark, task_id) -> the distinct model-written asserts, from the configured files
+    (mapped to tasks against the benchmark's full problem set, not one shard's)."""
+    from pipeline.benchmarks import get
+    from pipeline.config import BenchmarkSpec
+    from pipeline.run.generated_tests import read_generated_tests
+
+    out: dict[tuple[str, str], list[str]] = {}
+    for name, path in (probes.get("generated_tests") or {}).items():
+        spec = next((BenchmarkSpec(**b) for b in benchmarks if b["name"] == name), None)
+        if spec is None:
+            raise ValueError(f"probes.generated_tests names benchmark {name!r}, which this run "
+                             "does not have; use one of its benchmarks' names")
+        bench = get(name)
+        rows = {r["task_id"]: r for r in bench.load(spec.data).to_pylist()}
+        for tid, tests in read_generated_tests(path, rows,
+                                               limit=int(probes["max_tests_per_sample"])).items():
+            out[(name, tid)] = list(tests.tests)
+    return out
+
+
+def probe_sets(problems: pa.Table, spec: dict[str, Any],
+               generated: dict[tuple[str, str], list[str]]) -> dict[tuple[str, str], dict[str, list[dict]]]:
+    """Each problem's probe sets as the sandbox takes them (plain dicts). APPS problems (stdin,
+    call) get none yet: the probe job runs function and assert programs only."""
+    from pipeline.benchmarks.probes import prompt_examples
+
+    out: dict[tuple[str, str], dict[str, list[dict]]] = {}
+    for p in problems.to_pylist():
+        if p["io_kind"] not in ("function", "assert"):
+            continue
+        key, sets = (p["benchmark"], p["task_id"]), {}
+        if spec.get("prompt_examples", True):
+            sets["prompt_examples"] = [{"kind": x.kind, "code": x.code, "expected": x.expected}
+                                       for x in prompt_examples(p)]
+        if key in generated:
+            sets["generated_tests"] = [{"kind": "assert", "code": t} for t in generated[key]]
+        out[key] = sets
+    return out
+
+
 #: actor kind (a `Stage.actor` in `pipeline.run.stages`) -> the class that runs its shards
-ACTOR_CLASSES: dict[str, type] = {"generate": GenerateActor, "execute": ExecuteActor, "score": ScoreActor}
+ACTOR_CLASSES: dict[str, type] = {"generate": GenerateActor, "execute": ExecuteActor,
+                                  "score": ScoreActor, "probe": ProbeActor}
 
 
 def model_env(spec) -> dict[str, str]:
@@ -141,6 +214,15 @@ def actor_spec(kind: str, config, model: str | None = None) -> ActorSpec:
                          num_gpus=spec.num_gpus, env=model_env(spec), replicas=spec.replicas)
     if kind == "execute":
         return ActorSpec(ExecuteActor, (config.sandbox,), num_cpus=1,
+                         resources=dict(config.sandbox_resources or {}),
+                         replicas=config.sandbox_actors)
+    if kind == "probe":
+        probes = config.probes.model_dump()
+        # test files are read by the actor, whose working directory may not be the driver's
+        probes["generated_tests"] = {b: str(Path(p).resolve())
+                                     for b, p in probes["generated_tests"].items()}
+        return ActorSpec(ProbeActor, (config.sandbox, probes,
+                                      [b.model_dump() for b in config.benchmarks]), num_cpus=1,
                          resources=dict(config.sandbox_resources or {}),
                          replicas=config.sandbox_actors)
     if kind == "score":

@@ -29,6 +29,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("generate", input="problems", output="samples", actor="generate"),
     Stage("execute", input="samples", output="verdicts", actor="execute"),
     Stage("score", input="samples", output="scores", actor="score", needs="ranker"),
+    Stage("probe", input="samples", output="probes", actor="probe", needs="probes"),
 )
 BY_NAME: dict[str, Stage] = {s.name: s for s in STAGES}
 
@@ -41,7 +42,8 @@ def get(name: str) -> Stage:
 
 
 def stages_for(config) -> tuple[Stage, ...]:
-    """The stages a run config has, in order (score only with a ranker)."""
+    """The stages a run config has, in order (score only with a ranker, probe only with a
+    `probes` section)."""
     return tuple(s for s in STAGES if s.needs is None or getattr(config, s.needs, None))
 
 
