@@ -643,14 +643,19 @@ def _load(program, name, filename="<sample>"):
     return g
 
 
-def _serve_calls(job, req_r, resp_w):
-    """S for function/assert jobs: load the program, say what it defines, answer calls."""
+def _load_sample(job):
+    """S's start: the job's program loaded, with no limit on int-to-str digits."""
     try:
         sys.set_int_max_str_digits(0)
     except AttributeError:
         pass
+    return _load(job["program"], job.get("module_name"))
+
+
+def _serve_calls(job, req_r, resp_w):
+    """S for function/assert jobs: load the program, say what it defines, answer calls."""
     try:
-        g = _load(job["program"], job.get("module_name"))
+        g = _load_sample(job)
     except BaseException as exc:  # noqa: BLE001 - report anything, including SystemExit
         write_msg(resp_w, {"load_error": _first_line(exc)})
         os._exit(0)
@@ -1598,11 +1603,7 @@ def _raised(exc):
 def _serve_probes(job, start, out_w):
     """S for a probe job: load the program, then run probes start.. in order."""
     try:
-        sys.set_int_max_str_digits(0)
-    except AttributeError:
-        pass
-    try:
-        g = _load(job["program"], job.get("module_name"))
+        g = _load_sample(job)
     except BaseException as exc:  # noqa: BLE001
         write_msg(out_w, {"load": _raised(exc)})
         os._exit(0)
