@@ -637,6 +637,15 @@ def _first_line(exc):
 
 # --------------------------------------------------------------------------- S: the sample side
 
+def _no_int_digit_limit():
+    """Lift Python's int-to-str digit limit in a sample or judge process, so that big-int
+    programs and tests do not raise ValueError on str() / int() of long numbers."""
+    try:
+        sys.set_int_max_str_digits(0)
+    except AttributeError:
+        pass
+
+
 def _load(program, name, filename="<sample>"):
     g = {} if name is None else {"__name__": name}
     exec(compile(program, filename, "exec"), g)
@@ -645,10 +654,7 @@ def _load(program, name, filename="<sample>"):
 
 def _load_sample(job):
     """S's start: the job's program loaded, with no limit on int-to-str digits."""
-    try:
-        sys.set_int_max_str_digits(0)
-    except AttributeError:
-        pass
+    _no_int_digit_limit()
     return _load(job["program"], job.get("module_name"))
 
 
@@ -694,10 +700,7 @@ def _serve_calls(job, req_r, resp_w):
 
 def _run_case(job, index, out_w):
     """S for one APPS test case: stdin programs print to out_w; call-based write the value."""
-    try:
-        sys.set_int_max_str_digits(0)
-    except AttributeError:
-        pass
+    _no_int_digit_limit()
     if job["kind"] == "stdin":
         try:
             g = _load(job["program"], "tmp_sol")
@@ -836,10 +839,7 @@ def _own_run(job, claim_w):
         claim(_NO_FILTER)
     os.lseek(0, 0, os.SEEK_SET)
     tests = read_msg(0)
-    try:
-        sys.set_int_max_str_digits(0)
-    except AttributeError:
-        pass
+    _no_int_digit_limit()
     if job["kind"] == "function":
         program = (job["program"] + "\n" + tests["test"] + "\n"
                    + f"check({tests['entry_point']})\n")
@@ -917,10 +917,7 @@ class SampleGone(Exception):
 def _judge_calls(job, tests, link, report):
     """J for HumanEval (function) and MBPP (assert): run the tests against stubs."""
     resp_r = link[1]
-    try:
-        sys.set_int_max_str_digits(0)
-    except AttributeError:
-        pass
+    _no_int_digit_limit()
     try:
         hello = read_msg(resp_r)
     except Gone:
