@@ -45,15 +45,9 @@ def _rank_per_problem(rows: pd.DataFrame, tasks: np.ndarray) -> np.ndarray | Non
     n = np.bincount(code, minlength=tasks.size)
     if not (n > 0).any():
         return None
-    nll = usable["mean_nll"].to_numpy(dtype=np.float64)
-    passed = metrics.average_ties(code, nll, usable["passed"].to_numpy())
-    order = np.lexsort((nll, code))
-    starts = np.r_[0, np.cumsum(n)[:-1]]
-    padded = np.zeros((tasks.size, int(n.max())))
-    padded[code[order], np.arange(order.size) - starts[code[order]]] = passed[order]
-    per_problem = metrics.rank_score_at_k(padded, np.arange(1, int(n[n > 0].min()) + 1), n)
-    per_problem[n == 0] = 0.0
-    return per_problem
+    return metrics.rank_score_by_key(code, usable["mean_nll"].to_numpy(dtype=np.float64),
+                                     usable["passed"].to_numpy(),
+                                     tasks.size, np.arange(1, int(n[n > 0].min()) + 1))
 
 
 def model_data(frame: pd.DataFrame, benchmark: str) -> tuple[list[ModelData], dict]:

@@ -74,6 +74,9 @@ def reduce_tables(
     seed: int = 0,
     k_range: str = "half",
     exclude_errors: bool = False,
+    probes: Optional[pa.Table] = None,
+    test_weights: Optional[Mapping[tuple[str, str], tuple[int, ...]]] = None,
+    test_samples: Optional[Mapping[tuple[str, str], int]] = None,
 ) -> pa.Table:
     """The `curves` table of a run (see the module docstring for the metrics).
 
@@ -82,6 +85,9 @@ def reduce_tables(
     gen_seconds of that model's sampled rows on each benchmark. `n_boot=0` leaves the CI
     columns null. `k_range`: "half" (k <= n/2, the default) or "full" (k <= n).
     `exclude_errors`: leave samples with an `error` verdict out instead of refusing them.
+    `probes` (the probe stage's table), `test_weights` and `test_samples` (per problem: how
+    many test samples wrote each generated test, and how many were written) feed the
+    execution-based rankers (`pipeline.rank`); every ranker the tables allow gets its curves.
     """
     if not 0.0 < ci < 1.0:
         raise ReduceError(f"ci must be in (0, 1), got {ci}")
@@ -94,13 +100,16 @@ def reduce_tables(
         schemas.validate(verdicts, "verdicts")
         if scores is not None:
             schemas.validate(scores, "scores")
+        if probes is not None:
+            schemas.validate(probes, "probes")
     except schemas.SchemaError as exc:
         raise ReduceError(str(exc)) from None
     joined = _join_verdicts(samples, verdicts)
     joined, excluded = _handle_errors(joined, exclude_errors)
     if joined.empty:
         return schemas.empty("curves")
-    score_frame = _score_frame(scores, joined, excluded)
+    rank_keys, rank_costs = _rank_keys(joined, excluded, scores, probes, test_weights or {},
+                                       test_samples or {})
     half = k_range == "half"
 
     parts: list[dict] = []
@@ -117,11 +126,10 @@ def reduce_tables(
         greedy = group[group["temperature"] == 0]
         if len(greedy):
             parts.append(_greedy_part(model, bench, greedy, ci, n_boot, boot_seed + 1))
-        if score_frame is not None and len(sampled):
-            mine = score_frame[(score_frame["model"] == model) & (score_frame["benchmark"] == bench)]
-            for ranker, sc in mine.groupby("ranker", sort=True):
-                curve = _rank_curve(model, bench, str(ranker), sampled, sc, ci, n_boot, boot_seed,
-                                    half)
+        if len(rank_keys) and len(sampled):
+            mine = rank_keys[(rank_keys["model"] == model) & (rank_keys["benchmark"] == bench)]
+            for ranker, keys in mine.groupby("ranker", sort=True):
+                curve = _rank_curve(sampled, keys, ci, n_boot, boot_seed, half)
                 if curve is not None:
                     curves["rank_score"][(model, bench, str(ranker))] = curve
                     value, lo, hi, n_prob = curve
@@ -132,7 +140,8 @@ def reduce_tables(
     priced = curve_costs(sorted({(m, b) for m, b, _ in curves["pass@k"]}), costs, samples)
     for metric, (source, kind) in BUDGET_CURVES.items():
         for bench, ranker in sorted({(b, r) for _, b, r in curves[source]}, key=str):
-            parts.extend(_budget_parts(metric, bench, ranker, kind, priced, curves[source]))
+            parts.extend(_budget_parts(metric, bench, ranker, kind, priced, curves[source],
+                                       rank_costs))
     return _to_table(parts)
 
 
@@ -211,26 +220,44 @@ def _handle_errors(joined: pd.DataFrame, exclude: bool) -> tuple[pd.DataFrame, p
     return joined[~bad].reset_index(drop=True), joined.loc[bad, KEY]
 
 
-def _score_frame(scores: Optional[pa.Table], joined: pd.DataFrame,
-                 excluded: pd.DataFrame) -> Optional[pd.DataFrame]:
-    if scores is None or scores.num_rows == 0:
-        return None
-    sc = scores.select(KEY + ["ranker", "mean_nll", "truncated"]).to_pandas()
-    if len(excluded):  # scores of samples left out with their error verdicts
-        drop = sc.merge(excluded.assign(_x=True), on=KEY, how="left")["_x"].fillna(False)
-        sc = sc[~drop.to_numpy(dtype=bool)]
-    known = sc.merge(joined[KEY + ["temperature", "passed", "task_code"]], on=KEY, how="left",
-                     indicator=True)
+def _known_rows(table: pa.Table, name: str, joined: pd.DataFrame,
+                excluded: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """`table`'s rows as pandas, less those of samples excluded with their error verdicts;
+    a row without a sample/verdict is refused (ReduceError naming it)."""
+    frame = table.select(columns).to_pandas()
+    if len(excluded):
+        drop = frame.merge(excluded.assign(_x=True), on=KEY, how="left")["_x"].fillna(False)
+        frame = frame[~drop.to_numpy(dtype=bool)]
+    known = frame[KEY].merge(joined[KEY], on=KEY, how="left", indicator=True)
     orphan = known[known["_merge"] == "left_only"]
     if len(orphan):
         first = orphan.iloc[0]
         raise ReduceError(
-            f"{len(orphan)} scores have no sample/verdict (first: model={first['model']} "
-            f"task_id={first['task_id']} sample_idx={first['sample_idx']} ranker={first['ranker']})"
-        )
-    # An empty completion has no token to score (mean_nll NaN): it ranks after every scored one.
-    known["mean_nll"] = known["mean_nll"].fillna(np.inf)
-    return known.drop(columns="_merge")
+            f"{len(orphan)} {name} have no sample/verdict (first: model={first['model']} "
+            f"task_id={first['task_id']} sample_idx={first['sample_idx']})")
+    return frame.reset_index(drop=True)
+
+
+def _rank_keys(joined, excluded, scores, probes, test_weights, test_samples):
+    """(keys, costs) of every ranker the tables allow (`pipeline.rank.rank_all`), the keys
+    joined with the pass of each sample."""
+    from pipeline import rank
+
+    score_rows = probe_rows = None
+    if scores is not None and scores.num_rows:
+        score_rows = _known_rows(scores, "scores", joined, excluded,
+                                 KEY + ["ranker", "mean_nll", "truncated"])
+    if probes is not None and probes.num_rows:
+        probe_rows = _known_rows(probes, "probes", joined, excluded,
+                                 KEY + ["probe_set", "outcomes", "matches", "exec_ms"])
+    sampled = joined[joined["temperature"] > 0][KEY]
+    inputs = rank.RankInputs(sampled, score_rows, probe_rows, test_weights, test_samples)
+    try:
+        keys, costs = rank.rank_all(inputs)
+    except rank.RankError as exc:
+        raise ReduceError(str(exc)) from None
+    keys = keys.merge(joined[KEY + ["passed", "task_code"]], on=KEY, how="inner")
+    return keys, costs
 
 
 def _k_max(n_min: int, half: bool) -> int:
@@ -273,45 +300,41 @@ def _greedy_part(model, bench, greedy, ci, n_boot, seed) -> dict:
     return _part(model, bench, "greedy_pass@1", one, one, per_problem.mean(axis=0), lo, hi, n.size)
 
 
-def _rank_curve(model, bench, ranker, sampled, sc, ci, n_boot, seed, half):
-    # keys are unique and every score has a sample (checked), so equal counts = full coverage
-    rows = sc[sc["temperature"] > 0]
-    if len(rows) != len(sampled):
-        raise ReduceError(
-            f"ranker {ranker!r} scored {len(rows)} of {len(sampled)} sampled completions "
-            f"of model={model} benchmark={bench}; finish the scoring stage first"
-        )
+def _rank_curve(sampled, keys, ci, n_boot, seed, half):
+    """rank-score@k of one ranker (`keys`: its key per sampled completion) over the problems
+    of `sampled`; a problem without a usable sample counts as a failure at every k."""
     all_tasks = np.unique(sampled["task_code"].to_numpy())
-    usable = rows[~rows["truncated"].astype(bool)]
-    task_codes = np.searchsorted(all_tasks, usable["task_code"].to_numpy())
-    nll = usable["mean_nll"].to_numpy(dtype=np.float64)
-    passed = metrics.average_ties(task_codes, nll, usable["passed"].to_numpy())
-    order = np.lexsort((nll, task_codes))
-    codes_sorted = task_codes[order]
-    n = np.bincount(task_codes, minlength=all_tasks.size)
+    usable = keys[keys["usable"].astype(bool)]
+    codes = np.searchsorted(all_tasks, usable["task_code"].to_numpy())
+    n = np.bincount(codes, minlength=all_tasks.size)
     if not (n > 0).any():
         return None
-    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
-    pos = np.arange(order.size) - starts[codes_sorted]
-    padded = np.zeros((all_tasks.size, int(n.max())))
-    padded[codes_sorted, pos] = passed[order]
     ks = np.arange(1, _k_max(int(n[n > 0].min()), half) + 1)
-    per_problem = metrics.rank_score_at_k(padded, ks, n)
-    per_problem[n == 0] = 0.0  # nothing finished: the ranker cannot pick a passing completion
+    per_problem = metrics.rank_score_by_key(codes, usable["key"].to_numpy(dtype=np.float64),
+                                            usable["passed"].to_numpy(), all_tasks.size, ks)
     lo, hi = _interval(per_problem, ci, n_boot, seed)
     return per_problem.mean(axis=0), lo, hi, all_tasks.size
 
 
 def _budget_parts(metric: str, bench: str, ranker: Optional[str], kind: str,
-                  priced: Mapping[tuple[str, str], Mapping[str, Priced]], curves) -> list[dict]:
+                  priced: Mapping[tuple[str, str], Mapping[str, Priced]], curves,
+                  rank_costs: Optional[pd.DataFrame] = None) -> list[dict]:
     """`metric` for every model of `bench` (and `ranker`) with a `kind` cost: its curve read at
-    the k each budget of one shared grid buys."""
+    the k each budget of one shared grid buys.
+
+    A ranker's own cost (`rank_costs`: sandbox seconds and extra generated samples per sample)
+    is added to the model's cost per sample; the budget unit stays the cheapest model's cost
+    per sample without any ranker, so every ranker's curve shares one x axis."""
     mine = {m: curves[(m, b, r)] for (m, b, r) in curves if b == bench and r == ranker}
-    cost = {m: priced[(m, bench)][kind].value for m in mine if (m, bench) in priced}
-    models = sorted(m for m, v in cost.items() if v is not None)
+    base = {m: p[kind].value for (m, b), p in priced.items() if b == bench}
+    base = {m: v for m, v in base.items() if v is not None}
+    models = sorted(m for m in mine if m in base)
     if not models:
         return []
-    norm = normalise({m: cost[m] for m in models})
+    unit = min(base.values())
+    normalise(base)  # refuses non-positive costs, naming the model
+    norm = {m: _with_ranker_cost(base[m], kind, m, bench, ranker, rank_costs) / unit
+            for m in models}
     grid = metrics.budget_grid([norm[m] for m in models], [mine[m][0].size for m in models])
     out = []
     for m in models:
@@ -322,6 +345,23 @@ def _budget_parts(metric: str, bench: str, ranker: Optional[str], kind: str,
         out.append(_part(m, bench, metric, grid[keep], k, *stacked[:, keep], n_prob,
                          ranker=ranker))
     return out
+
+
+def _with_ranker_cost(cost: float, kind: str, model: str, bench: str, ranker: Optional[str],
+                      rank_costs: Optional[pd.DataFrame]) -> float:
+    """A model's cost per sample plus what `ranker` spends on each sample: `model_samples`
+    more samples of the model (generated tests) and, on a time budget, its sandbox seconds
+    (execution uses no accelerator FLOPs, so a FLOPs budget does not count them)."""
+    if ranker is None or rank_costs is None or rank_costs.empty:
+        return cost
+    row = rank_costs[(rank_costs["model"] == model) & (rank_costs["benchmark"] == bench)
+                     & (rank_costs["ranker"] == ranker)]
+    if row.empty:
+        return cost
+    extra = cost * float(row["model_samples"].iloc[0])
+    if kind == "time":
+        extra += float(row["exec_seconds"].iloc[0])
+    return cost + extra
 
 
 def _part(model, bench, metric, x, k, value, lo, hi, n_problems, ranker=None) -> dict:
@@ -404,6 +444,16 @@ def load_costs(config_path: str | Path) -> dict[str, ModelCost]:
     return out
 
 
+def _test_weights(run_dir: str) -> tuple[dict, dict]:
+    from pipeline.benchmarks.base import DataError
+    from pipeline.run.generated_tests import run_test_weights
+
+    try:
+        return run_test_weights(run_dir)
+    except DataError as exc:
+        raise ReduceError(str(exc)) from None
+
+
 def status_counts(verdicts: pa.Table) -> pd.DataFrame:
     """Samples per (model, benchmark) and verdict status, one column per status.
 
@@ -425,8 +475,9 @@ def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int 
     tables/ (with costs_<benchmark>: the cost each budget curve used) and figures/ through the
     same storage layer, and returns the curves.
 
-    Layout read: RUN_DIR/{samples,verdicts,scores}/model=<m>/benchmark=<b>/shard-*.parquet and
-    RUN_DIR/config.yaml (optional, for costs).
+    Layout read: RUN_DIR/{samples,verdicts,scores,probes}/model=<m>/benchmark=<b>/shard-*.parquet,
+    RUN_DIR/config.yaml (optional, for costs and the generated-test files of the probe stage)
+    and RUN_DIR/problems (to map those files' lines to tasks).
     """
     from pipeline.report import plots
     from pipeline.run import storage
@@ -441,10 +492,14 @@ def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int 
     if verdicts.num_rows == 0:
         raise ReduceError(f"{run_dir}: no verdicts yet; run or resume the execute stage first")
     scores = storage.read_dataset(storage.join(run_dir, "scores"), "scores")
+    probes = storage.read_dataset(storage.join(run_dir, "probes"), "probes")
     costs = load_costs(storage.join(run_dir, "config.yaml"))
+    weights, written = _test_weights(run_dir) if probes.num_rows else ({}, {})
     curves = reduce_tables(samples, verdicts, scores if scores.num_rows else None, costs,
                            ci=ci, n_boot=n_boot, seed=seed, k_range=k_range,
-                           exclude_errors=exclude_errors)
+                           exclude_errors=exclude_errors,
+                           probes=probes if probes.num_rows else None,
+                           test_weights=weights, test_samples=written)
     storage.write_table(curves, storage.join(run_dir, "curves.parquet"), "curves")
     priced = priced_costs(samples, costs)
     with storage.local_dir(storage.join(run_dir, "tables")) as tables:

@@ -194,6 +194,27 @@ def rank_score_at_k(passed_sorted, ks, n=None) -> np.ndarray:
     return out
 
 
+def rank_score_by_key(groups, keys, passed, n_groups: int, ks) -> np.ndarray:
+    """rank-score@k [n_groups, K] from flat per-sample arrays: `groups` (problem index in
+    0..n_groups-1), `keys` (lower ranks first; ties averaged, `average_ties`) and `passed` (0/1).
+
+    A problem with no sample gets 0.0 at every k (the ranker cannot pick a passing sample);
+    entries with k above a problem's sample count are NaN, as in `rank_score_at_k`.
+    """
+    groups = np.asarray(groups, dtype=np.int64)
+    keys = np.asarray(keys, dtype=np.float64)
+    passed = average_ties(groups, keys, passed)
+    n = np.bincount(groups, minlength=n_groups)
+    order = np.lexsort((keys, groups))
+    g = groups[order]
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    padded = np.zeros((n_groups, int(n.max()) if n.size else 0))
+    padded[g, np.arange(order.size) - starts[g]] = passed[order]
+    out = rank_score_at_k(padded, ks, n)
+    out[n == 0] = 0.0
+    return out
+
+
 def rank_score_reference(pass_sorted, k: int) -> float:
     """The paper's own per-(problem, k) rank-score@k loop (its Figure 7, as a fraction, not %):
     a slow reference for tests and benchmarks."""

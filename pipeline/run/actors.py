@@ -149,22 +149,11 @@ class ProbeActor:
 def _generated_tests(probes: dict[str, Any], benchmarks: list[dict]) -> dict[tuple[str, str], list[str]]:
     """(benchmark, task_id) -> the distinct model-written asserts, from the configured files
     (mapped to tasks against the benchmark's full problem set, not one shard's)."""
-    from pipeline.benchmarks import get
-    from pipeline.config import BenchmarkSpec
-    from pipeline.run.generated_tests import read_generated_tests
+    from pipeline.run.generated_tests import for_benchmarks
 
-    out: dict[tuple[str, str], list[str]] = {}
-    for name, path in (probes.get("generated_tests") or {}).items():
-        spec = next((BenchmarkSpec(**b) for b in benchmarks if b["name"] == name), None)
-        if spec is None:
-            raise ValueError(f"probes.generated_tests names benchmark {name!r}, which this run "
-                             "does not have; use one of its benchmarks' names")
-        bench = get(name)
-        rows = {r["task_id"]: r for r in bench.load(spec.data).to_pylist()}
-        for tid, tests in read_generated_tests(path, rows,
-                                               limit=int(probes["max_tests_per_sample"])).items():
-            out[(name, tid)] = list(tests.tests)
-    return out
+    tests = for_benchmarks(probes.get("generated_tests") or {}, benchmarks,
+                           int(probes["max_tests_per_sample"]))
+    return {k: list(t.tests) for k, t in tests.items()}
 
 
 def probe_sets(problems: pa.Table, spec: dict[str, Any],

@@ -28,6 +28,7 @@ class GeneratedTests:
     task_id: str
     tests: tuple[str, ...]
     counts: tuple[int, ...]
+    samples: int = 0  # test samples the model wrote for the problem (what they cost)
 
 
 def read_generated_tests(path: str | Path, problems: dict[str, dict],
@@ -57,5 +58,50 @@ def read_generated_tests(path: str | Path, problems: dict[str, dict],
         for sample in samples:
             freq.update(codet_test_cases(sample, entry)[:limit])
         tests = tuple(freq)  # Counter keeps first-seen order
-        out[task_id] = GeneratedTests(task_id, tests, tuple(freq[t] for t in tests))
+        out[task_id] = GeneratedTests(task_id, tests, tuple(freq[t] for t in tests),
+                                      len(samples))
     return out
+
+
+def for_benchmarks(files: dict[str, str], benchmarks: list[dict],
+                   limit: int = 5) -> dict[tuple[str, str], GeneratedTests]:
+    """(benchmark, task_id) -> GeneratedTests for a `probes.generated_tests` config section
+    (benchmark name -> file), each file's lines mapped to tasks against the benchmark's full
+    problem set (not one shard's, nor a run's subset). `benchmarks`: the run config's
+    benchmark specs as dicts. A name that is not one of them raises DataError."""
+    from pipeline.benchmarks import get
+    from pipeline.config import BenchmarkSpec
+
+    out: dict[tuple[str, str], GeneratedTests] = {}
+    for name, path in (files or {}).items():
+        spec = next((BenchmarkSpec(**b) for b in benchmarks if b["name"] == name), None)
+        if spec is None:
+            raise DataError(f"probes.generated_tests names benchmark {name!r}, which this run "
+                            "does not have; use one of its benchmarks' names")
+        if not Path(path).exists():
+            raise DataError(f"{path}: the generated-test file of {name} is gone (run from the "
+                            "directory the run started in, or give its absolute path in the "
+                            "config)")
+        rows = {r["task_id"]: r for r in get(name).load(spec.data).to_pylist()}
+        for tid, tests in read_generated_tests(path, rows, limit=limit).items():
+            out[(name, tid)] = tests
+    return out
+
+
+def run_test_weights(run_dir: str) -> tuple[dict, dict]:
+    """(test_weights, test_samples) of a run's `generated_tests` probe sets, for the
+    dual-agreement ranker: (benchmark, task_id) -> the count of each test in the probe set's
+    order, and -> how many test samples were written. Read from the files the frozen
+    config.yaml names, mapped as the probe stage mapped them (`for_benchmarks`)."""
+    import yaml
+
+    from pipeline.run import storage
+
+    cfg_path = storage.join(run_dir, "config.yaml")
+    if not storage.exists(cfg_path):
+        return {}, {}
+    config = yaml.safe_load(storage.read_text(cfg_path)) or {}
+    probes = config.get("probes") or {}
+    tests = for_benchmarks(probes.get("generated_tests") or {}, config.get("benchmarks") or [],
+                           int(probes.get("max_tests_per_sample", 5)))
+    return ({k: t.counts for k, t in tests.items()}, {k: t.samples for k, t in tests.items()})

@@ -49,6 +49,10 @@ def test_the_probe_stage_writes_one_row_per_sample_and_set_and_resume_redoes_onl
     assert [list(o) for o in zero.outcomes] == [["v:1", "v:1"]] * 2
     # `1 == True` in Python: the match is the == a test would use, as the prompt shows it
     assert [[bool(x) for x in m] for m in zero.matches] == [[False, True]] * 2
+    # the reduce stage ranks by every execution-based ranker the probe sets allow
+    curves = results.load(cfg.output_dir).curves
+    assert set(curves[curves.metric == "rank_score"].ranker) == {
+        "output_agreement", "prompt_examples", "dual_agreement"}
 
     rundir = RunDir(cfg.output_dir)
     files = sorted(storage.list_files(rundir.uri("probes")))
