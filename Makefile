@@ -66,10 +66,13 @@ test: setup
 # 1B/3B/7B generations (about 5 minutes), the budget advisor on the CodeGen and SmolLM2 runs,
 # then render.
 CODET_FILE ?= ../shared/data/generations/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl
+CODET_TESTS ?= ../shared/data/generations/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl
 ASTRAIOS ?= ../shared/data/generations/astraios/generations-humanevalsynthesizepython-starcoderbase
 reproduce: setup
 	$(PY) -m pipeline run configs/reproduce-codegen16b.yaml --from-samples $(CODET_FILE) --prompts file --no-progress
 	$(PY) -m pipeline run configs/reproduce-codegen16b-humaneval-prompt.yaml --from-samples $(CODET_FILE) --prompts benchmark --no-progress
+	@# the same samples probed (prompt examples, CodeT's generated tests) for the execution-based rankers
+	$(PY) -m pipeline run configs/reproduce-codegen16b-probes.yaml --from-samples $(CODET_FILE) --prompts file --no-progress
 	@# the SmolLM2 stages in one process (no Ray: survives another job's `ray stop` on a shared machine)
 	$(PY) -m pipeline run configs/reproduce-smollm2.yaml --in-process --no-progress
 	@# StarCoderBase 1B/3B/7B (Astraios): three imports into one run, then execute + reduce
@@ -84,7 +87,7 @@ reproduce: setup
 	$(MAKE) reproduce-doc
 
 reproduce-doc:
-	BUDGET_REALLOC_CODET_FILE=$(CODET_FILE) $(PY) -m pipeline.report.reproduction --out docs/REPRODUCTION.md
+	BUDGET_REALLOC_CODET_FILE=$(CODET_FILE) BUDGET_REALLOC_CODET_TESTS=$(CODET_TESTS) $(PY) -m pipeline.report.reproduction --out docs/REPRODUCTION.md
 
 bench: setup
 	@for b in bench/*.py; do echo ">> $$b"; $(PY) $$b || exit 1; done

@@ -27,6 +27,10 @@ CODET_FILE = Path(os.environ.get(
     "BUDGET_REALLOC_CODET_FILE",
     REPO.parent / "shared/data/generations/"
     "codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl"))
+CODET_TESTS = Path(os.environ.get(
+    "BUDGET_REALLOC_CODET_TESTS",
+    REPO.parent / "shared/data/generations/"
+    "codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl"))
 #: ../shared/data/SOURCES.md: CodeT prompt + truncated completion + test + check, n = 100.
 SOURCES_FIGURES = {1: 22.1, 10: 50.4}
 #: CodeGen paper (Nijkamp et al. 2022, Tab. 1), CodeGen-Mono-16.1B on HumanEval: original
@@ -351,7 +355,7 @@ def _smol_section(smol: dict | None, command: str) -> list[str]:
     out += ["| benchmark | problems x n | k | pass@k (%) | rank-score@k, NLL ranker (%) | "
             "random ranking (= pass@1) (%) |", "|---|---|---|---|---|---|"]
     for bench, b in smol["benchmarks"].items():
-        ranker = next(iter(b["rank"]), None)
+        ranker = "smollm2-135m" if "smollm2-135m" in b["rank"] else None  # the NLL ranker
         p1 = b["pass"].get(1)
         for k, p in b["pass"].items():
             rk = b["rank"][ranker].get(k) if ranker else None
@@ -393,6 +397,8 @@ COMMANDS = {  # what `make reproduce` runs (CODET_FILE: the CodeT generations fi
              "--small codellama-13b",
     "smollm2": ".venv/bin/python -m pipeline run configs/reproduce-smollm2.yaml --in-process"
                "\n# (the same stages and files as without --in-process, without Ray)",
+    "probes": ".venv/bin/python -m pipeline run configs/reproduce-codegen16b-probes.yaml "
+              "--from-samples $CODET_FILE --prompts file",
     "advise": ".venv/bin/python -m pipeline advise {run} --unit gpu-seconds --n-boot 1000",
     "advise_flops": ".venv/bin/python -m pipeline advise {run} --unit flops --n-boot 1000",
 }
@@ -414,6 +420,24 @@ def advice_lines(codet_run: str | Path, smol_dir: str | Path, astraios_run: str 
           astraios_run, "flops", COMMANDS["advise_flops"].format(run=astraios_run))], figures)
 
 
+def _rankers_lines(probes_run: str, smol_dir, figures: Path) -> list[str]:
+    """Section 6 (`pipeline.report.rankers_section`), with the CodeGen-16B rank-score figure."""
+    from pipeline.report import rankers_section
+    from pipeline.run import storage
+
+    codegen = None
+    if storage.exists(storage.join(probes_run, "curves.parquet")):
+        codegen = rankers_section.codegen_rankers(probes_run, CODET_FILE, CODET_TESTS)
+        (figures / "codegen16b_humaneval_rankers.png").write_bytes(storage.read_bytes(
+            storage.join(probes_run, "figures/humaneval_rank_score.png")))
+    smol = rankers_section.smollm2_rankers(smol_dir) if smol_dir is not None else None
+    lines = rankers_section.section(codegen, smol, COMMANDS["probes"])
+    if codegen is not None:
+        lines += ["![rank-score@k of CodeGen-16B by each ranker](figures/"
+                  "codegen16b_humaneval_rankers.png)", ""]
+    return lines
+
+
 def _pngs(run_dir) -> list[str]:
     """Names of the PNG figures of a run (a local path or a filesystem URI)."""
     from pipeline.run import storage
@@ -427,6 +451,7 @@ def main(argv=None) -> None:
     ap.add_argument("--codet-run", default="runs/reproduce-codegen16b-codet")
     ap.add_argument("--humaneval-run", default="runs/reproduce-codegen16b-humaneval")
     ap.add_argument("--smollm2-run", default="runs/reproduce-smollm2")
+    ap.add_argument("--probes-run", default="runs/reproduce-codegen16b-codet-probes")
     ap.add_argument("--astraios-run", default="runs/reproduce-astraios")
     ap.add_argument("--out", default="docs/REPRODUCTION.md")
     args = ap.parse_args(argv)
@@ -456,6 +481,7 @@ def main(argv=None) -> None:
                   differing_tasks(codet_run, he_run), paper_result(), smol, slice_, COMMANDS)
     text += "\n".join(astraios.section(star, astraios.PUBLISHED_PASS1)) + "\n"
     text += "\n".join(advice_lines(codet_run, smol_dir, args.astraios_run, figures)) + "\n"
+    text += "\n".join(_rankers_lines(args.probes_run, smol_dir if smol else None, figures)) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
