@@ -54,8 +54,10 @@ class ModelData:
     """One model on one benchmark, problems aligned with the other models of the benchmark.
 
     `fail`: fail curve [P, K + 1] (`strategies.fail_curve`); `ranked`: ranker -> rank-score@k per
-    problem [P, K_r]; `greedy`: pass of the greedy sample per problem [P]. A curve without
-    per-problem data (paper mode) is one row: mixes and cascades then cannot be computed.
+    problem [P, K_r]; `ranker_samples`: ranker -> extra samples of the model it spends per
+    ranked sample (generated tests; 0 if absent); `greedy`: pass of the greedy sample per
+    problem [P]. A curve without per-problem data (paper mode) is one row: mixes and cascades
+    then cannot be computed.
     """
 
     model: str
@@ -63,6 +65,7 @@ class ModelData:
     ranked: dict[str, np.ndarray] = field(default_factory=dict)
     greedy: Optional[np.ndarray] = None
     per_problem: bool = True
+    ranker_samples: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_counts(cls, model, n, c, **kw) -> "ModelData":
@@ -155,12 +158,14 @@ def tests_candidates(models: Sequence[ModelData], costs: Mapping[str, float], bu
 
 def no_tests_candidates(models: Sequence[ModelData], costs: Mapping[str, float],
                         budgets) -> _Candidates:
-    """Strategies without tests: the best-ranked of k samples per (model, ranker); greedy."""
+    """Strategies without tests: the best-ranked of k samples per (model, ranker), each sample
+    also paying what its ranker generates (`ModelData.ranker_samples`); greedy."""
     out = _Candidates()
     for m in models:
         for ranker, per_problem in sorted(m.ranked.items()):
             fail = np.c_[np.ones(per_problem.shape[0]), 1.0 - per_problem]
-            ch = st.ranked(m.model, per_problem, costs[m.model], budgets)
+            cost = costs[m.model] * (1.0 + m.ranker_samples.get(ranker, 0.0))
+            ch = st.ranked(m.model, per_problem, cost, budgets)
             if len(m.ranked) > 1:
                 ch = st.Choice("ranked", (f"{m.model} [{ranker}]",), ch.ks, ch.value, ch.spent,
                                ch.capped)

@@ -37,21 +37,43 @@ def joined(samples: pa.Table, verdicts: pa.Table, scores: pa.Table | None = None
     return out
 
 
+def rank_keys(samples: pa.Table, scores: pa.Table | None = None, probes: pa.Table | None = None,
+              test_weights=None, test_samples=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(keys, costs) of every ranker the tables allow (`pipeline.rank.rank_all`) over the
+    sampled completions: what `model_data` ranks by."""
+    from pipeline import rank
+
+    s = samples.select(KEY + ["temperature"]).to_pandas()
+    inputs = rank.RankInputs(
+        s[s["temperature"] > 0][KEY],
+        scores.to_pandas() if scores is not None and scores.num_rows else None,
+        probes.to_pandas() if probes is not None and probes.num_rows else None,
+        test_weights or {}, test_samples or {})
+    try:
+        return rank.rank_all(inputs)
+    except rank.RankError as exc:
+        raise AdviceError(str(exc)) from None
+
+
 def _rank_per_problem(rows: pd.DataFrame, tasks: np.ndarray) -> np.ndarray | None:
-    """rank-score@k per problem [P, K] as the reducer computes it: truncated samples left out,
-    ties averaged, a problem with no usable sample a failure at every k."""
-    usable = rows[~rows["truncated"].astype(bool)]
+    """rank-score@k per problem [P, K] as the reducer computes it from one ranker's keys:
+    unusable samples (NLL: truncated) left out, ties averaged, a problem with no usable
+    sample a failure at every k."""
+    usable = rows[rows["usable"].astype(bool)]
     code = np.searchsorted(tasks, usable["task_id"].to_numpy())
     n = np.bincount(code, minlength=tasks.size)
     if not (n > 0).any():
         return None
-    return metrics.rank_score_by_key(code, usable["mean_nll"].to_numpy(dtype=np.float64),
+    return metrics.rank_score_by_key(code, usable["key"].to_numpy(dtype=np.float64),
                                      usable["passed"].to_numpy(),
                                      tasks.size, np.arange(1, int(n[n > 0].min()) + 1))
 
 
-def model_data(frame: pd.DataFrame, benchmark: str) -> tuple[list[ModelData], dict]:
-    """(ModelData per model, facts) for one benchmark of a `joined` frame.
+def model_data(frame: pd.DataFrame, benchmark: str, keys: pd.DataFrame | None = None,
+               rank_costs: pd.DataFrame | None = None) -> tuple[list[ModelData], dict]:
+    """(ModelData per model, facts) for one benchmark of a `joined` frame; rankings from
+    `keys` (`rank_keys`; default: the NLL scores in the frame) and what each ranker
+    generates per sample from `rank_costs`.
 
     facts: problems used, problems dropped (not covered by every model), mean exec seconds per
     executed sample per model, the (n, c) arrays per model and the task ids they follow."""
@@ -76,11 +98,22 @@ def model_data(frame: pd.DataFrame, benchmark: str) -> tuple[list[ModelData], di
                   np.rint(counts["sum"].to_numpy()).astype(np.int64))
         data = ModelData.from_counts(m, *raw[m])
         exec_s[m] = float(one["exec_seconds"].mean())
-        if "ranker" in g:
-            for ranker, rows in g.dropna(subset=["ranker"]).groupby("ranker"):
-                rs = _rank_per_problem(rows, tasks)
-                if rs is not None:
-                    data.ranked[str(ranker)] = rs
+        if keys is None and "ranker" in g:  # NLL scores joined in: one ranker per scorer
+            mine = g.dropna(subset=["ranker"]).assign(
+                key=lambda f: f["mean_nll"], usable=lambda f: ~f["truncated"].astype(bool))
+        elif keys is not None:
+            mine = keys[(keys["model"] == m) & (keys["benchmark"] == benchmark)]
+            mine = mine.merge(one[KEY + ["passed"]], on=KEY, how="inner")
+        else:
+            mine = pd.DataFrame(columns=["ranker"])
+        for ranker, rows in mine.groupby("ranker"):
+            rs = _rank_per_problem(rows, tasks)
+            if rs is not None:
+                data.ranked[str(ranker)] = rs
+        if rank_costs is not None and len(rank_costs):
+            rc = rank_costs[(rank_costs["model"] == m) & (rank_costs["benchmark"] == benchmark)]
+            data.ranker_samples = {str(r): float(x) for r, x in
+                                   zip(rc["ranker"], rc["model_samples"]) if float(x) > 0}
         greedy = bench[(bench["model"] == m) & (bench["temperature"] == 0)]
         greedy = greedy.drop_duplicates(KEY)
         if len(greedy) and set(tasks) <= set(greedy["task_id"]):

@@ -139,6 +139,12 @@ def advise_run(run_dir: str | Path, *, unit: str = "flops", prices: Mapping[str,
     if samples.num_rows == 0 or verdicts.num_rows == 0:
         raise adv.AdviceError(f"{root}: needs samples and verdicts (run, or import-counts)")
     frame = counts.joined(samples, verdicts, scores if scores.num_rows else None)
+    probes = read("probes")
+    weights, written = ({}, {})
+    if probes.num_rows:
+        from pipeline.run.generated_tests import run_test_weights
+        weights, written = run_test_weights(str(root))
+    keys, rank_costs = counts.rank_keys(samples, scores, probes, weights, written)
     benchmarks = sorted(frame["benchmark"].unique())
     models = sorted(frame["model"].unique())
     priced = curve_costs([(m, b) for m in models for b in benchmarks],
@@ -146,7 +152,7 @@ def advise_run(run_dir: str | Path, *, unit: str = "flops", prices: Mapping[str,
     flops = {key: p["flops"].value for key, p in priced.items()}
     secs = {key: p["time"].value for key, p in priced.items()}
     tables, curves, notes = [], [], []
-    data = {b: counts.model_data(frame, b) for b in benchmarks}
+    data = {b: counts.model_data(frame, b, keys, rank_costs) for b in benchmarks}
     exec_s = {(m, b): s for b in benchmarks for m, s in data[b][1]["exec_seconds"].items()}
     for setting in ("tests", "no-tests"):
         per_mb, source = unit_costs(unit, models, benchmarks, flops, secs, prices or {},
