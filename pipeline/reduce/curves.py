@@ -14,11 +14,13 @@ Curves (metric column of the `curves` schema), one set per (model, benchmark):
 - `pass_flops` / `pass_time`: pass@k at the k a normalised budget buys (x = budget in units of
   the cheapest model's cost per sample on that benchmark), on one budget grid per benchmark
   shared by all models. Costs are per (model, benchmark) (`cost.curve_costs`).
-- `rank_score`: rank-score@k per ranker (lower mean NLL ranks first, ties averaged); samples
-  that hit the token limit (`scores.truncated`) are excluded as in the paper; a problem left with
-  no usable sample counts as a failure at every k.
+- `rank_score`: rank-score@k per ranker (`pipeline.rank`: NLL per scoring model, output
+  agreement, prompt-example filter, dual agreement; ties averaged); samples a ranker leaves out
+  (NLL: `scores.truncated`, as in the paper) do not take part; a problem left with no usable
+  sample counts as a failure at every k.
 - `rank_score_flops` / `rank_score_time`: rank-score@k at the k a FLOPs / wall-time budget buys
-  (the paper's budgeted rank-score and its wall-time ranking figure), per ranker.
+  (the paper's budgeted rank-score and its wall-time ranking figure), per ranker, each sample
+  also paying its ranker's cost (generated tests; sandbox seconds on a time budget).
 Every point has a percentile bootstrap CI over problems (one seeded resampling per
 (model, benchmark), shared by its curves).
 
