@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 import pandas as pd
 
+from pipeline.report.reproduction import fmt_point as _fmt, point as _value
+
 #: rankers in the order the tables show them; NLL rankers are named after their scoring model
 EXECUTION_RANKERS = ("output_agreement", "output_agreement+nll", "prompt_examples",
                      "dual_agreement")
@@ -20,25 +22,6 @@ LABELS = {"output_agreement": "output agreement (cluster size; MBR-exec)",
           "output_agreement+nll": "output agreement, NLL tie-break",
           "prompt_examples": "prompt-example filter",
           "dual_agreement": "dual agreement with generated tests (CodeT)"}
-
-
-def _value(curves, model, bench, metric, k, ranker=None):
-    c = curves[(curves.model == model) & (curves.benchmark == bench) & (curves.metric == metric)
-               & (curves.k == k)]
-    c = c[c.ranker == ranker] if ranker is not None else c[c.ranker.isna()]
-    if c.empty:
-        return None
-    r = c.iloc[0]
-    return {"value": 100 * r.value, "lo": None if pd.isna(r.ci_low) else 100 * r.ci_low,
-            "hi": None if pd.isna(r.ci_high) else 100 * r.ci_high}
-
-
-def _fmt(p) -> str:
-    if p is None:
-        return "n/a"
-    if p["lo"] is None:
-        return f"{p['value']:.1f}"
-    return f"{p['value']:.1f} [{p['lo']:.1f}, {p['hi']:.1f}]"
 
 
 def ranker_costs(run_dir: str) -> pd.DataFrame:

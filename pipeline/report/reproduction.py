@@ -49,7 +49,7 @@ def _curves(run_dir: Path) -> pd.DataFrame:
     return results.load(str(run_dir)).curves
 
 
-def _point(curves: pd.DataFrame, model: str, bench: str, metric: str, k: int, ranker=None):
+def point(curves: pd.DataFrame, model: str, bench: str, metric: str, k: int, ranker=None):
     c = curves[(curves.model == model) & (curves.benchmark == bench) & (curves.metric == metric)
                & (curves.k == k)]
     if ranker is not None:
@@ -88,7 +88,7 @@ def execution_stats(run_dir: Path) -> dict[str, Any]:
 def codegen_result(run_dir: Path, model: str = "codegen-16b") -> dict[str, Any]:
     curves = _curves(run_dir)
     return {"run_dir": str(run_dir),
-            "pass": {k: _point(curves, model, "humaneval", "pass@k", k) for k in (1, 10, 100)},
+            "pass": {k: point(curves, model, "humaneval", "pass@k", k) for k in (1, 10, 100)},
             **execution_stats(run_dir)}
 
 
@@ -123,8 +123,8 @@ def smollm2_result(run_dir: Path, model: str = "smollm2-135m") -> dict[str, Any]
             "solved_any": int(s.groupby("task_id").passed.any().sum()) if "passed" in s else 0,
             # a function body starts indented; an empty text or one opening at column 0 cannot pass
             "not_a_body": int(s.completion.map(_not_a_body).sum()) if bench == "humaneval" else None,
-            "pass": {int(k): _point(curves, model, bench, "pass@k", int(k)) for k in ks},
-            "rank": {rk: {int(k): _point(curves, model, bench, "rank_score", int(k), rk)
+            "pass": {int(k): point(curves, model, bench, "pass@k", int(k)) for k in ks},
+            "rank": {rk: {int(k): point(curves, model, bench, "rank_score", int(k), rk)
                           for k in ks} for rk in rankers},
         }
     return out
@@ -196,7 +196,7 @@ def slice_figures(workdir: str | Path, codet_file: Path = CODET_FILE,
 
 
 # -- rendering -------------------------------------------------------------------------------------
-def _fmt(p) -> str:
+def fmt_point(p) -> str:
     if p is None:
         return "n/a"
     if p["lo"] is None:
@@ -206,7 +206,7 @@ def _fmt(p) -> str:
 
 def _codegen_rows(label: str, res: dict) -> str:
     p = res["pass"]
-    return f"| {label} | {_fmt(p[1])} | {_fmt(p[10])} | {_fmt(p[100])} |"
+    return f"| {label} | {fmt_point(p[1])} | {fmt_point(p[10])} | {fmt_point(p[100])} |"
 
 
 def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol: dict | None,
@@ -359,7 +359,7 @@ def _smol_section(smol: dict | None, command: str) -> list[str]:
         p1 = b["pass"].get(1)
         for k, p in b["pass"].items():
             rk = b["rank"][ranker].get(k) if ranker else None
-            out.append(f"| {bench} | {b['problems']} x {b['n']} | {k} | {_fmt(p)} | {_fmt(rk)} | "
+            out.append(f"| {bench} | {b['problems']} x {b['n']} | {k} | {fmt_point(p)} | {fmt_point(rk)} | "
                        f"{p1['value']:.1f} |")
     out.append("")
     for bench, b in smol["benchmarks"].items():
