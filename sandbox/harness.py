@@ -166,10 +166,13 @@ def prepare_probes(problem: dict, completion: str, probe_set: str, probes: list[
     The key is the execute stage's key plus the probe set. APPS probes (stdin / call) are not
     run yet: they raise HarnessError."""
     kind = problem.get("io_kind")
+    if kind == "stdin":
+        return _prepare_stdin_probes(problem, completion, probe_set, probes, config,
+                                     probe_timeout_s)
     if kind not in ("function", "assert"):
         raise HarnessError(
-            f"{problem.get('task_id')}: probes run on function and assert problems only; "
-            f"io_kind {kind!r} (APPS) is not supported by the probe job yet"
+            f"{problem.get('task_id')}: probes run on function, assert and stdin problems; "
+            f"io_kind {kind!r} (APPS call-based) is not supported by the probe job yet"
         )
     bad = [p for p in probes if p.get("kind") not in ("expr", "assert")]
     if bad:
@@ -187,5 +190,25 @@ def prepare_probes(problem: dict, completion: str, probe_set: str, probes: list[
             "probe_wall_s": probe_timeout_s * config.wall_timeout_factor,
             "probe_blocked_s": probe_timeout_s * config.blocked_timeout_factor}
     budget = head["wall_s"] + len(probes) * (head["probe_wall_s"] + head["wall_s"])
+    return Prepared(key=f"{base.key}\x00{probe_set}", job=Job(head=head, tests={},
+                                                              budget_s=budget + 5))
+
+
+def _prepare_stdin_probes(problem, completion, probe_set, probes, config, probe_timeout_s):
+    """An APPS standard-input program on the statement's sample inputs (probe kind "stdin":
+    `code` is the input text, `expected` the shown output): a fresh sandboxed process per
+    input, as the execute stage runs its tests, with `probe_timeout_s` CPU seconds each."""
+    bad = [p for p in probes if p.get("kind") != "stdin"]
+    if bad:
+        raise HarnessError(f"{problem.get('task_id')}: a stdin problem takes probes of kind "
+                           f"'stdin', not {bad[0].get('kind')!r}")
+    base = prepare(problem, completion, config)  # the execute stage's program and key
+    head = {"kind": "probe_stdin", "program": base.job.head["program"],
+            "probes": [{"kind": "stdin", "code": p["code"], "expected": p.get("expected")}
+                       for p in probes],
+            "probe_timeout_s": probe_timeout_s,
+            "probe_wall_s": probe_timeout_s * config.wall_timeout_factor,
+            "probe_blocked_s": probe_timeout_s * config.blocked_timeout_factor}
+    budget = len(probes) * head["probe_wall_s"] + 5.0
     return Prepared(key=f"{base.key}\x00{probe_set}", job=Job(head=head, tests={},
                                                               budget_s=budget + 5))

@@ -1745,6 +1745,48 @@ def run_probe_job(job, tests_fd):
             "exec_ms": (time.monotonic() - t0) * 1000, "cpu_s": cpu_used}
 
 
+def _stdout_outcome(text):
+    """A stdin program's output as an outcome: lines stripped, blank lines dropped (APPS
+    compares whitespace-insensitively), as a JSON string; long ones as their sha256."""
+    import hashlib
+
+    lines = [line.strip() for line in text.splitlines()]
+    value = json.dumps("\n".join(line for line in lines if line))
+    if len(value) > PROBE_VALUE_MAX:
+        return "v:sha256:" + hashlib.sha256(value.encode()).hexdigest()
+    return "v:" + value
+
+
+def run_stdin_probe_job(job, tests_fd):
+    """Run a stdin program on each probe input in a fresh S (`_run_one_case`, the execute
+    stage's runner); the match with the shown output is the execute stage's comparison.
+    Outcomes: "v:<output>", "timeout", "raise:Exception" (a non-zero exit or an output over
+    the limit), "raise:SyntaxError" (the program does not load: this and every later probe)."""
+    t0 = time.monotonic()
+    probes = job["probes"]
+    run = {"kind": "stdin", "program": job["program"], "inputs": [p["code"] for p in probes],
+           "test_timeout_s": job["probe_timeout_s"], "test_wall_s": job.get("probe_wall_s"),
+           "test_blocked_s": job.get("probe_blocked_s")}
+    outcomes, matches = [], []
+    for i, p in enumerate(probes):
+        state, payload = _run_one_case(run, i)
+        shown = p.get("expected")
+        if state == "ok":
+            outcomes.append(_stdout_outcome(payload))
+            matches.append(None if shown is None else bool(_apps_equal_stdin(payload, shown)))
+            continue
+        if state == "load_error":
+            for q in probes[i:]:
+                outcomes.append("raise:SyntaxError")
+                matches.append(None if q.get("expected") is None else False)
+            break
+        outcomes.append("timeout" if state == "timeout" else "raise:Exception")
+        matches.append(None if shown is None else False)
+    return {"status": "probed", "passed": 0, "total": len(probes), "detail": "",
+            "outcomes": outcomes, "matches": matches,
+            "exec_ms": (time.monotonic() - t0) * 1000}
+
+
 def main():
     global CFG
     CFG = read_msg(0)
@@ -1800,6 +1842,8 @@ def main():
                 out = run_calls_job(job, tests_fd)
             elif job["kind"] == "probe":
                 out = run_probe_job(job, tests_fd)
+            elif job["kind"] == "probe_stdin":
+                out = run_stdin_probe_job(job, tests_fd)
             else:
                 out = run_apps_job(job, tests_fd)
         finally:

@@ -158,13 +158,13 @@ def _generated_tests(probes: dict[str, Any], benchmarks: list[dict]) -> dict[tup
 
 def probe_sets(problems: pa.Table, spec: dict[str, Any],
                generated: dict[tuple[str, str], list[str]]) -> dict[tuple[str, str], dict[str, list[dict]]]:
-    """Each problem's probe sets as the sandbox takes them (plain dicts). APPS problems (stdin,
-    call) get none yet: the probe job runs function and assert programs only."""
+    """Each problem's probe sets as the sandbox takes them (plain dicts). APPS call-based
+    problems get none yet: the probe job runs function, assert and stdin programs."""
     from pipeline.benchmarks.probes import prompt_examples
 
     out: dict[tuple[str, str], dict[str, list[dict]]] = {}
     for p in problems.to_pylist():
-        if p["io_kind"] not in ("function", "assert"):
+        if p["io_kind"] not in ("function", "assert", "stdin"):
             continue
         key, sets = (p["benchmark"], p["task_id"]), {}
         if spec.get("prompt_examples", True):

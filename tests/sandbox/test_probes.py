@@ -96,10 +96,45 @@ def test_a_probe_job_carries_no_hidden_test():
     assert prep.job.head["program"] == FUNCTION["prompt"] + GOOD
 
 
-def test_apps_problems_are_refused_by_the_probe_job_for_now():
-    apps = dict(FUNCTION, io_kind="stdin", task_id="APPS/1")
-    with pytest.raises(HarnessError, match="APPS/1: probes run on function and assert problems"):
-        prepare_probes(apps, "print(1)\n", "prompt_examples", [], SandboxConfig(), 0.1)
+def test_apps_call_based_problems_are_refused_by_the_probe_job_for_now():
+    apps = dict(FUNCTION, io_kind="call", task_id="APPS/1")
+    with pytest.raises(HarnessError, match="APPS/1: probes run on function, assert and stdin"):
+        prepare_probes(apps, "def f(x): return x\n", "prompt_examples", [], SandboxConfig(),
+                       0.1)
+
+
+STDIN = dict(FUNCTION, benchmark="apps", task_id="APPS/s", io_kind="stdin", prompt="",
+             entry_point=None, stop=[], tests=json.dumps({"inputs": ["1 2\n"],
+                                                          "outputs": ["3\n"]}))
+
+
+def stdin(text, shown=None):
+    return {"kind": "stdin", "code": text, "expected": shown}
+
+
+def test_a_stdin_program_runs_once_per_sample_input_with_its_output_as_the_outcome(ex):
+    adds = "a, b = map(int, input().split())\nprint(a + b)\n"
+    probes = [stdin("1 2\n", "3\n"), stdin("2 2\n", "5\n"), stdin("x y\n", "0\n"),
+              stdin("4 5\n")]
+    (row,) = run(ex, [adds], probes, problem=STDIN)
+    assert row["outcomes"] == ['v:"3"', 'v:"4"', "raise:Exception", 'v:"9"']
+    assert row["matches"] == [True, False, False, None]
+
+
+def test_a_hanging_or_unloadable_stdin_program_times_out_or_fails_for_every_input(ex):
+    probes = [stdin("1\n", "1\n"), stdin("2\n", "2\n")]
+    loops = "n = int(input())\nwhile n == 1:\n    pass\nprint(n)\n"
+    broken = "print(\n"
+    rows = run(ex, [loops, broken], probes, problem=STDIN)
+    assert rows[0]["outcomes"] == ["timeout", 'v:"2"'] and rows[0]["matches"] == [False, True]
+    assert rows[1]["outcomes"] == ["raise:SyntaxError"] * 2
+
+
+def test_a_stdin_probe_job_carries_no_hidden_test():
+    prep = prepare_probes(STDIN, "print(3)\n", "prompt_examples", [stdin("9 9\n", "18\n")],
+                          SandboxConfig(), 0.1)
+    assert prep.job.tests == {} and "1 2" not in json.dumps(prep.job.head)
+    assert prep.job.head["kind"] == "probe_stdin"
 
 
 ATTACKS = ("fork_bomb", "setsid_double_fork_orphan", "kill_parent_worker_and_everyone",
@@ -140,4 +175,35 @@ def test_hostile_samples_in_the_probe_path_end_cleanly_with_no_escape(tmp_path):
     assert canary.read_text() == "untouched"
     assert answer.read_text() == str(secret)
     assert listener.connections == 0
+    assert left == []
+
+
+def test_hostile_stdin_programs_in_the_probe_path_end_cleanly_with_no_escape(tmp_path):
+    canary = tmp_path / "canary.txt"
+    canary.write_text("untouched")
+    attacks = {
+        "fork_bomb": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n"
+                     "        pass\n",
+        # kill(-1) spares the caller: it goes on and prints a wrong answer
+        "kill_everyone": "import os, signal\nos.kill(-1, signal.SIGKILL)\nprint(0)\n",
+        "write_host_file": f"open({str(canary)!r}, 'w').write('pwned')\nprint(1)\n",
+        "flood_stdout": "while True:\n    print('x' * 10000)\n",
+        "infinite_loop": "while True:\n    pass\n",
+    }
+    probes = [stdin("1\n", "1\n"), stdin("2\n", "2\n")]
+    echo = "print(input())\n"
+    with Executor(SandboxConfig(workers=1, timeout_s=2.0, wall_timeout_factor=2.0)) as ex:
+        pids = [w.proc.pid for w in ex.workers]
+        uids = {u for w in ex.workers for u in (w.uid, w.judge_uid)}
+        rows = run(ex, list(attacks.values()), probes, problem=STDIN, timeout=0.5)
+        (after,) = run(ex, [echo], probes, problem=STDIN)
+        assert [w.proc.pid for w in ex.workers] == pids, "a worker was restarted"
+        left = _live_pids_of(uids)
+    by_name = dict(zip(attacks, rows))
+    assert after["outcomes"] == ['v:"1"', 'v:"2"'] and after["matches"] == [True, True]
+    assert all(len(r["outcomes"]) == 2 and not any(r["matches"]) for r in rows)
+    assert by_name["kill_everyone"]["outcomes"] == ['v:"0"', 'v:"0"']
+    assert by_name["infinite_loop"]["outcomes"] == ["timeout", "timeout"]
+    assert by_name["flood_stdout"]["outcomes"][0] in ("raise:Exception", "timeout")
+    assert canary.read_text() == "untouched"
     assert left == []
