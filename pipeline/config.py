@@ -115,6 +115,10 @@ class ProbeSpec(_Strict):
     (CodeT: 5)."""
 
     prompt_examples: bool = True
+    #: where the examples come from: "run" (the prompts the run's problems table holds) or
+    #: "benchmark" (the benchmark's own statements, for imported generations whose prompts
+    #: had the examples removed, as CodeT's HumanEval prompts)
+    examples_from: Literal["run", "benchmark"] = "run"
     generated_tests: dict[str, str] = Field(default_factory=dict)
     test_timeout_s: float = Field(default=0.1, gt=0, le=60)
     max_tests_per_sample: int = Field(default=5, ge=1)

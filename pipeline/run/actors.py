@@ -126,6 +126,8 @@ class ProbeActor:
 
         self.spec = probes
         self.generated = _generated_tests(probes, benchmarks)
+        self.statements = (_benchmark_rows(benchmarks)
+                           if probes.get("examples_from") == "benchmark" else {})
         self.executor = Executor(SandboxConfig(**sandbox))
         self.executor.__enter__()
 
@@ -134,7 +136,7 @@ class ProbeActor:
         actor_hang("probe")
         started = time.monotonic()
         samples = storage.read_table(samples_uri, "samples")
-        sets = probe_sets(problems, self.spec, self.generated)
+        sets = probe_sets(problems, self.spec, self.generated, self.statements)
         table = self.executor.probe(problems, samples, sets,
                                     probe_timeout_s=float(self.spec["test_timeout_s"]))
         return _timed_write(table, out, "probes", started)
@@ -156,10 +158,27 @@ def _generated_tests(probes: dict[str, Any], benchmarks: list[dict]) -> dict[tup
     return {k: list(t.tests) for k, t in tests.items()}
 
 
+def _benchmark_rows(benchmarks: list[dict]) -> dict[tuple[str, str], dict]:
+    """(benchmark, task_id) -> the benchmark's own problem row (its statement as published)."""
+    from pipeline.benchmarks import get
+    from pipeline.config import BenchmarkSpec
+
+    out = {}
+    for b in benchmarks:
+        spec = BenchmarkSpec(**b)
+        for r in get(spec.name).load(spec.data).to_pylist():
+            out[(spec.name, r["task_id"])] = r
+    return out
+
+
 def probe_sets(problems: pa.Table, spec: dict[str, Any],
-               generated: dict[tuple[str, str], list[str]]) -> dict[tuple[str, str], dict[str, list[dict]]]:
-    """Each problem's probe sets as the sandbox takes them (plain dicts). APPS call-based
-    problems get none yet: the probe job runs function, assert and stdin programs."""
+               generated: dict[tuple[str, str], list[str]],
+               statements: dict[tuple[str, str], dict] | None = None,
+               ) -> dict[tuple[str, str], dict[str, list[dict]]]:
+    """Each problem's probe sets as the sandbox takes them (plain dicts); the examples come
+    from `statements[(benchmark, task_id)]` where given (`examples_from: benchmark`), else from
+    the run's problem row. APPS call-based problems get none yet: the probe job runs
+    function, assert and stdin programs."""
     from pipeline.benchmarks.probes import prompt_examples
 
     out: dict[tuple[str, str], dict[str, list[dict]]] = {}
@@ -168,8 +187,9 @@ def probe_sets(problems: pa.Table, spec: dict[str, Any],
             continue
         key, sets = (p["benchmark"], p["task_id"]), {}
         if spec.get("prompt_examples", True):
+            source = (statements or {}).get(key, p)
             sets["prompt_examples"] = [{"kind": x.kind, "code": x.code, "expected": x.expected}
-                                       for x in prompt_examples(p)]
+                                       for x in prompt_examples(source)]
         if key in generated:
             sets["generated_tests"] = [{"kind": "assert", "code": t} for t in generated[key]]
         out[key] = sets

@@ -65,3 +65,21 @@ def test_the_probe_stage_writes_one_row_per_sample_and_set_and_resume_redoes_onl
     entries = rundir.read_manifest()
     assert all(e.state == "done" for k, e in entries.items() if k[0] == "probe")
     assert len(results.load(cfg.output_dir).probes) == 16
+
+
+def test_examples_can_come_from_the_benchmarks_own_statement_when_the_run_prompt_lacks_them(
+        humaneval_path):
+    import schemas
+    from pipeline.benchmarks import get
+    from pipeline.run.actors import probe_sets
+
+    row = get("humaneval").load(str(humaneval_path)).to_pylist()[0]
+    stripped = dict(row, prompt=row["prompt"].split(">>>")[0])  # as CodeT's prompts: no examples
+    problems = schemas.from_rows([stripped], "problems")
+    key = ("humaneval", row["task_id"])
+    spec = {"prompt_examples": True}
+    assert probe_sets(problems, spec, {})[key]["prompt_examples"] == []
+    from_statement = probe_sets(problems, spec, {}, {key: row})[key]["prompt_examples"]
+    assert [p["code"] for p in from_statement] == [
+        "has_close_elements([1.0, 2.0, 3.0], 0.5)",
+        "has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3)"]
