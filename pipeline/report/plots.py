@@ -111,11 +111,16 @@ def plot_rank_score(curves, benchmark: str, stem: str | Path) -> list[Path]:
     styles = ["-", "-.", (0, (6, 1.5)), (0, (3, 1, 1, 1, 1, 1))]
     rankers = sorted(rs["ranker"].unique())
     kmax = rs["k"].max()
+    one_model = rs["model"].nunique() == 1
+    # one model: a colour per ranker (several rankers overlap); several: a colour per model
+    cmap = plt.get_cmap("tab10")  # colour 0 stays the model's (its pass@k lines)
+    ranker_colors = {r: cmap((i + 1) % 10) for i, r in enumerate(rankers)}
     for (model, ranker), g in rs.groupby(["model", "ranker"], sort=True):
         g = g.sort_values("k")
-        ax.plot(g["k"], 100 * g["value"], color=colors[model], lw=1.8,
+        color = ranker_colors[ranker] if one_model else colors[model]
+        ax.plot(g["k"], 100 * g["value"], color=color, lw=1.8,
                 ls=styles[rankers.index(ranker) % len(styles)], label=f"{model} ranked by {ranker}")
-        _band(ax, g["k"].to_numpy(), g, colors[model], False)
+        _band(ax, g["k"].to_numpy(), g, color, False)
     for model in sorted(rs["model"].unique()):
         pk = df[(df["model"] == model) & (df["metric"] == "pass@k") & (df["k"] <= kmax)]
         pk = pk.sort_values("k")
@@ -129,7 +134,7 @@ def plot_rank_score(curves, benchmark: str, stem: str | Path) -> list[Path]:
     _plain_ticks(ax)
     ax.set_xlabel("k (samples)")
     ax.set_ylabel("rank-score@k (%)")
-    ax.set_title(f"{benchmark}: rank-score@k (lower mean NLL first; truncated excluded)",
+    ax.set_title(f"{benchmark}: rank-score@k, the best-ranked of k samples (ties averaged)",
                  fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="best", fontsize=7)

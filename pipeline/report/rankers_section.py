@@ -129,7 +129,12 @@ def section(codegen: Optional[dict], smol: Optional[dict], command: str) -> list
         ]
         for x, pk in codegen["pick"].items():
             out.append(f"| {LABELS[x]} | {_fmt(pk.get(10))} | {_fmt(pk.get(n))} |")
-        out += [f"| oracle (pass@{n}: any passing sample) | - | {_fmt(codegen['oracle'])} |", ""]
+        out += [f"| oracle (pass@{n}: any passing sample) | - | {_fmt(codegen['oracle'])} |", "",
+                "The samples were generated from CodeT's prompts, which have HumanEval's "
+                "docstring examples removed; the prompt-example rankers run the examples of "
+                "HumanEval's own statements (`probes: {examples_from: benchmark}`), which a user "
+                "holding the benchmark has. Probe rows: " + ", ".join(
+                    f"{k} {v:,}" for k, v in codegen["probe_rows"].items()) + ".", ""]
         a = codegen["authors"]
         ours = codegen["pick"].get("dual_agreement", {}).get(n)
         if ours is not None:
