@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -33,12 +34,33 @@ def test_all_164_humaneval_canonical_solutions_pass(executor, humaneval_path):
     assert all(r["tests_passed"] == r["tests_total"] == 1 for r in rows)
 
 
-def test_all_500_mbpp_test_references_pass_with_each_assert_counted(executor, mbpp_path):
-    problems = mbpp.load(mbpp_path)
+#: The MBPP test ids CI judges on every backend: every 10th (20, 30, ..., 510) and the known
+#: tricky ones: 123 and 495, the slowest references in plain python3 here (123 sums amicable
+#: numbers below 9999 in 4.8 CPU s; 495 took about 2 s), and 367 (the only test id with
+#: test_setup_code: a tree built before the asserts). All 500 run in `make test-full` (marker
+#: `full`, below).
+MBPP_CI_IDS = sorted({*range(20, 511, 10), 123, 367, 495})
+
+
+def _mbpp_references_pass_with_each_assert_counted(executor, problems, n):
     rows = _verdicts(executor, problems, problems.column("reference").to_pylist())
-    assert len(rows) == 500
+    assert len(rows) == n
     assert _not_passing(rows) == []
     assert all(r["tests_passed"] == r["tests_total"] == 3 for r in rows)
+
+
+def test_mbpp_references_of_a_fixed_subset_pass_with_each_assert_counted(executor, mbpp_path):
+    problems = mbpp.load(mbpp_path)
+    ids = [f"MBPP/{i}" for i in MBPP_CI_IDS]
+    problems = problems.filter(pc.is_in(problems.column("task_id"), pa.array(ids)))
+    assert problems.column("task_id").to_pylist() == ids
+    _mbpp_references_pass_with_each_assert_counted(executor, problems, len(MBPP_CI_IDS))
+
+
+@pytest.mark.full
+def test_all_500_mbpp_test_references_pass_with_each_assert_counted(executor, mbpp_path):
+    problems = mbpp.load(mbpp_path)
+    _mbpp_references_pass_with_each_assert_counted(executor, problems, 500)
 
 
 def _wrong(problem: dict) -> str:
@@ -142,6 +164,10 @@ def test_a_sample_over_its_time_limit_is_reported_as_timeout_not_fail(quick_exec
     assert row["tests_passed"] == 0
 
 
+# bwrap only: the 4 CPU-second limit per APPS test case is the sandbox server's, the same code on
+# every backend; that the docker backend enforces a CPU limit and reports a timeout is checked
+# (in about 1 s, not 20) by test_a_sample_over_its_time_limit_is_reported_as_timeout_not_fail[docker].
+@pytest.mark.parametrize("executor", ["bwrap"], indirect=True)
 def test_an_apps_test_case_over_four_cpu_seconds_is_a_timeout(executor, apps_path):
     problems = apps.load(apps_path).filter(pc.equal(pc.field("task_id"), "APPS/1"))
     (row,) = _verdicts(executor, problems, ["while True:\n    pass\n"])
