@@ -41,7 +41,7 @@ import pandas as pd
 import pyarrow as pa
 
 import schemas
-from pipeline.reduce import metrics
+from pipeline.reduce import metrics, ranked
 from pipeline.reduce.cost import ModelCost, Priced, curve_costs, normalise
 
 KEY = list(schemas.KEY)
@@ -110,8 +110,11 @@ def reduce_tables(
     joined, excluded = _handle_errors(joined, exclude_errors)
     if joined.empty:
         return schemas.empty("curves")
-    rank_keys, rank_costs = _rank_keys(joined, excluded, scores, probes, test_weights or {},
-                                       test_samples or {})
+    try:
+        rank_keys, rank_costs = ranked.rank_keys(joined, excluded, scores, probes,
+                                                 test_weights or {}, test_samples or {})
+    except ranked.RankedError as exc:
+        raise ReduceError(str(exc)) from None
     half = k_range == "half"
 
     parts: list[dict] = []
@@ -222,46 +225,6 @@ def _handle_errors(joined: pd.DataFrame, exclude: bool) -> tuple[pd.DataFrame, p
     return joined[~bad].reset_index(drop=True), joined.loc[bad, KEY]
 
 
-def _known_rows(table: pa.Table, name: str, joined: pd.DataFrame,
-                excluded: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """`table`'s rows as pandas, less those of samples excluded with their error verdicts;
-    a row without a sample/verdict is refused (ReduceError naming it)."""
-    frame = table.select(columns).to_pandas()
-    if len(excluded):
-        drop = frame.merge(excluded.assign(_x=True), on=KEY, how="left")["_x"].fillna(False)
-        frame = frame[~drop.to_numpy(dtype=bool)]
-    known = frame[KEY].merge(joined[KEY], on=KEY, how="left", indicator=True)
-    orphan = known[known["_merge"] == "left_only"]
-    if len(orphan):
-        first = orphan.iloc[0]
-        raise ReduceError(
-            f"{len(orphan)} {name} have no sample/verdict (first: model={first['model']} "
-            f"task_id={first['task_id']} sample_idx={first['sample_idx']})")
-    return frame.reset_index(drop=True)
-
-
-def _rank_keys(joined, excluded, scores, probes, test_weights, test_samples):
-    """(keys, costs) of every ranker the tables allow (`pipeline.rank.rank_all`), the keys
-    joined with the pass of each sample."""
-    from pipeline import rank
-
-    score_rows = probe_rows = None
-    if scores is not None and scores.num_rows:
-        score_rows = _known_rows(scores, "scores", joined, excluded,
-                                 KEY + ["ranker", "mean_nll", "truncated"])
-    if probes is not None and probes.num_rows:
-        probe_rows = _known_rows(probes, "probes", joined, excluded,
-                                 KEY + ["probe_set", "outcomes", "matches", "exec_ms"])
-    sampled = joined[joined["temperature"] > 0][KEY]
-    inputs = rank.RankInputs(sampled, score_rows, probe_rows, test_weights, test_samples)
-    try:
-        keys, costs = rank.rank_all(inputs)
-    except rank.RankError as exc:
-        raise ReduceError(str(exc)) from None
-    keys = keys.merge(joined[KEY + ["passed", "task_code"]], on=KEY, how="inner")
-    return keys, costs
-
-
 def _k_max(n_min: int, half: bool) -> int:
     """The largest k reported for problems with at least `n_min` samples."""
     return max(1, n_min // 2) if half else n_min
@@ -335,7 +298,7 @@ def _budget_parts(metric: str, bench: str, ranker: Optional[str], kind: str,
         return []
     unit = min(base.values())
     normalise(base)  # refuses non-positive costs, naming the model
-    norm = {m: _with_ranker_cost(base[m], kind, m, bench, ranker, rank_costs) / unit
+    norm = {m: ranked.with_ranker_cost(base[m], kind, m, bench, ranker, rank_costs) / unit
             for m in models}
     grid = metrics.budget_grid([norm[m] for m in models], [mine[m][0].size for m in models])
     out = []
@@ -347,23 +310,6 @@ def _budget_parts(metric: str, bench: str, ranker: Optional[str], kind: str,
         out.append(_part(m, bench, metric, grid[keep], k, *stacked[:, keep], n_prob,
                          ranker=ranker))
     return out
-
-
-def _with_ranker_cost(cost: float, kind: str, model: str, bench: str, ranker: Optional[str],
-                      rank_costs: Optional[pd.DataFrame]) -> float:
-    """A model's cost per sample plus what `ranker` spends on each sample: `model_samples`
-    more samples of the model (generated tests) and, on a time budget, its sandbox seconds
-    (execution uses no accelerator FLOPs, so a FLOPs budget does not count them)."""
-    if ranker is None or rank_costs is None or rank_costs.empty:
-        return cost
-    row = rank_costs[(rank_costs["model"] == model) & (rank_costs["benchmark"] == bench)
-                     & (rank_costs["ranker"] == ranker)]
-    if row.empty:
-        return cost
-    extra = cost * float(row["model_samples"].iloc[0])
-    if kind == "time":
-        extra += float(row["exec_seconds"].iloc[0])
-    return cost + extra
 
 
 def _part(model, bench, metric, x, k, value, lo, hi, n_problems, ranker=None) -> dict:
