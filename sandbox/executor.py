@@ -16,7 +16,9 @@ limit: the detail says which); `unjudgeable` (no test failed, but the sample ans
 value only its own methods could compare: not a pass); `error` only when the sandbox itself
 could not judge the program (the detail starts with "sandbox:"): retry those. With
 `time_limit_factor` set, each problem's CPU limit is calibrated once from its reference
-solution (`Executor._calibrate`) and a timeout's detail names the limit that applied.
+solution (`Executor._calibrate`), on the first sample of the problem that runs past the
+floor (below it, the limit cannot change a verdict), and a timeout's detail names the limit
+that applied.
 """
 
 from __future__ import annotations
@@ -140,7 +142,8 @@ class Executor:
             )
         keys: list[str] = []
         todo: dict[str, Any] = {}
-        limits = self._calibrate(index, {(r["benchmark"], r["task_id"]) for r in rows})
+        origin: dict[str, tuple] = {}  # key -> (task, completion), for a rerun past the floor
+        limits, pending = self._first_limits(index, {(r["benchmark"], r["task_id"]) for r in rows})
         for i, r in enumerate(rows):
             task = (r["benchmark"], r["task_id"])
             prep = prepare(index[task], r["completion"], self.config, limits.get(task, (None,))[0])
@@ -148,8 +151,11 @@ class Executor:
             keys.append(key)
             if key not in self._cache and key not in todo:
                 todo[key] = prep.job
+                if task in pending:
+                    origin[key] = (task, r["completion"])
         unique = len(set(keys))
         results = self._run_all(todo, progress=progress)
+        limits.update(self._past_the_floor(index, results, origin))
         out = []
         first_seen: set[str] = set()
         for r, key in zip(rows, keys):
@@ -240,6 +246,47 @@ class Executor:
         if not out:
             return schemas.empty("probes")
         return schemas.from_rows(out, "probes")
+
+    def _first_limits(self, index: dict, tasks: set) -> tuple[dict, set]:
+        """(limits, pending): the (CPU limit, note) each task's samples run with first, and
+        the tasks not calibrated yet. Those run at the floor, which no calibrated limit is
+        below: a sample that ends within it gets the verdict it would get under any larger
+        limit, so a reference solution is timed only for a task where some sample ran out
+        of the floor (`_past_the_floor`), and most tasks never need their reference run."""
+        cfg = self.config
+        if not cfg.time_limit_factor:
+            return {}, set()
+        limits, pending = {}, set()
+        for task in tasks:
+            p = index[task]
+            if task in self._limits:
+                limits[task] = self._limits[task]
+            elif p.get("reference") and p.get("io_kind") in ("function", "assert"):
+                pending.add(task)
+                limits[task] = (min(cfg.time_limit_floor_s, cfg.timeout_s), "")
+            else:
+                self._limits[task] = limits[task] = (None, "")
+        return limits, pending
+
+    def _past_the_floor(self, index: dict, results: dict[str, dict],
+                        origin: dict[str, tuple]) -> dict[tuple[str, str], tuple]:
+        """Calibrate the tasks whose samples timed out at the floor, rerun those samples
+        whose calibrated limit is larger (their results replaced in `results`), and return
+        the calibrated (limit, note) of those tasks."""
+        out = [k for k, v in results.items() if k in origin and v["status"] == "timeout"]
+        if not out:
+            return {}
+        cfg = self.config
+        limits = self._calibrate(index, {origin[k][0] for k in out})
+        floor = min(cfg.time_limit_floor_s, cfg.timeout_s)
+        again = {}
+        for key in out:
+            task, completion = origin[key]
+            limit = limits[task][0] or cfg.timeout_s
+            if limit > floor:
+                again[key] = prepare(index[task], completion, cfg, limit).job
+        results.update(self._run_all(again, progress=False))
+        return limits
 
     def _calibrate(self, index: dict, tasks: set) -> dict[tuple[str, str], tuple]:
         """(CPU limit, note) per task: the calibrated limit where `time_limit_factor` is set and

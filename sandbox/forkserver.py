@@ -154,6 +154,13 @@ class ForkServer:
         writer.join(timeout=5)
         return out
 
+    def ping(self, timeout_s: float = 10.0) -> dict:
+        """The server's state: `procs` (sample and judge processes alive between jobs: 0),
+        `numpy` (loaded in the server itself: never, see the server's `_Zygote`) and
+        `numpy_zygote` (started: a program that mentions numpy has run)."""
+        self._send(frame({"kind": "ping"}))
+        return self._recv(time.monotonic() + timeout_s)
+
     # -- pipes
     def _send_quiet(self, data: bytes) -> None:
         try:

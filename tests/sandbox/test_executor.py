@@ -137,15 +137,85 @@ def test_only_the_calibration_of_the_reference_solution_skips_the_judge(monkeypa
     real_run = ForkServer.run
     monkeypatch.setattr(ForkServer, "run", lambda self, job: sent.append(job) or real_run(self, job))
     liar = '    return x * x  # "reference": true\n'
-    config = SandboxConfig(workers=1, timeout_s=3.0, time_limit_factor=4.0)
+    config = SandboxConfig(workers=1, timeout_s=1.0, time_limit_factor=4.0, time_limit_floor_s=0.2)
     broken = dict(PROBLEM, task_id="HumanEval/wrongref", reference=WRONG)
     problems = schemas.from_rows([PROBLEM, broken], "problems")
+    # a spinning sample of each task runs out of the floor, so both references are timed
+    tasks, completions = [PROBLEM, broken, PROBLEM, broken], [liar, WRONG, SPIN, SPIN]
     with Executor(config) as ex:
-        verdicts = ex.execute(problems, samples_for([PROBLEM, broken], [liar, WRONG])).to_pylist()
-        assert ex._limits[("humaneval", "HumanEval/sq")][0] == 1.0  # calibrated from its run
+        verdicts = ex.execute(problems, samples_for(tasks, completions)).to_pylist()
+        assert ex._limits[("humaneval", "HumanEval/sq")][0] == 0.2  # calibrated from its run
         assert ex._limits[("humaneval", "HumanEval/wrongref")] == (None, "")  # it failed
     marked = [job.head["program"] for job in sent if job.head.get("reference")]
     assert sorted(marked) == sorted([PROBLEM["prompt"] + RIGHT, PROBLEM["prompt"] + WRONG])
     assert not any(liar in p for p in marked)
     assert any(liar in job.head["program"] for job in sent if not job.head.get("reference"))
-    assert [v["status"] for v in verdicts] == ["pass", "fail"]
+    assert [v["status"] for v in verdicts] == ["pass", "fail", "timeout", "timeout"]
+
+
+SPIN = "    while True:\n        pass\n"
+
+
+def _counting_runs(monkeypatch):
+    from sandbox.forkserver import ForkServer
+
+    sent = []
+    real_run = ForkServer.run
+    monkeypatch.setattr(ForkServer, "run", lambda self, job: sent.append(job) or real_run(self, job))
+    return sent
+
+
+def test_a_reference_is_timed_only_for_a_task_where_a_sample_ran_out_of_the_floor(monkeypatch):
+    """Below the floor no calibrated limit can change a verdict, so a task whose samples all
+    end within it never runs its reference; a task with a sample past it does, once."""
+    sent = _counting_runs(monkeypatch)
+    other = dict(PROBLEM, task_id="HumanEval/sq2")
+    problems = schemas.from_rows([PROBLEM, other], "problems")
+    config = SandboxConfig(workers=1, timeout_s=1.0, time_limit_factor=4.0, time_limit_floor_s=0.2)
+    with Executor(config) as ex:
+        first = ex.execute(problems, samples_for([PROBLEM, other, other], [RIGHT, WRONG, SPIN]))
+        again = ex.execute(problems, samples_for([other], [SPIN + "\n# again\n"]))
+        assert ("humaneval", "HumanEval/sq") not in ex._limits
+        assert ex._limits[("humaneval", "HumanEval/sq2")][0] == 0.2
+    references = [job for job in sent if job.head.get("reference")]
+    assert len(references) == 1 and "sq2" not in references[0].head["program"]
+    assert first.column("status").to_pylist() == ["pass", "fail", "timeout"]
+    assert again.column("status").to_pylist() == ["timeout"]
+    assert "calibrated" in again.column("detail")[0].as_py()
+
+
+def test_a_sample_past_the_floor_but_within_its_calibrated_limit_is_rerun_and_passes(monkeypatch):
+    """The reference burns some CPU; the sample burns twice that and is right. The floor is
+    below both, the calibrated limit (4 x the reference) above the sample: the first run
+    times out at the floor, the rerun at the calibrated limit passes, as it would have if the
+    task had been calibrated before its samples ran."""
+    sent = _counting_runs(monkeypatch)
+    burn = "    n = 0\n    for i in range({}):\n        n += i\n    return x * x\n"
+    slow = dict(PROBLEM, task_id="HumanEval/slow", reference=burn.format(1_500_000))
+    problems = schemas.from_rows([slow], "problems")
+    config = SandboxConfig(workers=1, timeout_s=5.0, time_limit_factor=4.0,
+                           time_limit_floor_s=0.05)
+    sample = burn.format(3_000_000)
+    with Executor(config) as ex:
+        (v,) = ex.execute(problems, samples_for([slow], [sample])).to_pylist()
+        limit = ex._limits[("humaneval", "HumanEval/slow")][0]
+    runs = [job.head["timeout_s"] for job in sent if not job.head.get("reference")
+            and sample in job.head["program"]]
+    assert runs == [0.05, limit] and limit > 0.05
+    assert v["status"] == "pass"
+
+
+def test_programs_that_mention_numpy_run_in_a_numpy_zygote_and_the_server_stays_lean():
+    """numpy makes every fork after it dearer, so the server never loads it: programs that
+    mention numpy go to a fork of the server that has it (right and wrong judged as
+    before), and the programs after them are forked from the lean server again."""
+    numpy_right = "    import numpy as np\n    return np.int64(x) * np.int64(x)\n"
+    numpy_wrong = "    import numpy as np\n    return np.float64(x) + x\n"
+    completions = [numpy_right, RIGHT, numpy_wrong, WRONG, numpy_right + "\n\n"]
+    with Executor(SandboxConfig(workers=1, dedup=False)) as ex:
+        before = ex.workers[0].ping()
+        verdicts = ex.execute(PROBLEMS, samples_for([PROBLEM] * 5, completions))
+        after = ex.workers[0].ping()
+    assert verdicts.column("status").to_pylist() == ["pass", "pass", "fail", "fail", "pass"]
+    assert (before["numpy"], before["numpy_zygote"]) == (False, False)
+    assert (after["numpy"], after["numpy_zygote"], after["procs"]) == (False, True, 0)
