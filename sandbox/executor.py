@@ -331,17 +331,20 @@ class Executor:
 
             bar = tqdm(total=len(jobs), desc="sandbox", unit="prog")
 
+        def take() -> tuple[str, Any] | None:
+            try:
+                return q.get_nowait()
+            except queue.Empty:
+                return None
+
+        def give(key: str, res: dict) -> None:
+            with lock:
+                results[key] = res
+                if bar is not None:
+                    bar.update(1)
+
         def drain(w: ForkServer) -> None:
-            while True:
-                try:
-                    key, job = q.get_nowait()
-                except queue.Empty:
-                    return
-                res = w.run(job)
-                with lock:
-                    results[key] = res
-                    if bar is not None:
-                        bar.update(1)
+            w.run_all(take, give)
 
         threads = [threading.Thread(target=drain, args=(w,)) for w in self.workers]
         for t in threads:

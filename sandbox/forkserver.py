@@ -17,11 +17,25 @@ import subprocess
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from sandbox import backends
 from sandbox.config import SandboxConfig
 from sandbox.server import HEADER, frame
+
+
+#: bytes that fit in an empty pipe's buffer (64 KiB on Linux): a write this size cannot block
+PIPE_SAFE = 60_000
+
+
+def _wire(job: "Job") -> bytes:
+    """A job as the server reads it: message A (the head) then message B (the tests)."""
+    tests = json.dumps(job.tests, separators=(",", ":")).encode()
+    head = dict(job.head)
+    head["tests_len"] = len(tests)
+    return frame(head) + HEADER.pack(len(tests)) + tests
 
 
 class WorkerError(RuntimeError):
@@ -140,12 +154,70 @@ class ForkServer:
         return {"status": "error", "passed": 0, "total": 0,
                 "detail": f"sandbox: {last}"[:300], "exec_ms": 0.0}
 
+    def run_all(self, take: Callable[[], tuple[Any, Job] | None],
+                give: Callable[[Any, dict], None]) -> None:
+        """Run `take()`'s (token, job) pairs until it gives None, handing each answer to
+        `give(token, result)` in order. The next job waits in the server's input pipe while
+        the current one runs (where both fit in the pipe buffer, so no write can block), so
+        the server never waits for the host between jobs. If the worker dies, the jobs sent
+        and not answered go through `run` one by one (restart, one retry each)."""
+        sent: deque = deque()  # (token, job, bytes on the wire), answered in this order
+        held = None  # taken, not sent yet: (token, job, wire bytes)
+        started = time.monotonic()  # when the oldest job in `sent` began to run
+        while True:
+            if held is None:
+                nxt = take()
+                held = None if nxt is None else (nxt[0], nxt[1], _wire(nxt[1]))
+            if held is not None and len(held[2]) > PIPE_SAFE:  # too big to wait in the pipe
+                self._answer_all(sent, give)
+                give(held[0], self.run(held[1]))
+                held = None
+                continue
+            if held is not None and len(sent) < 2 and \
+                    sum(n for _, _, n in sent) + len(held[2]) <= PIPE_SAFE:
+                try:
+                    if not sent and not self.alive:
+                        self.restart()
+                    self._send(held[2])
+                except WorkerError:
+                    self._answer_all(sent, give, failed=True)
+                    give(held[0], self.run(held[1]))
+                    held = None
+                    continue
+                if not sent:
+                    started = time.monotonic()
+                sent.append((held[0], held[1], len(held[2])))
+                held = None
+                continue
+            if not sent:
+                return
+            token, job, _ = sent[0]
+            try:
+                out = self._recv(started + job.budget_s + 10)
+            except WorkerError:
+                self._answer_all(sent, give, failed=True)
+                continue
+            sent.popleft()
+            started = time.monotonic()
+            give(token, out)
+
+    def _answer_all(self, sent: deque, give: Callable[[Any, dict], None],
+                    failed: bool = False) -> None:
+        """Answer every job in `sent`: read the answers, or after a failure run each again."""
+        while sent:
+            token, job, _ = sent.popleft()
+            if failed:
+                give(token, self.run(job))
+                continue
+            try:
+                give(token, self._recv(time.monotonic() + job.budget_s + 10))
+            except WorkerError:
+                give(token, self.run(job))
+                failed = True
+
     def _run_once(self, job: Job) -> dict:
-        tests = json.dumps(job.tests, separators=(",", ":")).encode()
-        head = dict(job.head)
-        head["tests_len"] = len(tests)
-        data = frame(head) + HEADER.pack(len(tests)) + tests
-        if len(data) <= 60_000:  # fits the pipe buffer: the write cannot block
+        data = _wire(job)
+        if len(data) <= PIPE_SAFE:  # fits the pipe buffer: the write cannot block
             self._send(data)
             return self._recv(time.monotonic() + job.budget_s + 10)
         writer = threading.Thread(target=self._send_quiet, args=(data,), daemon=True)

@@ -128,14 +128,23 @@ def test_without_a_passing_reference_the_configured_limit_applies():
     assert v["status"] == "timeout" and "2 CPU seconds" in v["detail"]
 
 
+SPIN = "    while True:\n        pass\n"
+
+
+def _counting_runs(monkeypatch):
+    """Every job sent to a worker, in the order sent (each one goes through `_wire`)."""
+    from sandbox import forkserver
+
+    sent = []
+    real = forkserver._wire
+    monkeypatch.setattr(forkserver, "_wire", lambda job: sent.append(job) or real(job))
+    return sent
+
+
 def test_only_the_calibration_of_the_reference_solution_skips_the_judge(monkeypatch):
     """`reference` is a job field the host alone sets: a sample's job never carries it, even
     when its text names it, and a reference that fails its tests still fails."""
-    from sandbox.forkserver import ForkServer
-
-    sent = []
-    real_run = ForkServer.run
-    monkeypatch.setattr(ForkServer, "run", lambda self, job: sent.append(job) or real_run(self, job))
+    sent = _counting_runs(monkeypatch)
     liar = '    return x * x  # "reference": true\n'
     config = SandboxConfig(workers=1, timeout_s=1.0, time_limit_factor=4.0, time_limit_floor_s=0.2)
     broken = dict(PROBLEM, task_id="HumanEval/wrongref", reference=WRONG)
@@ -151,18 +160,6 @@ def test_only_the_calibration_of_the_reference_solution_skips_the_judge(monkeypa
     assert not any(liar in p for p in marked)
     assert any(liar in job.head["program"] for job in sent if not job.head.get("reference"))
     assert [v["status"] for v in verdicts] == ["pass", "fail", "timeout", "timeout"]
-
-
-SPIN = "    while True:\n        pass\n"
-
-
-def _counting_runs(monkeypatch):
-    from sandbox.forkserver import ForkServer
-
-    sent = []
-    real_run = ForkServer.run
-    monkeypatch.setattr(ForkServer, "run", lambda self, job: sent.append(job) or real_run(self, job))
-    return sent
 
 
 def test_a_reference_is_timed_only_for_a_task_where_a_sample_ran_out_of_the_floor(monkeypatch):
@@ -219,3 +216,73 @@ def test_programs_that_mention_numpy_run_in_a_numpy_zygote_and_the_server_stays_
     assert verdicts.column("status").to_pylist() == ["pass", "pass", "fail", "fail", "pass"]
     assert (before["numpy"], before["numpy_zygote"]) == (False, False)
     assert (after["numpy"], after["numpy_zygote"], after["procs"]) == (False, True, 0)
+
+
+def _jobs(completions, problem=PROBLEM):
+    from sandbox.harness import prepare
+
+    return [prepare(problem, c, SandboxConfig(timeout_s=3.0)).job for c in completions]
+
+
+def test_a_worker_answers_a_stream_of_jobs_in_order_with_the_next_one_waiting_in_its_pipe(
+        monkeypatch):
+    from sandbox.forkserver import ForkServer
+
+    writes = []
+    real_send = ForkServer._send
+    monkeypatch.setattr(ForkServer, "_send", lambda self, data: writes.append(len(data))
+                        or real_send(self, data))
+    jobs = list(enumerate(_jobs([RIGHT, WRONG, "    return 1/0\n", RIGHT, WRONG])))
+    answers, in_flight = [], []
+    with Executor(SandboxConfig(workers=1)) as ex:
+        w = ex.workers[0]
+        writes.clear()
+        todo = list(jobs)
+
+        def take():
+            return todo.pop(0) if todo else None
+
+        def give(token, out):
+            in_flight.append(len(writes) - len(answers))  # sent, not answered, before this one
+            answers.append((token, out["status"]))
+
+        w.run_all(take, give)
+    assert answers == [(0, "pass"), (1, "fail"), (2, "fail"), (3, "pass"), (4, "fail")]
+    assert max(in_flight) == 2  # the next job was already sent while one ran
+
+
+def test_a_worker_that_dies_with_jobs_in_its_pipe_is_restarted_and_every_job_answered():
+    jobs = list(enumerate(_jobs([RIGHT, WRONG, RIGHT, WRONG, RIGHT, WRONG])))
+    answers, pids = [], []
+    with Executor(SandboxConfig(workers=1)) as ex:
+        w = ex.workers[0]
+        todo = list(jobs)
+
+        def take():
+            return todo.pop(0) if todo else None
+
+        def give(token, out):
+            answers.append((token, out["status"]))
+            if token == 1:  # job 2 waits in the pipe; after it the server reads garbage and dies
+                w._send(b"\xff\xff\xff\xff")
+                pids.append(w.proc.pid)
+
+        w.run_all(take, give)
+        assert w.alive and w.proc.pid != pids[0]  # a new worker took over
+    assert answers == [(i, "pass" if i % 2 == 0 else "fail") for i in range(6)]
+
+
+def test_a_job_too_big_to_wait_in_the_pipe_runs_alone_between_pipelined_ones():
+    big = dict(PROBLEM, task_id="HumanEval/big", tests=PROBLEM["tests"]
+               + "".join(f"    assert candidate({i}) == {i * i}\n" for i in range(4000)))
+    small = _jobs([RIGHT, WRONG])
+    large = _jobs([RIGHT], big)
+    from sandbox.forkserver import PIPE_SAFE, _wire
+
+    assert len(_wire(large[0])) > PIPE_SAFE
+    todo = list(enumerate([small[0], large[0], small[1], large[0]]))
+    answers = []
+    with Executor(SandboxConfig(workers=1)) as ex:
+        ex.workers[0].run_all(lambda: todo.pop(0) if todo else None,
+                              lambda token, out: answers.append((token, out["status"])))
+    assert answers == [(0, "pass"), (1, "pass"), (2, "fail"), (3, "pass")]
