@@ -6,8 +6,9 @@ fixtures (tests/fixtures/, sources and licences in tests/fixtures/README.md); ..
 skip without it and say so.
 
 Exit: the session ends with pytest's own exit status straight after its report (see
-`pytest_unconfigure`), without the interpreter's finalization, where native libraries loaded
-in-process (vLLM's CPU engine, torch, Ray's core worker) once crashed CI after every test passed.
+`pytest_unconfigure`), without the interpreter's finalization, where CI once crashed after
+every test had passed (suspects: the native libraries loaded in-process, vLLM's CPU engine,
+torch, Ray's core worker).
 """
 
 from __future__ import annotations
@@ -164,9 +165,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     finalization.
 
     CI once ended `670 passed, 4 skipped` followed by `make: *** [test] Segmentation fault`: the
-    tests had passed, and the crash came after pytest's report, while the interpreter tore down
-    the native state that the in-process tests leave behind (the session's vLLM CPU engine,
-    torch's thread pools, Ray's core worker). Nothing of the tests' outcome is lost: every
+    tests had passed, and the crash came after pytest's report, in the interpreter's teardown;
+    the suspects are the native libraries the in-process tests leave loaded (the session's vLLM
+    CPU engine, torch's thread pools, Ray's core worker); it has not been reproduced. Nothing of the tests' outcome is lost: every
     fixture has been torn down and every report written by now, and the status is pytest's own
     (a failed test still fails the run). Ray, if this process started it, is shut down first so
     that no Ray process outlives the session. BUDGET_REALLOC_TEST_FINALIZE=1 exits the ordinary
