@@ -151,7 +151,7 @@ def s3_run_uri(s3_server, monkeypatch) -> str:
     return f"s3://{s3_server.bucket()}/run"
 
 
-# -- the process's exit ------------------------------------------------------------------------------
+# -- the process's exit ---------------------------------------------------------------------------
 _SESSION: list[pytest.Session] = []
 
 
@@ -167,17 +167,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     CI once ended `670 passed, 4 skipped` followed by `make: *** [test] Segmentation fault`: the
     tests had passed, and the crash came after pytest's report, in the interpreter's teardown;
     the suspects are the native libraries the in-process tests leave loaded (the session's vLLM
-    CPU engine, torch's thread pools, Ray's core worker); it has not been reproduced. Nothing of the tests' outcome is lost: every
-    fixture has been torn down and every report written by now, and the status is pytest's own
-    (a failed test still fails the run). Ray, if this process started it, is shut down first so
-    that no Ray process outlives the session. BUDGET_REALLOC_TEST_FINALIZE=1 exits the ordinary
-    way (to investigate such a crash).
+    CPU engine, torch's thread pools, Ray's core worker); it has not been reproduced. Nothing of
+    the tests' outcome is lost: every fixture has been torn down and every report written by
+    now, and the status is pytest's own (a failed test still fails the run). Ray, if this
+    process started it, is shut down first (its own atexit handler is skipped too), so that no
+    Ray process outlives the session. BUDGET_REALLOC_TEST_FINALIZE=1 exits the ordinary way (to
+    investigate such a crash).
     """
     if not _SESSION or os.environ.get("BUDGET_REALLOC_TEST_FINALIZE") == "1":
         return
     status = int(_SESSION[-1].exitstatus)
     ray = sys.modules.get("ray")
-    if ray is not None and getattr(ray, "is_initialized", lambda: False)():
+    if ray is not None and ray.is_initialized():
         ray.shutdown()
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
