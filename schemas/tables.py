@@ -190,6 +190,8 @@ ADVICE = _schema(
         pa.field("runner_up_config", pa.string(), nullable=True),
         pa.field("runner_up_value", pa.float64(), nullable=True),
         pa.field("margin", pa.float64(), nullable=True),  # value - runner_up_value
+        # the runner-up ties with the best: equal pass rate and cost within a relative 1e-9
+        pa.field("tie", pa.bool_(), nullable=True, metadata={OPTIONAL: b"1"}),
         pa.field("n_problems", pa.int32(), nullable=False),  # 0: a published curve, no problems
         pa.field("cost_source", pa.string(), nullable=False),  # where the per-sample costs come from
     ],

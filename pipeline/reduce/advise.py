@@ -15,8 +15,13 @@ of a benchmark) gives the percentile CI of the best one's pass rate, and `p_best
 resamples in which the best strategy (family and models, at its configuration) beats every
 other strategy's best configuration (a rival more than 8 standard errors below it is counted
 as losing everywhere without being resampled). Expected costs (cascades, early stopping) are
-estimated on all problems and held fixed in the resamples. Equal pass rates are won by the strategy that
-spends less (early stopping over k samples drawn in full), in the resamples too.
+estimated on all problems and held fixed in the resamples.
+
+Ties: pass rates (and costs) within a relative 1e-9 of each other are equal (`tie_tol`), never
+told apart by float rounding. Of equal pass rates the strategy that spends less is best
+(early stopping over k samples drawn in full), in the resamples too; equal rates at equal cost
+are a tie: the table's `tie` says the runner-up ties with the best (margin 0), and in a resample
+where the best ties with t others it gets 1 / (t + 1) of the win.
 """
 
 from __future__ import annotations
@@ -34,11 +39,15 @@ from pipeline.reduce import strategies as st
 #: Columns of the advice table (schemas.ADVICE) and of the strategy curves (schemas.ADVICE_CURVES).
 ADVICE_COLUMNS = ["benchmark", "setting", "unit", "budget", "x", "best", "best_config", "value",
                   "ci_low", "ci_high", "p_best", "spent", "capped", "runner_up",
-                  "runner_up_config", "runner_up_value", "margin", "n_problems", "cost_source"]
+                  "runner_up_config", "runner_up_value", "margin", "tie", "n_problems",
+                  "cost_source"]
 CURVE_COLUMNS = ["benchmark", "setting", "unit", "budget", "x", "strategy", "config", "value",
                  "spent", "capped"]
-#: Pass rates closer than this are a tie, which the cheaper strategy wins.
-TIE = 1e-9
+#: Pass rates (and costs) within this relative distance of each other are equal: a tie, never
+#: decided by the last bits of float rounding, which differ between CPUs and BLAS kernels.
+TIE_RTOL = 1e-9
+#: ... and within this absolute distance (pass rates near 0).
+TIE_ATOL = 1e-12
 #: A rival this many standard errors below the best loses in every resample (not resampled).
 RIVAL_SE = 8.0
 #: Budget chunk of the bootstrap comparison ([strategies, resamples, chunk] at a time).
@@ -198,12 +207,28 @@ def _strategy_codes(cands: _Candidates) -> tuple[np.ndarray, list[str]]:
     return codes, list(names)
 
 
+def tie_tol(a) -> np.ndarray:
+    """How far from `a` a value may be and still equal it (TIE_RTOL, TIE_ATOL)."""
+    a = np.abs(np.asarray(a, dtype=np.float64))
+    return TIE_RTOL * np.where(np.isfinite(a), a, 0.0) + TIE_ATOL
+
+
 def _argbest(values: np.ndarray, spent: np.ndarray) -> np.ndarray:
-    """Index (along axis 0) of the highest value; among values equal to it (within TIE), the
-    one that spends least; then the earlier (simpler) strategy."""
+    """Index (along axis 0) of the highest value; among values equal to it (`tie_tol`), the
+    one that spends least (costs equal within `tie_tol` are equal); then the earlier (simpler)
+    strategy. Deterministic whatever the last bits of the values."""
     top = values.max(axis=0, keepdims=True)
-    tied = values >= top - TIE
-    return np.argmin(np.where(tied, np.nan_to_num(spent, nan=np.inf), np.inf), axis=0)
+    tied = values >= top - tie_tol(top)
+    cost = np.where(tied, np.nan_to_num(spent, nan=np.inf), np.inf)
+    least = cost.min(axis=0, keepdims=True)
+    return np.argmax(cost <= least + tie_tol(least), axis=0)
+
+
+def _same(a, b) -> np.ndarray:
+    """Element-wise: `a` equals `b` within `tie_tol` (inf equals inf)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return (a == b) | (np.abs(a - b) <= tie_tol(np.maximum(np.abs(a), np.abs(b))))
 
 
 def compare(cands: _Candidates, n_boot: int = 200, seed: int = 0, ci: float = 0.95) -> dict:
@@ -220,7 +245,9 @@ def compare(cands: _Candidates, n_boot: int = 200, seed: int = 0, ci: float = 0.
     other = np.where(code != best_code[None, :], v, -np.inf)
     second = _argbest(other, spent)
     has2 = np.isfinite(other[second, cols])
-    out = {"best": best, "has": has, "second": second, "has2": has2,
+    tie = has2 & _same(v[best, cols], v[second, cols]) & _same(spent[best, cols],
+                                                               spent[second, cols])
+    out = {"best": best, "has": has, "second": second, "has2": has2, "tie": tie,
            "strategy": np.array(names + [""], dtype=object)[np.where(v > -np.inf, code, -1)],
            "values": values, "ci_low": np.full(G, np.nan), "ci_high": np.full(G, np.nan),
            "p_best": np.full(G, np.nan)}
@@ -233,9 +260,13 @@ def compare(cands: _Candidates, n_boot: int = 200, seed: int = 0, ci: float = 0.
 def _bootstrap(cands: _Candidates, out: dict, code, spent, n_boot: int, seed: int,
                ci: float) -> None:
     """Fill out["ci_low"|"ci_high"|"p_best"]: per budget, the best configuration's resampled
-    pass rates give its percentile CI; p_best is the share of resamples in which no other
-    strategy beats it. A rival more than RIVAL_SE standard errors (of its per-problem difference
-    from the best) below the best is taken to lose in every resample; the others are resampled."""
+    pass rates give its percentile CI; p_best is its share of the wins over the resamples: a
+    resample in which another strategy beats it (a higher pass rate, or an equal one for less)
+    counts 0, one in which it ties with t other strategies (equal pass rate and cost, within
+    `tie_tol`) counts 1 / (t + 1). A rival more than RIVAL_SE standard errors (of its
+    per-problem difference from the best) below the best is taken to lose in every resample;
+    the others are resampled. Resampled rates are float64 sums of float64 terms, so equal
+    rates stay equal to far inside the tolerance on every CPU."""
     P = cands.fails[0][0].shape[0]
     C, G = code.shape
     best, has = out["best"], out["has"]
@@ -248,7 +279,7 @@ def _bootstrap(cands: _Candidates, out: dict, code, spent, n_boot: int, seed: in
         _, inv = np.unique(ch.ks[ok], axis=0, return_inverse=True)
         inv = inv.ravel()
         first = ok[np.unique(inv, return_index=True)[1]]
-        blocks.append(st.success(ch, fails, first).astype(np.float32))  # [P, distinct]
+        blocks.append(st.success(ch, fails, first))  # [P, distinct]
         col[i, ok] = offset + inv
         offset += first.size
     succ = np.hstack(blocks)  # per-problem pass of every distinct configuration
@@ -261,16 +292,18 @@ def _bootstrap(cands: _Candidates, out: dict, code, spent, n_boot: int, seed: in
     for a in range(0, ii.size, BOOT_CHUNK * 8):  # the normal screen, in chunks
         i, g = ii[a:a + BOOT_CHUNK * 8], gg[a:a + BOOT_CHUNK * 8]
         sd = (succ[:, col[i, g]] - succ[:, bcol[g]]).std(axis=0) / np.sqrt(P)
-        keep[a:a + i.size] = values[i, g] - values[best[g], g] + RIVAL_SE * sd >= -TIE
+        top = values[best[g], g]
+        keep[a:a + i.size] = values[i, g] - top + RIVAL_SE * sd >= -tie_tol(top)
     ii, gg = ii[keep], gg[keep]
+    by_code = np.lexsort((code[ii, gg], gg))  # rivals by budget, then strategy
+    ii, gg = ii[by_code], gg[by_code]
     need, where = np.unique(np.r_[bcol[has], col[ii, gg]], return_inverse=True)
-    w = metrics.Bootstrap.draw(P, n_boot, seed).weights.astype(np.float32) / P
+    w = metrics.Bootstrap.draw(P, n_boot, seed).weights / P
     resampled = w @ succ[:, need]  # [B, configurations that matter]
     slot = np.full(offset, -1)
     slot[need] = np.arange(need.size)
     alpha = (1.0 - ci) / 2.0
-    lo, hi = np.quantile(resampled[:, slot[bcol[has]]].astype(np.float64), [alpha, 1 - alpha],
-                         axis=0)
+    lo, hi = np.quantile(resampled[:, slot[bcol[has]]], [alpha, 1 - alpha], axis=0)
     out["ci_low"][has], out["ci_high"][has] = lo, hi
     p_best = np.where(has, 1.0, np.nan)
     bounds = np.searchsorted(gg, np.arange(0, G + BOOT_CHUNK, BOOT_CHUNK))
@@ -279,11 +312,20 @@ def _bootstrap(cands: _Candidates, out: dict, code, spent, n_boot: int, seed: in
             continue
         i, g = ii[a:b], gg[a:b]
         r, rb = resampled[:, slot[col[i, g]]], resampled[:, slot[bcol[g]]]
-        cheaper = spent[i, g] < spent[best[g], g]
-        beats = (r > rb + TIE) | ((r >= rb - TIE) & cheaper[None, :])
+        equal = _same(r, rb)
+        same_cost = _same(spent[i, g], spent[best[g], g])[None, :]
+        cheaper = (spent[i, g] < spent[best[g], g])[None, :] & ~same_cost
+        beats = (~equal & (r > rb)) | (equal & cheaper)
+        tied = equal & same_cost
         starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
         lose = np.logical_or.reduceat(beats, starts, axis=1)  # [B, budgets of the chunk]
-        p_best[g[starts]] = 1.0 - lose.mean(axis=0)
+        # strategies tied with the best: count each strategy once (choices may share one)
+        seg = np.flatnonzero(np.r_[True, (g[1:] != g[:-1]) | (code[i[1:], g[1:]]
+                                                               != code[i[:-1], g[:-1]])])
+        tied_codes = np.logical_or.reduceat(tied, seg, axis=1)
+        per_budget = np.searchsorted(seg, starts)
+        n_tied = np.add.reduceat(tied_codes.astype(np.int64), per_budget, axis=1)
+        p_best[g[starts]] = np.where(lose, 0.0, 1.0 / (1.0 + n_tied)).mean(axis=0)
     out["p_best"] = p_best
 
 
@@ -339,6 +381,8 @@ def advise(benchmark: str, models: Sequence[ModelData], costs: Mapping[str, floa
         "cost_source": cost_source,
     })
     advice["margin"] = advice["value"] - advice["runner_up_value"]
+    advice["tie"] = res["tie"][rows]
+    advice.loc[advice["tie"], "margin"] = 0.0
     curves = []
     for i, ch in enumerate(cands.choices):
         ok = np.flatnonzero(~np.isnan(ch.value))

@@ -243,6 +243,12 @@ def _pct(v) -> str:
     return "-" if v is None or pd.isna(v) else f"{100 * v:.1f}"
 
 
+def _is_tie(row) -> bool:
+    """The row's runner-up ties with its best (an advice table written before `tie`: no)."""
+    tie = row.get("tie")
+    return tie is not None and not pd.isna(tie) and bool(tie)
+
+
 def _name(v) -> str:
     return v if isinstance(v, str) and v else "-"
 
@@ -270,8 +276,9 @@ def markdown(advice: Advice, n: int = SHOWN) -> str:
                   "", f"Costs: {g['cost_source'].iloc[0]}. Budget per problem in {unit}; x: in "
                   "samples of the cheapest model. Pass rates in %, 95 % bootstrap CI over "
                   "problems; P(best): share of bootstrap resamples in which the best strategy "
-                  "wins; (all measured samples): the budget buys more than the counts cover, "
-                  "so the pass rate is a lower bound.", "",
+                  "wins, a tie counting as a shared win; (tie): the runner-up has the same pass "
+                  "rate at the same cost; (all measured samples): the budget buys more than the "
+                  "counts cover, so the pass rate is a lower bound.", "",
                   f"| budget ({unit}) | x | best | configuration | pass | CI | P(best) | "
                   "runner-up | margin |", "|---|---|---|---|---|---|---|---|---|"]
         for _, r in shown_rows(g, cross, n).iterrows():
@@ -279,7 +286,8 @@ def markdown(advice: Advice, n: int = SHOWN) -> str:
             pb = "-" if pd.isna(r["p_best"]) else f"{r['p_best']:.2f}"
             config = r["best_config"] + (" (all measured samples)" if r["capped"] else "")
             lines.append(f"| {r['budget']:.4g} | {r['x']:.4g} | {r['best']} | {config} "
-                         f"| {_pct(r['value'])} | {ci} | {pb} | {_name(r['runner_up'])} | "
+                         f"| {_pct(r['value'])} | {ci} | {pb} | {_name(r['runner_up'])}"
+                         f"{' (tie)' if _is_tie(r) else ''} | "
                          f"{_pct(r['margin'])} |")
         more = f"; and {len(cross) - n} more (advice.json)" if len(cross) > n else ""
         lines += ["", "Crossovers (the best strategy changes at this budget): "
