@@ -73,20 +73,24 @@ def reduce(
     exclude_errors: bool = typer.Option(
         False, "--exclude-errors", help="leave samples with a sandbox `error` verdict out of the "
         "curves (default: refuse them; `resume` re-executes them)"),
+    rank_subsets: int = typer.Option(
+        200, help="random k-subsets per problem and k for rankers whose scores depend on the "
+        "samples held (output/dual agreement) where enumerating the subsets is not tractable"),
 ) -> None:
     """Reduce a run: curves.parquet, Markdown/CSV tables and PNG/SVG figures."""
     import warnings
 
     from pipeline.run import storage
     from pipeline.reduce.cost import CostError
-    from pipeline.reduce.curves import ReduceError, SandboxErrorsExcluded, reduce_run
+    from pipeline.reduce.curves import ReduceError, reduce_run
+    from pipeline.reduce.joined import SandboxErrorsExcluded
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SandboxErrorsExcluded)
             curves = reduce_run(run_dir, ci=ci, n_boot=n_boot, seed=seed,
                                 k_range="full" if full_k else "half",
-                                exclude_errors=exclude_errors)
+                                exclude_errors=exclude_errors, rank_subsets=rank_subsets)
     except (ReduceError, CostError, storage.StorageError) as exc:
         _fail(str(exc))
     for w in caught:
@@ -157,10 +161,19 @@ def advise(
                                         "benchmark instead of a run (single models)"),
     paper_budget: str = typer.Option("flops", help="with --paper: flops | time"),
     out: Optional[Path] = typer.Option(None, help="with --paper: write the outputs here"),
+    exclude_errors: bool = typer.Option(
+        False, "--exclude-errors", help="leave samples with a sandbox `error` verdict out, as "
+        "`reduce --exclude-errors` does (default: refuse them; `resume` re-executes them)"),
+    rank_subsets: int = typer.Option(
+        200, help="random k-subsets per problem and k for rankers whose scores depend on the "
+        "samples held (output/dual agreement) where enumerating the subsets is not tractable"),
 ) -> None:
     """The best strategy per budget: single models, mixes, cascades, early stopping; ranked
     choice vs greedy without tests. Writes RUN_DIR/advice.parquet and RUN_DIR/advice/."""
+    import warnings
+
     from pipeline.reduce.advise import AdviceError
+    from pipeline.reduce.joined import SandboxErrorsExcluded
     from pipeline.reduce.cost import CostError
     from pipeline.report import advice as advice_mod
     from pipeline.report.paper import PaperError
@@ -173,10 +186,16 @@ def advise(
         else:
             if run_dir is None:
                 _fail("give RUN_DIR, or --paper BENCHMARK")
-            result = advice_mod.advise_run(
-                run_dir, unit=unit, prices=advice_mod.load_prices(prices),
-                budgets=budget or None, n_boot=n_boot, seed=seed, mixes=mixes,
-                cascades=cascades, early_stopping=early_stopping, mix_size=mix_size)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SandboxErrorsExcluded)
+                result = advice_mod.advise_run(
+                    run_dir, unit=unit, prices=advice_mod.load_prices(prices),
+                    budgets=budget or None, n_boot=n_boot, seed=seed, mixes=mixes,
+                    cascades=cascades, early_stopping=early_stopping, mix_size=mix_size,
+                    exclude_errors=exclude_errors, rank_subsets=rank_subsets)
+            for w in caught:
+                if issubclass(w.category, SandboxErrorsExcluded):
+                    typer.echo(str(w.message))
             target = Path(run_dir)
         if result.table.empty:
             _fail("nothing to advise on: " + "; ".join(result.notes or ["no strategy is defined"]))
@@ -197,14 +216,16 @@ def import_counts(
     out: Path = typer.Option(..., help="run directory to create"),
     fmt: str = typer.Option("auto", "--format", help="auto | csv | json | jsonl | evalplus"),
     model: Optional[str] = typer.Option(None, help="evalplus: the model's name"),
-    benchmark: Optional[str] = typer.Option(None, help="evalplus: the benchmark (default: "
-                                            "from the task ids)"),
+    benchmark: Optional[str] = typer.Option(None, help="evalplus: the benchmark, any name "
+                                            "(default: the task ids' prefix, HumanEval/0 -> "
+                                            "humaneval)"),
     plus: bool = typer.Option(False, help="evalplus: pass = base and plus tests pass"),
     flops_per_pass: list[str] = typer.Option([], help="MODEL=FLOPS per forward pass"),
     cost_config: list[str] = typer.Option([], help="MODEL=PRESET or config.json (calflops)"),
     seconds_per_sample: list[str] = typer.Option([], help="MODEL=SECONDS per sample"),
 ) -> None:
-    """Per-problem pass counts -> a run directory that `advise` and `reduce` read."""
+    """Per-problem pass counts of any benchmark (registered or not: no problems table is
+    needed) -> a run directory that `advise` and `reduce` read."""
     from pipeline import config as config_mod
     from pipeline.run import counts_import
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Optional
 
+import re
+
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 
 #: ModelSpec.path of a model whose samples are imported (pipeline.run.importers), not generated.
@@ -56,6 +59,10 @@ class Subset(_Strict):
     limit: Optional[int] = Field(default=None, ge=1)
 
 
+#: a benchmark's name where any benchmark is allowed (imported counts): it names folders
+BENCHMARK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
 class BenchmarkSpec(_Strict):
     """One benchmark and its sampling; unset settings take the paper's values."""
 
@@ -74,10 +81,16 @@ class BenchmarkSpec(_Strict):
 
     @field_validator("name")
     @classmethod
-    def _known(cls, value: str) -> str:
+    def _known(cls, value: str, info: ValidationInfo) -> str:
+        """A registered benchmark (a run generates from its problems); any well-formed name
+        when the config describes imported counts (`parse(..., counts_only=True)`)."""
         from pipeline.benchmarks import REGISTRY
 
-        if value.lower() not in REGISTRY:
+        if (info.context or {}).get("counts_only"):
+            if not BENCHMARK_NAME.match(value):
+                raise ValueError(f"benchmark name {value!r} must be letters, digits, '.', '_' "
+                                 "or '-', starting with a letter or digit")
+        elif value.lower() not in REGISTRY:
             raise ValueError(f"unknown benchmark {value!r}; choose one of: {', '.join(REGISTRY)}")
         return value.lower()
 
@@ -179,12 +192,14 @@ def _format(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def parse(data: Any, source: str = "config") -> RunConfig:
-    """Validate a mapping as a RunConfig; ConfigError names every bad field."""
+def parse(data: Any, source: str = "config", *, counts_only: bool = False) -> RunConfig:
+    """Validate a mapping as a RunConfig; ConfigError names every bad field. `counts_only`:
+    the config of a run directory that is read, not generated (imported counts, a finished
+    run), so a benchmark needs a well-formed name, not a registered one."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a run config is a mapping, got {type(data).__name__}")
     try:
-        return RunConfig.model_validate(data)
+        return RunConfig.model_validate(data, context={"counts_only": counts_only})
     except ValidationError as exc:
         raise ConfigError(_format(exc, source)) from None
 

@@ -37,37 +37,30 @@ class Results:
 
 
 def load(run_dir: str) -> Results:
-    """Read a run directory; a corrupt file raises StorageError naming it."""
+    """Read a run directory (through `pipeline.reduce.run_data.RunData`, as `reduce` and
+    `advise` do); a corrupt file raises StorageError naming it."""
+    from pipeline.reduce.run_data import RunData, RunDataError
+
     rundir = RunDir(run_dir)
     if not storage.exists(rundir.config_path):
         raise storage.StorageError(f"{run_dir}: not a run directory (no config.yaml)")
-    problems = storage.read_dataset(rundir.uri("problems"), "problems").to_pandas()
-    samples = rundir.read_stage("generate").to_pandas()
-    verdicts = rundir.read_stage("execute").to_pandas()
-    scores = rundir.read_stage("score").to_pandas()
+    try:
+        run = RunData.load(run_dir, need_results=False)
+    except RunDataError as exc:
+        raise storage.StorageError(str(exc)) from None
     key = list(schemas.KEY)
-    joined = samples.merge(
-        verdicts.rename(columns={"detail": "verdict_detail"}), on=key, how="left"
+    joined = run.samples.to_pandas().merge(
+        run.verdicts.to_pandas().rename(columns={"detail": "verdict_detail"}), on=key, how="left"
     ).merge(
-        scores.rename(columns={"n_tokens": "scored_tokens"}), on=key, how="left"
+        run.scores.to_pandas().rename(columns={"n_tokens": "scored_tokens"}), on=key, how="left"
     )
     joined["passed"] = joined["status"].eq("pass")
-    curves_path = rundir.uri("curves.parquet")
-    curves = (
-        storage.read_table(curves_path, "curves").to_pandas()
-        if storage.exists(curves_path)
-        else schemas.empty("curves").to_pandas()
-    )
-    manifest = (
-        storage.read_table(rundir.manifest_path, "manifest").to_pandas()
-        if storage.exists(rundir.manifest_path)
-        else schemas.empty("manifest").to_pandas()
-    )
-    advice_path = rundir.uri("advice.parquet")
-    advice = (
-        storage.read_table(advice_path, "advice").to_pandas()
-        if storage.exists(advice_path)
-        else schemas.empty("advice").to_pandas()
-    )
-    probes = rundir.read_stage("probe").to_pandas()
-    return Results(rundir.root, problems, joined, curves, manifest, advice, probes)
+
+    def table(rel: str, name: str) -> pd.DataFrame:
+        path = rundir.uri(rel)
+        return (storage.read_table(path, name) if storage.exists(path)
+                else schemas.empty(name)).to_pandas()
+
+    return Results(run.root, run.problems.to_pandas(), joined, table("curves.parquet", "curves"),
+                   table("manifest.parquet", "manifest"), table("advice.parquet", "advice"),
+                   run.probes.to_pandas())

@@ -91,7 +91,7 @@ VERDICTS = _schema(
         pa.field("tests_passed", pa.int32(), nullable=False),
         pa.field("tests_total", pa.int32(), nullable=False),
         pa.field("detail", pa.string(), nullable=False),  # first error line, "" on pass
-        pa.field("exec_ms", pa.float64(), nullable=False),
+        pa.field("exec_ms", pa.float64(), nullable=False),  # wall ms the program ran (0: cached)
         pa.field("cached", pa.bool_(), nullable=False),  # verdict fanned out from an identical program
     ],
 )
@@ -144,6 +144,9 @@ CURVES = _schema(
         pa.field("ci_high", pa.float64(), nullable=True),
         pa.field("n_problems", pa.int32(), nullable=False),
         pa.field("ranker", pa.string(), nullable=True),  # rank_score only
+        # Monte Carlo standard error of `value` (set-dependent rankers' rank-scores where the
+        # k-subsets were sampled, not enumerated); null where the value is exact
+        pa.field("mc_se", pa.float64(), nullable=True, metadata={OPTIONAL: b"1"}),
     ],
 )
 

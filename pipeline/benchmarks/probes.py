@@ -234,6 +234,11 @@ def apps_examples(question: str, call_based: bool) -> list[Probe]:
 
 # --------------------------------------------------------------------------- MBPP
 
+#: Benchmarks whose prompt examples are their hidden tests: a ranker that runs them is an upper
+#: bound there, not a strategy without tests (`pipeline.rank.base.Ranker.reads_hidden_tests`).
+EXAMPLES_ARE_HIDDEN_TESTS = frozenset({"mbpp"})
+
+
 def mbpp_examples(tests: str) -> list[Probe]:
     """MBPP's prompt shows the task's test asserts, so its prompt examples are its hidden tests:
     these are exactly the asserts the execute stage scores with (the problem's `tests`)."""

@@ -233,7 +233,7 @@ def _same(a, b) -> np.ndarray:
 
 def compare(cands: _Candidates, n_boot: int = 200, seed: int = 0, ci: float = 0.95) -> dict:
     """Best and runner-up per budget, the best one's CI and p_best (see the module docstring)."""
-    C, G = len(cands.choices), cands.choices[0].value.size
+    G = cands.choices[0].value.size
     values = np.vstack([ch.value for ch in cands.choices])  # [C, G]
     code, names = _strategy_codes(cands)
     spent = np.vstack([ch.spent for ch in cands.choices])

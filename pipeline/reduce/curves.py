@@ -15,25 +15,26 @@ Curves (metric column of the `curves` schema), one set per (model, benchmark):
   the cheapest model's cost per sample on that benchmark), on one budget grid per benchmark
   shared by all models. Costs are per (model, benchmark) (`cost.curve_costs`).
 - `rank_score`: rank-score@k per ranker (`pipeline.rank`: NLL per scoring model, output
-  agreement, prompt-example filter, dual agreement; ties averaged); samples a ranker leaves out
-  (NLL: `scores.truncated`, as in the paper) do not take part; a problem left with no usable
-  sample counts as a failure at every k.
+  agreement, prompt-example filter, dual agreement; ties averaged): the expected pass of the
+  best-ranked of k samples a user holds, set-dependent rankers' scores computed from those k
+  samples only (`pipeline.reduce.held`: exact where tractable, else a seeded Monte Carlo over
+  `rank_subsets` random k-subsets per problem whose standard error is the `mc_se` column);
+  samples a ranker leaves out (NLL: `scores.truncated`, as in the paper) do not take part; a
+  problem left with no usable sample counts as a failure at every k.
 - `rank_score_flops` / `rank_score_time`: rank-score@k at the k a FLOPs / wall-time budget buys
   (the paper's budgeted rank-score and its wall-time ranking figure), per ranker, each sample
   also paying its ranker's cost (generated tests; sandbox seconds on a time budget).
 Every point has a percentile bootstrap CI over problems (one seeded resampling per
 (model, benchmark), shared by its curves).
 
-Sandbox `error` verdicts (the sandbox could not judge) are never counted as failures: the
-reducer refuses them, or with `exclude_errors=True` leaves those samples out and says how many
-(a `SandboxErrorsExcluded` warning); `resume` re-executes their shards.
+Sandbox `error` verdicts (the sandbox could not judge) are never counted as failures
+(`pipeline.reduce.joined`): the reducer refuses them, or with `exclude_errors=True` leaves those
+samples out and says how many; `resume` re-executes their shards.
 """
 
 from __future__ import annotations
 
-import warnings
 import zlib
-from pathlib import Path
 from typing import Mapping, Optional
 
 import numpy as np
@@ -41,13 +42,12 @@ import pandas as pd
 import pyarrow as pa
 
 import schemas
-from pipeline.reduce import metrics, ranked
+from pipeline.reduce import held, joined as joined_mod, metrics, ranked
 from pipeline.reduce.cost import ModelCost, Priced, curve_costs, normalise
 
 KEY = list(schemas.KEY)
 CURVE_COLUMNS = [f.name for f in schemas.CURVES]
-#: k ranges: "half" = 1..floor(n/2) (the paper's), "full" = 1..n.
-K_RANGES = ("half", "full")
+K_RANGES = ranked.K_RANGES
 #: budget metric -> (curve it reads, cost kind)
 BUDGET_CURVES = {"pass_flops": ("pass@k", "flops"), "pass_time": ("pass@k", "time"),
                  "rank_score_flops": ("rank_score", "flops"),
@@ -56,10 +56,6 @@ BUDGET_CURVES = {"pass_flops": ("pass@k", "flops"), "pass_time": ("pass@k", "tim
 
 class ReduceError(ValueError):
     """The run's tables cannot be reduced (missing verdicts, inconsistent keys, bad config)."""
-
-
-class SandboxErrorsExcluded(UserWarning):
-    """Samples with an `error` verdict were left out of the curves (`exclude_errors=True`)."""
 
 
 # ---------------------------------------------------------------- pure part
@@ -77,8 +73,8 @@ def reduce_tables(
     k_range: str = "half",
     exclude_errors: bool = False,
     probes: Optional[pa.Table] = None,
-    test_weights: Optional[Mapping[tuple[str, str], tuple[int, ...]]] = None,
-    test_samples: Optional[Mapping[tuple[str, str], int]] = None,
+    test_pools: Optional[Mapping] = None,
+    rank_subsets: int = held.N_SUBSETS,
 ) -> pa.Table:
     """The `curves` table of a run (see the module docstring for the metrics).
 
@@ -87,9 +83,11 @@ def reduce_tables(
     gen_seconds of that model's sampled rows on each benchmark. `n_boot=0` leaves the CI
     columns null. `k_range`: "half" (k <= n/2, the default) or "full" (k <= n).
     `exclude_errors`: leave samples with an `error` verdict out instead of refusing them.
-    `probes` (the probe stage's table), `test_weights` and `test_samples` (per problem: how
-    many test samples wrote each generated test, and how many were written) feed the
+    `probes` (the probe stage's table) and `test_pools` ((benchmark, task_id) ->
+    `pipeline.rank.base.TestPool`: which test sample wrote which generated test) feed the
     execution-based rankers (`pipeline.rank`); every ranker the tables allow gets its curves.
+    `rank_subsets`: random k-subsets per (problem, k) for set-dependent rankers where
+    enumerating them is not tractable.
     """
     if not 0.0 < ci < 1.0:
         raise ReduceError(f"ci must be in (0, 1), got {ci}")
@@ -106,14 +104,14 @@ def reduce_tables(
             schemas.validate(probes, "probes")
     except schemas.SchemaError as exc:
         raise ReduceError(str(exc)) from None
-    joined = _join_verdicts(samples, verdicts)
-    joined, excluded = _handle_errors(joined, exclude_errors)
-    if joined.empty:
-        return schemas.empty("curves")
+    if rank_subsets < 2:
+        raise ReduceError(f"rank_subsets must be >= 2, got {rank_subsets}")
     try:
-        rank_keys, rank_costs = ranked.rank_keys(joined, excluded, scores, probes,
-                                                 test_weights or {}, test_samples or {})
-    except ranked.RankedError as exc:
+        joined, excluded = joined_mod.join(samples, verdicts, exclude_errors=exclude_errors)
+        if joined.empty:
+            return schemas.empty("curves")
+        rk = ranked.rank(joined, excluded, scores, probes, test_pools)
+    except (joined_mod.JoinError, ranked.RankedError) as exc:
         raise ReduceError(str(exc)) from None
     half = k_range == "half"
 
@@ -125,28 +123,29 @@ def reduce_tables(
         if len(sampled):
             curve = _pass_at_k_curve(sampled, ci, n_boot, boot_seed, half)
             curves["pass@k"][(model, bench, None)] = curve
-            value, lo, hi, n_prob = curve
-            ks = np.arange(1, value.size + 1)
-            parts.append(_part(model, bench, "pass@k", ks, ks, value, lo, hi, n_prob))
+            ks = np.arange(1, curve[0].size + 1)
+            parts.append(_part(model, bench, "pass@k", ks, ks, *curve[:4]))
         greedy = group[group["temperature"] == 0]
         if len(greedy):
             parts.append(_greedy_part(model, bench, greedy, ci, n_boot, boot_seed + 1))
-        if len(rank_keys) and len(sampled):
-            mine = rank_keys[(rank_keys["model"] == model) & (rank_keys["benchmark"] == bench)]
-            for ranker, keys in mine.groupby("ranker", sort=True):
-                curve = _rank_curve(sampled, keys, ci, n_boot, boot_seed, half)
-                if curve is not None:
-                    curves["rank_score"][(model, bench, str(ranker))] = curve
-                    value, lo, hi, n_prob = curve
-                    ks = np.arange(1, value.size + 1)
-                    parts.append(_part(model, bench, "rank_score", ks, ks, value, lo, hi, n_prob,
-                                       ranker=str(ranker)))
+        if len(sampled):
+            tasks = np.unique(sampled["task_id"].to_numpy())
+            for ranker in rk.rankers(model, bench):
+                got = rk.per_problem(model, bench, ranker, tasks, k_range=k_range,
+                                     n_subsets=rank_subsets, seed=seed)
+                if got is None:
+                    continue
+                lo, hi = _interval(got[0], ci, n_boot, boot_seed)
+                curve = (got[0].mean(axis=0), lo, hi, tasks.size, held.mean_se(got[1]))
+                curves["rank_score"][(model, bench, ranker)] = curve
+                ks = np.arange(1, curve[0].size + 1)
+                parts.append(_part(model, bench, "rank_score", ks, ks, *curve, ranker=ranker))
 
     priced = curve_costs(sorted({(m, b) for m, b, _ in curves["pass@k"]}), costs, samples)
     for metric, (source, kind) in BUDGET_CURVES.items():
         for bench, ranker in sorted({(b, r) for _, b, r in curves[source]}, key=str):
             parts.extend(_budget_parts(metric, bench, ranker, kind, priced, curves[source],
-                                       rank_costs))
+                                       rk.costs))
     return _to_table(parts)
 
 
@@ -171,65 +170,6 @@ def priced_costs(samples: pa.Table,
                                        "normalised", "source"])
 
 
-def _join_verdicts(samples: pa.Table, verdicts: pa.Table) -> pd.DataFrame:
-    s = samples.select(KEY + ["temperature"]).to_pandas()
-    v = verdicts.select(KEY + ["status"]).to_pandas()
-    merged = s.merge(v, on=KEY, how="outer", indicator=True)
-    for side, what, fix in (
-        ("left_only", "samples have no verdict", "run or resume the execute stage first"),
-        ("right_only", "verdicts have no sample", "the verdicts belong to another run?"),
-    ):
-        bad = merged[merged["_merge"] == side]
-        if len(bad):
-            first = bad.iloc[0]
-            raise ReduceError(
-                f"{len(bad)} {what} (first: model={first['model']} benchmark={first['benchmark']} "
-                f"task_id={first['task_id']} sample_idx={first['sample_idx']}); {fix}"
-            )
-    merged = merged.drop(columns="_merge")
-    merged["passed"] = (merged["status"] == "pass").astype(np.float64)
-    merged["task_code"] = pd.factorize(merged["task_id"], sort=True)[0]  # ints: fast grouping
-    return merged
-
-
-def error_verdicts(verdicts: pa.Table) -> pd.DataFrame:
-    """Samples with an `error` verdict (the sandbox could not judge them), per (model, benchmark):
-    columns model, benchmark, errors, first_task_id, first_detail."""
-    v = verdicts.select(["model", "benchmark", "task_id", "status", "detail"]).to_pandas()
-    err = v[v["status"] == "error"]
-    if err.empty:
-        return pd.DataFrame(columns=["model", "benchmark", "errors", "first_task_id",
-                                     "first_detail"])
-    return err.groupby(["model", "benchmark"], sort=True).agg(
-        errors=("status", "size"), first_task_id=("task_id", "first"),
-        first_detail=("detail", "first")).reset_index()
-
-
-def _handle_errors(joined: pd.DataFrame, exclude: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Refuse `error` verdicts, or drop them (with a warning saying how many) if `exclude`."""
-    bad = joined["status"] == "error"
-    if not bad.any():
-        return joined, joined.iloc[:0][KEY]
-    counts = joined[bad].groupby(["model", "benchmark"]).size()
-    where = ", ".join(f"{m}/{b}: {n}" for (m, b), n in counts.items())
-    if not exclude:
-        first = joined[bad].iloc[0]
-        raise ReduceError(
-            f"{int(bad.sum())} samples have a sandbox `error` verdict (the sandbox could not "
-            f"judge them; {where}; first: model={first['model']} task_id={first['task_id']} "
-            f"sample_idx={first['sample_idx']}); they are not failures: `budget-realloc resume "
-            "RUN_DIR` re-executes their shards, or reduce with --exclude-errors "
-            "(reduce: {exclude_errors: true}) to leave them out")
-    warnings.warn(SandboxErrorsExcluded(
-        f"excluded {int(bad.sum())} samples with a sandbox error verdict ({where})"), stacklevel=3)
-    return joined[~bad].reset_index(drop=True), joined.loc[bad, KEY]
-
-
-def _k_max(n_min: int, half: bool) -> int:
-    """The largest k reported for problems with at least `n_min` samples."""
-    return max(1, n_min // 2) if half else n_min
-
-
 def _group_seed(seed: int, model: str, bench: str) -> int:
     return int(seed) * 1_000_003 + zlib.crc32(f"{model}\x00{bench}".encode())
 
@@ -251,10 +191,10 @@ def _interval(per_problem: np.ndarray, ci: float, n_boot: int, seed: int):
 
 def _pass_at_k_curve(sampled: pd.DataFrame, ci: float, n_boot: int, seed: int, half: bool):
     _, n, c = _per_problem(sampled)
-    ks = np.arange(1, _k_max(int(n.min()), half) + 1)
+    ks = np.arange(1, ranked.k_max(int(n.min()), "half" if half else "full") + 1)
     per_problem = metrics.pass_at_k(n, c, ks)
     lo, hi = _interval(per_problem, ci, n_boot, seed)
-    return per_problem.mean(axis=0), lo, hi, int(n.size)
+    return per_problem.mean(axis=0), lo, hi, int(n.size), np.zeros(ks.size)
 
 
 def _greedy_part(model, bench, greedy, ci, n_boot, seed) -> dict:
@@ -263,22 +203,6 @@ def _greedy_part(model, bench, greedy, ci, n_boot, seed) -> dict:
     lo, hi = _interval(per_problem, ci, n_boot, seed)
     one = np.array([1])
     return _part(model, bench, "greedy_pass@1", one, one, per_problem.mean(axis=0), lo, hi, n.size)
-
-
-def _rank_curve(sampled, keys, ci, n_boot, seed, half):
-    """rank-score@k of one ranker (`keys`: its key per sampled completion) over the problems
-    of `sampled`; a problem without a usable sample counts as a failure at every k."""
-    all_tasks = np.unique(sampled["task_code"].to_numpy())
-    usable = keys[keys["usable"].astype(bool)]
-    codes = np.searchsorted(all_tasks, usable["task_code"].to_numpy())
-    n = np.bincount(codes, minlength=all_tasks.size)
-    if not (n > 0).any():
-        return None
-    ks = np.arange(1, _k_max(int(n[n > 0].min()), half) + 1)
-    per_problem = metrics.rank_score_by_key(codes, usable["key"].to_numpy(dtype=np.float64),
-                                            usable["passed"].to_numpy(), all_tasks.size, ks)
-    lo, hi = _interval(per_problem, ci, n_boot, seed)
-    return per_problem.mean(axis=0), lo, hi, all_tasks.size
 
 
 def _budget_parts(metric: str, bench: str, ranker: Optional[str], kind: str,
@@ -296,25 +220,25 @@ def _budget_parts(metric: str, bench: str, ranker: Optional[str], kind: str,
     models = sorted(m for m in mine if m in base)
     if not models:
         return []
-    unit = min(base.values())
-    normalise(base)  # refuses non-positive costs, naming the model
-    norm = {m: ranked.with_ranker_cost(base[m], kind, m, bench, ranker, rank_costs) / unit
-            for m in models}
+    relative = normalise(base)  # refuses non-positive costs, naming the model
+    norm = {m: relative[m] * ranked.with_ranker_cost(base[m], kind, m, bench, ranker,
+                                                     rank_costs) / base[m] for m in models}
     grid = metrics.budget_grid([norm[m] for m in models], [mine[m][0].size for m in models])
     out = []
     for m in models:
-        value, lo, hi, n_prob = mine[m]
-        stacked = metrics.pass_at_budget(np.vstack([value, lo, hi]), norm[m], grid)
+        value, lo, hi, n_prob, se = mine[m]
+        stacked = metrics.pass_at_budget(np.vstack([value, lo, hi, se]), norm[m], grid)
         keep = ~np.isnan(stacked[0])
         k = metrics.samples_for_budget(grid[keep], norm[m])
-        out.append(_part(m, bench, metric, grid[keep], k, *stacked[:, keep], n_prob,
-                         ranker=ranker))
+        out.append(_part(m, bench, metric, grid[keep], k, *stacked[:3, keep], n_prob,
+                         se=stacked[3, keep], ranker=ranker))
     return out
 
 
-def _part(model, bench, metric, x, k, value, lo, hi, n_problems, ranker=None) -> dict:
+def _part(model, bench, metric, x, k, value, lo, hi, n_problems, se=None, ranker=None) -> dict:
     keep = ~np.isnan(np.asarray(value, dtype=np.float64))
     size = int(keep.sum())
+    se = np.full(keep.size, np.nan) if se is None else np.asarray(se, dtype=np.float64)
     return {
         "model": np.full(size, model, dtype=object),
         "benchmark": np.full(size, bench, dtype=object),
@@ -326,6 +250,8 @@ def _part(model, bench, metric, x, k, value, lo, hi, n_problems, ranker=None) ->
         "ci_high": np.asarray(hi, dtype=np.float64)[keep],
         "n_problems": np.full(size, int(n_problems), dtype=np.int64),
         "ranker": np.full(size, ranker, dtype=object),
+        # null where exact (pass@k, greedy, exact rank-scores): 0 -> null
+        "mc_se": np.where(se[keep] > 0, se[keep], np.nan),
     }
 
 
@@ -348,60 +274,6 @@ def _to_table(parts: list[dict]) -> pa.Table:
 # ---------------------------------------------------------------- edges: run directory
 
 
-def load_costs(config_path: str | Path) -> dict[str, ModelCost]:
-    """Model costs from a run's config.yaml (a local path or a filesystem URI):
-    `models: [{name: ..., cost: {ModelCost fields}}]`.
-
-    Read defensively: a missing file, or models without a `cost`, give no costs; a malformed
-    entry raises ReduceError naming the file and the model.
-    """
-    import yaml
-
-    from pipeline.run import storage
-
-    path = str(config_path)
-    if not storage.exists(path):
-        return {}
-    try:
-        config = yaml.safe_load(storage.read_text(path)) or {}
-    except yaml.YAMLError as exc:
-        raise ReduceError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(config, dict):
-        raise ReduceError(f"{path}: expected a mapping at the top level")
-    models = config.get("models") or []
-    if isinstance(models, dict):  # also accept {name: {cost: ...}}
-        models = [{"name": k, **(v or {})} for k, v in models.items()]
-    if not isinstance(models, list):
-        raise ReduceError(f"{path}: `models` must be a list of {{name, cost}} entries")
-    out: dict[str, ModelCost] = {}
-    for i, entry in enumerate(models):
-        if not isinstance(entry, dict) or "name" not in entry:
-            raise ReduceError(f"{path}: models[{i}] needs a `name`")
-        cost = entry.get("cost")
-        if cost is None:
-            continue
-        if isinstance(cost, ModelCost):
-            out[str(entry["name"])] = cost
-            continue
-        if not isinstance(cost, dict):
-            raise ReduceError(f"{path}: models[{i}].cost must be a mapping of ModelCost fields")
-        try:
-            out[str(entry["name"])] = ModelCost(**{"name": entry["name"], **cost})
-        except ValueError as exc:
-            raise ReduceError(f"{path}: models[{i}] ({entry['name']}): bad cost: {exc}") from None
-    return out
-
-
-def _test_weights(run_dir: str) -> tuple[dict, dict]:
-    from pipeline.benchmarks.base import DataError
-    from pipeline.run.generated_tests import run_test_weights
-
-    try:
-        return run_test_weights(run_dir)
-    except DataError as exc:
-        raise ReduceError(str(exc)) from None
-
-
 def status_counts(verdicts: pa.Table) -> pd.DataFrame:
     """Samples per (model, benchmark) and verdict status, one column per status.
 
@@ -418,41 +290,37 @@ def status_counts(verdicts: pa.Table) -> pd.DataFrame:
 
 
 def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int = 0,
-               k_range: str = "half", exclude_errors: bool = False) -> pa.Table:
+               k_range: str = "half", exclude_errors: bool = False,
+               rank_subsets: int = held.N_SUBSETS) -> pa.Table:
     """Reduce a run directory (a local path or a filesystem URI); writes curves.parquet,
     tables/ (with costs_<benchmark>: the cost each budget curve used) and figures/ through the
     same storage layer, and returns the curves.
 
-    Layout read: RUN_DIR/{samples,verdicts,scores,probes}/model=<m>/benchmark=<b>/shard-*.parquet,
-    RUN_DIR/config.yaml (optional, for costs and the generated-test files of the probe stage)
-    and RUN_DIR/problems (to map those files' lines to tasks).
+    The run is read through `pipeline.reduce.run_data.RunData` (its tables, config.yaml for
+    the costs, and its own copy of the generated tests), so it reduces the same from any
+    working directory and machine.
     """
-    from pipeline.report import plots
+    from pipeline.report import markdown, plots
     from pipeline.run import storage
-    from pipeline.report import markdown
+    from pipeline.reduce.run_data import RunData, RunDataError
 
-    if not storage.exists(run_dir):
-        raise ReduceError(f"{run_dir}: no such run directory")
-    samples = storage.read_dataset(storage.join(run_dir, "samples"), "samples")
-    verdicts = storage.read_dataset(storage.join(run_dir, "verdicts"), "verdicts")
-    if samples.num_rows == 0:
-        raise ReduceError(f"{run_dir}: no samples under {storage.join(run_dir, 'samples')}")
-    if verdicts.num_rows == 0:
-        raise ReduceError(f"{run_dir}: no verdicts yet; run or resume the execute stage first")
-    scores = storage.read_dataset(storage.join(run_dir, "scores"), "scores")
-    probes = storage.read_dataset(storage.join(run_dir, "probes"), "probes")
-    costs = load_costs(storage.join(run_dir, "config.yaml"))
-    weights, written = _test_weights(run_dir) if probes.num_rows else ({}, {})
-    curves = reduce_tables(samples, verdicts, scores if scores.num_rows else None, costs,
+    try:
+        data = RunData.load(run_dir)
+        costs = data.costs
+    except RunDataError as exc:
+        raise ReduceError(str(exc)) from None
+    curves = reduce_tables(data.samples, data.verdicts,
+                           data.scores if data.scores.num_rows else None, costs,
                            ci=ci, n_boot=n_boot, seed=seed, k_range=k_range,
                            exclude_errors=exclude_errors,
-                           probes=probes if probes.num_rows else None,
-                           test_weights=weights, test_samples=written)
-    storage.write_table(curves, storage.join(run_dir, "curves.parquet"), "curves")
-    priced = priced_costs(samples, costs)
-    with storage.local_dir(storage.join(run_dir, "tables")) as tables:
+                           probes=data.probes if data.probes.num_rows else None,
+                           test_pools=data.test_pools, rank_subsets=rank_subsets)
+    root = data.root
+    storage.write_table(curves, storage.join(root, "curves.parquet"), "curves")
+    priced = priced_costs(data.samples, costs)
+    with storage.local_dir(storage.join(root, "tables")) as tables:
         markdown.write_tables(curves, tables)
-        statuses = status_counts(verdicts)
+        statuses = status_counts(data.verdicts)
         statuses.to_csv(tables / "verdict_statuses.csv", index=False)
         (tables / "verdict_statuses.md").write_text(
             markdown.to_markdown(statuses, "samples per verdict status (unjudgeable: the answer "
@@ -462,6 +330,6 @@ def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int 
             frame.to_csv(tables / f"costs_{bench}.csv", index=False)
             (tables / f"costs_{bench}.md").write_text(markdown.to_markdown(
                 frame, f"{bench}: cost per sample of each budget curve, and its source"))
-    with storage.local_dir(storage.join(run_dir, "figures")) as figures:
+    with storage.local_dir(storage.join(root, "figures")) as figures:
         plots.draw_all(curves, figures)
     return curves

@@ -68,24 +68,15 @@ def load_prices(path: str | Path | None) -> dict[str, Any]:
     return data
 
 
-def _config_models(run_dir: Path) -> dict[str, dict]:
-    import yaml
-
-    path = run_dir / "config.yaml"
-    if not path.exists():
-        return {}
-    models = (yaml.safe_load(path.read_text()) or {}).get("models") or []
-    return {str(m.get("name")): m for m in models if isinstance(m, dict)}
-
-
 def unit_costs(unit: str, models, benchmarks, flops, secs, prices: Mapping[str, Any],
-               config_models: Mapping[str, dict], exec_seconds=None
+               config_gpus: Mapping[str, Optional[float]], exec_seconds=None
                ) -> tuple[dict[tuple[str, str], Optional[float]], str]:
     """(cost of one sample per (model, benchmark) in `unit`, where it comes from).
 
     `flops` and `secs` map (model, benchmark) to FLOPs and seconds per sample
-    (pipeline.reduce.cost.curve_costs); `exec_seconds` maps (model, benchmark) to the mean
-    sandbox CPU seconds per executed sample."""
+    (pipeline.reduce.cost.curve_costs); `config_gpus` model -> the run config's GPUs per
+    replica; `exec_seconds` maps (model, benchmark) to the mean wall seconds of sandbox
+    execution per executed sample (priced as CPU time: the sandbox holds a CPU that long)."""
     if unit not in UNITS:
         raise PriceError(f"unknown unit {unit!r}; use one of {', '.join(UNITS)}")
     if unit == "flops":
@@ -94,7 +85,7 @@ def unit_costs(unit: str, models, benchmarks, flops, secs, prices: Mapping[str, 
 
     def gpus(m):
         given = (prices.get("models") or {}).get(m, {}).get("gpus_per_replica")
-        return float(given or config_models.get(m, {}).get("num_gpus") or 1.0)
+        return float(given or config_gpus.get(m) or 1.0)
 
     gpu_s = {(m, b): None if secs.get((m, b)) is None else secs[(m, b)] * gpus(m)
              for m in models for b in benchmarks}
@@ -116,47 +107,54 @@ def unit_costs(unit: str, models, benchmarks, flops, secs, prices: Mapping[str, 
     if cpu and exec_seconds:
         for key, v in out.items():
             if v is not None:
-                out[key] = v + exec_seconds.get(key, 0.0) * float(cpu) / 3600.0
-        source += f" + sandbox CPU seconds per sample x ${cpu}/CPU-hour"
+                wall = exec_seconds.get(key, 0.0)
+                out[key] = v + (0.0 if np.isnan(wall) else wall) * float(cpu) / 3600.0
+        source += (f" + sandbox wall seconds per executed sample (one CPU held) x "
+                   f"${cpu}/CPU-hour")
     return out, source
 
 
 # -- sources ---------------------------------------------------------------------------------------
 def advise_run(run_dir: str | Path, *, unit: str = "flops", prices: Mapping[str, Any] = None,
                budgets=None, n_boot: int = 200, seed: int = 0, ci: float = 0.95,
+               exclude_errors: bool = False, rank_subsets: Optional[int] = None,
                **strategy_options) -> Advice:
-    """The advice for every benchmark of a run directory, with tests and (if it has scores or
-    greedy samples) without."""
+    """The advice for every benchmark of a run directory, with tests and (if it has scores,
+    probes or greedy samples) without. The run is read as the reducer reads it
+    (`pipeline.reduce.run_data.RunData`): sandbox `error` verdicts are refused unless
+    `exclude_errors`, and rank-scores are the reducer's (`rank_subsets`, `seed`)."""
+    from pipeline.reduce import held
     from pipeline.reduce.cost import curve_costs
-    from pipeline.reduce.curves import load_costs
-    from pipeline.run import storage
+    from pipeline.reduce.joined import JoinError
+    from pipeline.reduce.ranked import RankedError
+    from pipeline.reduce.run_data import RunData, RunDataError
 
-    root = Path(run_dir)
-    if not storage.exists(str(root)):
-        raise adv.AdviceError(f"{root}: no such run directory")
-    read = lambda name: storage.read_dataset(storage.join(str(root), name), name)  # noqa: E731
-    samples, verdicts, scores = read("samples"), read("verdicts"), read("scores")
-    if samples.num_rows == 0 or verdicts.num_rows == 0:
-        raise adv.AdviceError(f"{root}: needs samples and verdicts (run, or import-counts)")
-    frame = counts.joined(samples, verdicts, scores if scores.num_rows else None)
-    probes = read("probes")
-    weights, written = ({}, {})
-    if probes.num_rows:
-        from pipeline.run.generated_tests import run_test_weights
-        weights, written = run_test_weights(str(root))
-    keys, rank_costs = counts.rank_keys(samples, scores, probes, weights, written)
+    try:
+        run = RunData.load(str(run_dir))
+        frame, excluded = run.joined(exclude_errors=exclude_errors)
+        rk = run.ranked(frame, excluded)
+        costs = run.costs
+    except (RunDataError, JoinError, RankedError) as exc:
+        raise adv.AdviceError(str(exc)) from None
+    subsets = held.N_SUBSETS if rank_subsets is None else int(rank_subsets)
     benchmarks = sorted(frame["benchmark"].unique())
     models = sorted(frame["model"].unique())
-    priced = curve_costs([(m, b) for m in models for b in benchmarks],
-                         load_costs(root / "config.yaml"), samples)
+    priced = curve_costs([(m, b) for m in models for b in benchmarks], costs, run.samples)
     flops = {key: p["flops"].value for key, p in priced.items()}
     secs = {key: p["time"].value for key, p in priced.items()}
     tables, curves, notes = [], [], []
-    data = {b: counts.model_data(frame, b, keys, rank_costs) for b in benchmarks}
+    data = {b: counts.model_data(frame, b, rk, rank_subsets=subsets, seed=seed)
+            for b in benchmarks}
     exec_s = {(m, b): s for b in benchmarks for m, s in data[b][1]["exec_seconds"].items()}
+    gpus = {m: run.gpus_per_replica(m) for m in models}
+    for b in benchmarks:
+        for ranker in data[b][1]["upper_bounds"]:
+            notes.append(f"{b}: {ranker} reads {b}'s hidden tests (its prompt examples are its "
+                         "test asserts), so it is no strategy without tests; its rank-score "
+                         "curve (curves.parquet) is an upper bound")
     for setting in ("tests", "no-tests"):
         per_mb, source = unit_costs(unit, models, benchmarks, flops, secs, prices or {},
-                                    _config_models(root), exec_s if setting == "tests" else None)
+                                    gpus, exec_s if setting == "tests" else None)
         for b in benchmarks:
             mdata, facts = data[b]
             if setting == "no-tests":

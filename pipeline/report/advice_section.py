@@ -19,7 +19,7 @@ from pipeline.reduce import counts as counts_mod
 from pipeline.reduce import strategies as st
 from pipeline.reduce.simulate import simulate
 from pipeline.report import advice
-from pipeline.run import storage
+from pipeline.reduce.run_data import RunData
 
 #: Trials per configuration of the Monte-Carlo check (per problem).
 TRIALS = 2000
@@ -86,8 +86,7 @@ def run_part(label: str, run_dir: Path, unit: str, figures: Path, command: str) 
             dst = figures / f"advice_{run_dir.name}_{p.stem.removeprefix('frontier-')}.png"
             shutil.copyfile(p, dst)
             out += [f"![{p.stem}](figures/{dst.name})", ""]
-    read = lambda name: storage.read_dataset(storage.join(str(run_dir), name), name)  # noqa: E731
-    frame = counts_mod.joined(read("samples"), read("verdicts"))
+    frame, _ = RunData.load(str(run_dir)).joined()
     for bench in sorted(frame["benchmark"].unique()):
         _, facts = counts_mod.model_data(frame, bench)
         n_c = dict(facts["counts"])

@@ -94,8 +94,8 @@ def pass1_with(samples: pd.DataFrame, extra: dict[str, dict[str, int]]) -> dict[
 def result(run_dir: Path) -> Optional[dict[str, Any]]:
     """Everything the section shows, from the run directory; None if the run is not there."""
     from pipeline import results
+    from pipeline.reduce.run_data import RunData
     from pipeline.report import markdown
-    from pipeline.reduce.curves import load_costs
     from pipeline.report.reproduction import execution_stats
 
     run_dir = Path(run_dir)
@@ -108,20 +108,22 @@ def result(run_dir: Path) -> Optional[dict[str, Any]]:
         path = run_dir / "imports" / f"{m}-humaneval.json"
         imports[m] = json.loads(path.read_text()) if path.exists() else None
     effect = header_effect(run_dir, samples)
-    costs = load_costs(run_dir / "config.yaml")
+    costs = RunData.load(str(run_dir)).costs
+    stats = execution_stats(run_dir)
     return {
+        "temperatures": sorted(float(t) for t in samples.temperature.unique()),
         "tflops": {m: costs[m].flops() / 1e12 for m in MODELS if m in costs and costs[m].flops()},
         "run_dir": str(run_dir),
         "imports": imports,
         "pass": {m: {k: _point(curves, m, "pass@k", k) for k in KS} for m in MODELS},
-        "pass20": {m: _point(curves, m, "pass@k", 20) for m in MODELS},
+        "pass_n": {m: _point(curves, m, "pass@k", stats["n_per_task"]) for m in MODELS},
         "budgets": markdown.budget_table(curves, "humaneval", "pass_flops"),
         "crossovers": markdown.crossover_table(curves, "humaneval", "pass_flops"),
         "distinct": {m: float(samples[samples.model == m].groupby("task_id").completion.nunique().mean())
                      for m in MODELS},
         "header": effect,
         "pass1_with_header": pass1_with(samples, effect.get("per_task", {})),
-        **execution_stats(run_dir),
+        **stats,
     }
 
 
@@ -132,6 +134,62 @@ def _paper_pass1_ratio() -> float:
     t = paper.load_pass_table()
     t = t[(t.benchmark == "humaneval") & (t.k == 1)].set_index("model").value
     return float(t["codellama-70b"] / t["codellama-7b"])
+
+
+def _paper_headline():
+    """Paper mode's HumanEval FLOPs comparison of Code Llama 7B against 70B (a `Crossover`)."""
+    from pipeline.report import paper
+
+    return paper.crossover("humaneval", "codellama-7b", "codellama-70b", "flops")
+
+
+def pair_reading(cross: pd.DataFrame) -> str:
+    """Where the cheaper model of each pair is above, from the crossover table's
+    `smaller_wins_fraction` (the share of shared budgets where it is above)."""
+    share = cross.smaller_wins_fraction.fillna(0)
+    if (share == 0).all():
+        return ("The cheaper model is above at none of the shared budgets, for every pair "
+                "(`smaller_wins_fraction` 0)")
+    wins = [f"{r.smaller} above {r.larger} at {100 * f:.1f} % of their shared budgets"
+            for r, f in zip(cross.itertuples(), share) if f > 0]
+    return "The cheaper model is above at some budgets: " + "; ".join(wins)
+
+
+def equal_budget_reading(res: dict) -> str:
+    """The smallest and the largest model at the budget of all the smallest model's samples:
+    the samples each buys there, their pass@k, and which is higher."""
+    from pipeline.reduce import metrics
+
+    small, large = MODELS[0], MODELS[-1]
+    n = res["n_per_task"]
+    k = int(metrics.samples_for_budget([float(n)], res["tflops"][large] / res["tflops"][small])[0])
+    p_small, p_large = res["pass_n"][small], res["pass"][large].get(k)
+    head = f"At a budget of {n} ({_size(small)}: {n} samples; {_size(large)}: {k})"
+    if p_small is None or p_large is None:
+        return head + ", one of the two pass@k is not in the run"
+    higher = ("equal" if p_small["value"] == p_large["value"] else
+              f"{_size(small) if p_small['value'] > p_large['value'] else _size(large)} higher")
+    return (f"{head}, pass@{n} of {_size(small)} {_pct(p_small)} % against pass@{k} of "
+            f"{_size(large)} {_pct(p_large)} %: {higher}")
+
+
+def headline_reading(cross: pd.DataFrame, paper_c) -> str:
+    """This run's smallest-vs-largest pair against paper mode's HumanEval FLOPs pair (7B vs
+    70B): where each smaller model is above, and whether the two answers are the same."""
+    from pipeline.report.findings import WHERE, where_above
+
+    row = cross[(cross.smaller == MODELS[0]) & (cross.larger == MODELS[-1])]
+    share = float(row.smaller_wins_fraction.fillna(0).iloc[0])
+    here = "every" if share == 1 else "some" if share > 0 else "no"
+    there = where_above(paper_c)
+    same = "the same answer" if here == there else "not the same answer"
+    return (f"Paper mode (section 2) on HumanEval under FLOPs: Code Llama 7B is above 70B "
+            f"{WHERE[there]}; here {MODELS[0]} is above {MODELS[-1]} {WHERE[here]} "
+            f"(`smaller_wins_fraction` {share:.2f}): {same}")
+
+
+def _size(model: str) -> str:
+    return model.split("-")[-1]
 
 
 def _import_rows(imports: dict) -> list[str]:
@@ -169,91 +227,96 @@ def section(res: Optional[dict], paper_p1: dict[str, Optional[float]]) -> list[s
     ]
     if res is None:
         return out + ["Not run yet: run the commands above, then `make reproduce-doc`.", ""]
-    st = res["statuses"]
-    out += ["Import (all 3 x 3,280 samples; `RUN_DIR/imports/*.json`):", ""]
+    out += ["Import (`RUN_DIR/imports/*.json`):", ""]
     out += _import_rows(res["imports"])
-    out += [
-        "",
-        f"Execution: {res['samples']:,} samples, verdicts "
-        + ", ".join(f"{k} {v:,}" for k, v in sorted(st.items()))
-        + f"; {res['sandbox_errors']} sandbox errors; dedup hit rate "
-        f"{100 * res['dedup_hit_rate']:.1f} % ({res['programs_run']:,} distinct programs run; "
-        "mean distinct samples per problem "
-        + ", ".join(f"{m.split('-')[-1]} {v:.1f}" for m, v in res["distinct"].items())
-        + f" of 20); execute stage {res['execute_seconds']:.0f} s on 2 shared cores.",
-        "",
-        "pass@k (%, unbiased estimator from n = 20, 95 % bootstrap CI over the 164 problems):",
-        "",
-        "| k | " + " | ".join(MODELS) + " |",
-        "|---|" + "---|" * len(MODELS),
-    ]
+    out += ["", _execution(res), "",
+            f"pass@k (%, unbiased estimator from n = {res['n_per_task']}, 95 % bootstrap CI over "
+            f"the {res['tasks']} problems):", "",
+            "| k | " + " | ".join(MODELS) + " |", "|---|" + "---|" * len(MODELS)]
     for k in KS:
         out.append(f"| {k} | " + " | ".join(_pct(res["pass"][m][k]) for m in MODELS) + " |")
-    out.append("| 20 | " + " | ".join(_pct(res["pass20"][m]) for m in MODELS) + " |")
-    h = res["header"]
-    out += [
-        "",
-        "Against the authors' own figures: "
-        + ("; ".join(f"{m}: ours {res['pass'][m][1]['value']:.1f}, theirs {v}"
-                     for m, v in paper_p1.items() if v is not None) or
-           "no pass@1 for these generations was found in the stored public material searched "
-           "(the Astraios paper's indexed pages carry only its abstract; the repository's README "
-           "gives the evaluation command and outputs/ the generations, not their scores; the "
-           "bigcode/astraios-*-fft model cards carry no results)")
-        + ". Where our evaluation differs from theirs: the harness runs each program after its "
-        "own import header (`math`, `re`, `hashlib`, `itertools`, `numpy`, `from typing import "
-        "*`, ...) and HumanEvalPack's copy of the tests; the pipeline runs HumanEval's prompt + "
-        "body + OpenAI's tests, in a sandbox with CPU-time limits. Failing samples whose error is "
-        "a module of that header: " + ", ".join(f"{m.split('-')[-1]} {c}" for m, c in h["candidates"].items())
-        + "; re-run with the header, " + ", ".join(f"{m.split('-')[-1]} {c}" for m, c in h["passes"].items())
-        + " pass, which would give pass@1 "
-        + ", ".join(f"{m.split('-')[-1]} {v:.1f}" for m, v in res["pass1_with_header"].items())
-        + " %: the header accounts for at most that much of any difference.",
-        "",
-        "pass_flops: each model's pass@k on one budget axis, the budget in units of one 1B sample's "
-        "FLOPs (calflops on the published GPTBigCode configs, presets `starcoderbase-1b/3b/7b`: "
-        + " / ".join(f"{v:.3f}" for v in res["tflops"].values()) + " TFLOPs per 128-token forward "
-        "pass, ratios " + " : ".join(f"{v / res['tflops'][MODELS[0]]:.2f}" for v in res["tflops"].values())
-        + "). The 1B model reaches its 20 samples at budget 20, where the 7B has 3; best model per "
-        "budget:",
-        "",
-    ]
+    out.append(f"| {res['n_per_task']} | " + " | ".join(_pct(res["pass_n"][m]) for m in MODELS)
+               + " |")
+    out += ["", _authors_and_header(res, paper_p1), "", _flops_intro(res), ""]
     out += markdown.to_markdown(res["budgets"]).rstrip("\n").split("\n")
     out += ["", "Crossovers (pass_flops; `smaller_wins_fraction`: share of the shared budgets where the "
             "cheaper model is above; `smaller_wins_from_budget`: the budget from which it stays above):",
             ""]
     out += markdown.to_markdown(res["crossovers"]).rstrip("\n").split("\n")
-    cross = res["crossovers"]
-    never = bool(len(cross)) and bool((cross.smaller_wins_fraction.fillna(0) == 0).all())
-    p = {m: res["pass"][m] for m in MODELS}
-    ratio = p[MODELS[2]][1]["value"] / p[MODELS[0]][1]["value"]
-    paper_ratio = _paper_pass1_ratio()
     out += [
         "",
         "![pass_flops of StarCoderBase 1B/3B/7B on HumanEval](figures/astraios_humaneval_pass_flops.png)",
         "",
-        "**Reading.** " + (
-            "The larger model is above the smaller one at every shared budget, for every pair: "
-            if never else "The cheaper model wins at some budgets (table above): ")
-        + f"at a budget of 20 the 1B model's 20 samples give {_pct(res['pass20'][MODELS[0]])} % "
-        f"while the 7B model's first sample alone gives {_pct(p[MODELS[2]][1])} %. This disagrees "
-        "with the paper's headline (at equal FLOPs, many Code Llama 7B samples beat few 70B ones "
-        "on HumanEval), and the setup explains much of it. (1) T = 0.2: the samples are near "
-        f"copies (on average {res['distinct'][MODELS[0]]:.1f} of a 1B problem's 20 are distinct), "
-        f"so the 1B model's pass@k flattens early (pass@1 {p[MODELS[0]][1]['value']:.1f}, pass@10 "
-        f"{p[MODELS[0]][10]['value']:.1f}, pass@20 {res['pass20'][MODELS[0]]['value']:.1f}); the "
-        "paper samples HumanEval at T = 0.8, where samples differ more. (2) 20 samples: the paper "
-        "draws up to 2,000 samples of Code Llama 7B (200 of 70B); here the 1B model has 20, the "
-        "budget of about 3 samples of the 7B. (3) "
-        f"The quality gap between sizes is wide: 7B's pass@1 is {ratio:.2f} times the 1B's here, "
-        f"against {paper_ratio:.2f} times between Code Llama 7B and 70B in the paper's Table 2, "
-        "for a cost ratio of 6.5 here against 10.4 there. (4) These are instruction-tuned models "
-        "sampled with a chat-style prompt, not base models. So this run does not test the "
-        "paper's claim in its regime; it shows that at low temperature and a small n, budget "
-        "reallocation toward the small model does not pay. A fair test on this family needs "
-        "samples at T = 0.8 and n in the hundreds.",
+        "**Reading.** " + reading(res, _paper_headline(), _paper_pass1_ratio()),
         "",
         "The budget advisor's table for these three models is in section 5.",
         "",
     ]
     return out
+
+
+def _execution(res: dict) -> str:
+    """The run's verdicts, dedup and execute-stage time."""
+    return (
+        f"Execution: {res['samples']:,} samples, verdicts "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(res["statuses"].items()))
+        + f"; {res['sandbox_errors']} sandbox errors; timeouts under the run's "
+        f"{res['time_limit']}; "
+        f"dedup hit rate {100 * res['dedup_hit_rate']:.1f} % ({res['programs_run']:,} distinct "
+        "programs run; mean distinct samples per problem "
+        + ", ".join(f"{_size(m)} {v:.1f}" for m, v in res["distinct"].items())
+        + f" of {res['n_per_task']}); execute stage {res['execute_seconds']:.0f} s wall with "
+        f"{res['workers']} sandbox workers, {res['wall_seconds_per_executed_sample']:.3f} wall "
+        "seconds per executed sample.")
+
+
+def _authors_and_header(res: dict, paper_p1: dict[str, Optional[float]]) -> str:
+    """The authors' pass@1 where one is recorded, how the evaluations differ, and the
+    harness-header re-run's effect on pass@1."""
+    h = res["header"]
+    theirs = "; ".join(f"{m}: ours {res['pass'][m][1]['value']:.1f}, theirs {v}, difference "
+                       f"{res['pass'][m][1]['value'] - v:+.1f} points"
+                       for m, v in paper_p1.items() if v is not None)
+    delta = {m: v - res["pass"][m][1]["value"] for m, v in res["pass1_with_header"].items()}
+    return (
+        "Against the authors' own figures: "
+        + (theirs or "no published pass@1 of these generations is recorded "
+           "(`astraios.PUBLISHED_PASS1`)")
+        + ". Where our evaluation differs from theirs: the harness runs each program after its "
+        "own import header (`math`, `re`, `hashlib`, `itertools`, `numpy`, `from typing import "
+        "*`, ...) and HumanEvalPack's copy of the tests; the pipeline runs HumanEval's prompt + "
+        "body + OpenAI's tests, in a sandbox with CPU-time limits. Failing samples whose error is "
+        "a module of that header: " + ", ".join(f"{_size(m)} {c}" for m, c in h["candidates"].items())
+        + "; re-run with the header, " + ", ".join(f"{_size(m)} {c}" for m, c in h["passes"].items())
+        + " pass, which would give pass@1 "
+        + ", ".join(f"{_size(m)} {v:.1f}" for m, v in res["pass1_with_header"].items())
+        + " % (" + ", ".join(f"{_size(m)} {d:+.1f}" for m, d in delta.items()) + " points).")
+
+
+def _flops_intro(res: dict) -> str:
+    """The FLOPs budget axis: each model's FLOPs per sample and their ratios."""
+    t = res["tflops"]
+    return (
+        "pass_flops: each model's pass@k on one budget axis, the budget in units of one 1B "
+        "sample's FLOPs (calflops on the published GPTBigCode configs, presets "
+        "`starcoderbase-1b/3b/7b`: " + " / ".join(f"{v:.3f}" for v in t.values())
+        + " TFLOPs per 128-token forward pass, ratios "
+        + " : ".join(f"{v / t[MODELS[0]]:.2f}" for v in t.values()) + "). Best model per budget:")
+
+
+def reading(res: dict, paper_c, paper_ratio: float) -> str:
+    """What the budget comparison shows, each clause computed: the pairs' crossovers, the
+    smallest and the largest model at equal budget, paper mode's answer to the same question,
+    and the two setups side by side."""
+    small, large = MODELS[0], MODELS[-1]
+    ratio = res["pass"][large][1]["value"] / res["pass"][small][1]["value"]
+    cost = res["tflops"][large] / res["tflops"][small]
+    return (
+        pair_reading(res["crossovers"]) + ". " + equal_budget_reading(res) + ". "
+        + headline_reading(res["crossovers"], paper_c) + ". "
+        f"Ratio of pass@1, {_size(large)} over {_size(small)} here: {ratio:.2f}, at a FLOPs cost "
+        f"ratio of {cost:.2f}; Code Llama 70B over 7B in the paper's Table 2: {paper_ratio:.2f}, "
+        f"at a FLOPs cost ratio of {paper_c.cost_ratio:.2f}. The setups differ: here T = "
+        + ", ".join(f"{t:g}" for t in res["temperatures"]) + ", "
+        f"n = {res['n_per_task']} per problem, instruction-tuned models with a chat-style prompt; "
+        "the paper samples base models at T = 0.8 on HumanEval.")

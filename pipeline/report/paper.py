@@ -225,6 +225,7 @@ def paper_curves_table(benchmark: str, method: Method = "loglinear",
         cols["ci_high"] += [None] * size
         cols["n_problems"] += [problems] * size
         cols["ranker"] += [None] * size
+        cols["mc_se"] += [None] * size  # published values: no Monte Carlo
 
     for model, g in _table_for(benchmark, pass_table).groupby("model", sort=True):
         add(model, "pass@k", g["k"], g["k"], g["value"].to_numpy())  # published k only

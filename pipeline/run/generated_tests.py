@@ -7,10 +7,19 @@ CodeT's postprocessing keeps them (`pipeline.benchmarks.probes.codet_test_cases`
 microsoft/CodeT CodeT/src/postprocess.py), the first `limit` per sample (CodeT's
 agreement.py, `cases_per_sample[:limit]`, 5 in its runs), counted per problem. Nothing read
 here is executed: asserts are only compiled to check that they parse.
+
+A run is self-contained: at its start (`freeze`) each configured file is read once, mapped to
+the run's tasks, and written with the source file's SHA-256 into
+RUN_DIR/inputs/generated_tests/<benchmark>.json; the probe stage, `reduce` and `advise` read
+that copy (`load_frozen`), from any working directory and from object storage, and an edited
+or deleted source file changes nothing of a started run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +38,19 @@ class GeneratedTests:
     tests: tuple[str, ...]
     counts: tuple[int, ...]
     samples: int = 0  # test samples the model wrote for the problem (what they cost)
+    #: per test sample, the indices (into `tests`) of the asserts it contributed
+    written: tuple[tuple[int, ...], ...] = ()
+
+    def pool(self):
+        """The `pipeline.rank.base.TestPool` of these tests (who wrote which)."""
+        import numpy as np
+
+        from pipeline.rank.base import TestPool
+
+        matrix = np.zeros((self.samples, len(self.tests)), dtype=np.int64)
+        for s, idx in enumerate(self.written):
+            np.add.at(matrix[s], list(idx), 1)
+        return TestPool(matrix)
 
 
 def read_generated_tests(path: str | Path, problems: dict[str, dict],
@@ -55,11 +77,14 @@ def read_generated_tests(path: str | Path, problems: dict[str, dict],
             raise DataError(f"{where}: a second line for {task_id}")
         entry = problems[task_id].get("entry_point") or ""
         freq: Counter[str] = Counter()
-        for sample in samples:
-            freq.update(codet_test_cases(sample, entry)[:limit])
+        cases = [codet_test_cases(sample, entry)[:limit] for sample in samples]
+        for case in cases:
+            freq.update(case)
         tests = tuple(freq)  # Counter keeps first-seen order
+        index = {t: i for i, t in enumerate(tests)}
         out[task_id] = GeneratedTests(task_id, tests, tuple(freq[t] for t in tests),
-                                      len(samples))
+                                      len(samples), tuple(tuple(index[t] for t in case)
+                                                          for case in cases))
     return out
 
 
@@ -88,20 +113,75 @@ def for_benchmarks(files: dict[str, str], benchmarks: list[dict],
     return out
 
 
-def run_test_weights(run_dir: str) -> tuple[dict, dict]:
-    """(test_weights, test_samples) of a run's `generated_tests` probe sets, for the
-    dual-agreement ranker: (benchmark, task_id) -> the count of each test in the probe set's
-    order, and -> how many test samples were written. Read from the files the frozen
-    config.yaml names, mapped as the probe stage mapped them (`for_benchmarks`)."""
-    import yaml
+def sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
+
+def frozen_path(run_root: str, benchmark: str) -> str:
+    """Where a run keeps its copy of `benchmark`'s generated tests."""
     from pipeline.run import storage
 
-    cfg_path = storage.join(run_dir, "config.yaml")
-    if not storage.exists(cfg_path):
-        return {}, {}
-    config = yaml.safe_load(storage.read_text(cfg_path)) or {}
-    probes = config.get("probes") or {}
-    tests = for_benchmarks(probes.get("generated_tests") or {}, config.get("benchmarks") or [],
-                           int(probes.get("max_tests_per_sample", 5)))
-    return ({k: t.counts for k, t in tests.items()}, {k: t.samples for k, t in tests.items()})
+    return storage.join(run_root, f"inputs/generated_tests/{benchmark}.json")
+
+
+def freeze(run_root: str, probes: dict, benchmarks: list[dict]) -> dict[str, str]:
+    """Copy each configured generated-test file into the run directory (mapped to tasks, with
+    the source's SHA-256), once: a copy already there is kept (the run's probes were made from
+    it; a source edited since only earns a warning). Returns benchmark -> the copy's URI."""
+    from pipeline.run import storage
+
+    files = (probes or {}).get("generated_tests") or {}
+    limit = int((probes or {}).get("max_tests_per_sample", 5))
+    out = {}
+    for name, path in files.items():
+        target = frozen_path(run_root, name)
+        out[name] = target
+        if storage.exists(target):
+            kept = json.loads(storage.read_text(target))
+            if Path(path).exists() and sha256(path) != kept["sha256"]:
+                warnings.warn(f"{path} changed since this run copied it ({target}); the run "
+                              "keeps using its copy", stacklevel=2)
+            continue
+        tests = for_benchmarks({name: path}, benchmarks, limit)
+        storage.write_text(target, json.dumps({
+            "benchmark": name, "source": str(path), "sha256": sha256(path),
+            "max_tests_per_sample": limit,
+            "tasks": {tid: {"tests": list(t.tests), "written": [list(w) for w in t.written]}
+                      for (_, tid), t in sorted(tests.items())}}, indent=0))
+    return out
+
+
+def load_frozen(uri: str) -> dict[str, GeneratedTests]:
+    """task_id -> GeneratedTests from a run's copy (`freeze`)."""
+    from pipeline.run import storage
+
+    try:
+        data = json.loads(storage.read_text(uri))
+        out = {}
+        for tid, t in data["tasks"].items():
+            written = tuple(tuple(int(i) for i in w) for w in t["written"])
+            counts = Counter(i for w in written for i in w)
+            out[tid] = GeneratedTests(tid, tuple(t["tests"]),
+                                      tuple(counts[i] for i in range(len(t["tests"]))),
+                                      len(written), written)
+        return out
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{uri}: not a readable copy of generated tests ({exc}); delete it "
+                        "and run `budget-realloc resume RUN_DIR` from where the source file "
+                        "is to copy it again") from None
+
+
+def run_tests(run_root: str) -> dict[tuple[str, str], GeneratedTests]:
+    """(benchmark, task_id) -> GeneratedTests of every copy a run directory holds."""
+    from pipeline.run import storage
+
+    folder = storage.join(run_root, "inputs/generated_tests")
+    out = {}
+    for uri in storage.list_files(folder, suffix=".json"):
+        bench = uri.rsplit("/", 1)[-1][: -len(".json")]
+        out.update({(bench, tid): t for tid, t in load_frozen(uri).items()})
+    return out

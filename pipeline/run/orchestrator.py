@@ -204,7 +204,8 @@ class Runner:
     def _pool(self, kind: str, model: str | None = None) -> _Pool:
         key = f"{kind}:{model}" if model else kind
         if key not in self.pools:
-            self.pools[key] = _Pool(self.scheduler, actors.actor_spec(kind, self.config, model))
+            self.pools[key] = _Pool(self.scheduler, actors.actor_spec(kind, self.config, model,
+                                                                       run_root=self.rundir.root))
         return self.pools[key]
 
     def _submit(self, stage: str, shard: Shard) -> None:
@@ -319,6 +320,11 @@ class Runner:
         preflight(cfg)
         self.rundir.freeze_config(cfg)
         self.problems = prepare_problems(cfg, self.rundir)
+        if "probe" in self.stages:
+            from pipeline.run.generated_tests import freeze
+
+            freeze(self.rundir.root, cfg.probes.model_dump(),
+                   [b.model_dump() for b in cfg.benchmarks])
         task_ids = {b: t.column("task_id").to_pylist() for b, t in self.problems.items()}
         self.shards = plan(cfg, task_ids)
         self.entries = self.rundir.reconcile(self.shards, self.stages)

@@ -88,7 +88,7 @@ class RunDir:
         if storage.exists(self.config_path):
             existing = storage.read_text(self.config_path)
             try:
-                frozen = parse(yaml.safe_load(existing), self.config_path)
+                frozen = parse(yaml.safe_load(existing), self.config_path, counts_only=True)
             except (ConfigError, yaml.YAMLError):
                 frozen = None
             if frozen == config:
@@ -106,12 +106,15 @@ class RunDir:
             )
         storage.write_text(self.config_path, text)
 
-    def load_config(self) -> RunConfig:
+    def load_config(self, *, counts_only: bool = False) -> RunConfig:
+        """The frozen config. `counts_only`: for reading the run's results, where any
+        well-formed benchmark name is allowed (`pipeline.config.parse`)."""
         import yaml
 
         if not storage.exists(self.config_path):
             raise ConfigError(f"{self.config_path}: not found; is {self.root} a run directory?")
-        return parse(yaml.safe_load(storage.read_text(self.config_path)), self.config_path)
+        return parse(yaml.safe_load(storage.read_text(self.config_path)), self.config_path,
+                     counts_only=counts_only)
 
     # -- manifest ------------------------------------------------------------------------------
     def read_manifest(self) -> dict[tuple[str, str], Entry]:

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-import yaml
 
 import schemas
 from pipeline.run import storage
@@ -58,10 +57,19 @@ def _write_run(run_dir: Path, samples, verdicts, scores) -> None:
             t = pa.Table.from_pandas(part, preserve_index=False)
             storage.write_table(t, run_dir / name / f"model={m}" / f"benchmark={b}"
                                 / "shard-00000.parquet", name)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump({"models": [
-        {"name": "small", "cost": {"flops_per_pass": 1.0e12}},
-        {"name": "large", "cost": {"flops_per_pass": 3.0e12}},
-    ]}))
+    (run_dir / "config.yaml").write_text(_config_yaml(
+        [("small", {"flops_per_pass": 1.0e12}), ("large", {"flops_per_pass": 3.0e12})],
+        sorted(set(samples.column("benchmark").to_pylist()))))
+
+
+def _config_yaml(models, benchmarks, n: int = 16) -> str:
+    """A run's frozen config.yaml: imported `models` [(name, cost)] on `benchmarks`."""
+    from pipeline import config
+
+    return config.dump(config.parse({
+        "run_id": RUN_ID, "output_dir": "unused",
+        "models": [{"name": m, "path": "imported", "cost": cost} for m, cost in models],
+        "benchmarks": [{"name": b, "n": n} for b in benchmarks]}, counts_only=True))
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +82,9 @@ def synthetic_run():
 def write_run():
     """A function (run_dir, samples, verdicts, scores) writing the run layout + config.yaml."""
     return _write_run
+
+
+@pytest.fixture(scope="session")
+def config_yaml():
+    """A function (models [(name, cost)], benchmarks, n) -> a run's frozen config.yaml text."""
+    return _config_yaml

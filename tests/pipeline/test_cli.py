@@ -83,6 +83,37 @@ def test_import_counts_then_advise_prints_the_table_and_writes_the_outputs(tmp_p
     assert (run / "advice.parquet").exists() and (run / "advice" / "frontier-humaneval-tests.png").exists()
 
 
+def test_counts_of_a_benchmark_outside_the_registry_are_imported_and_advised_end_to_end(tmp_path):
+    # small passes half its samples of one problem in three, large half its samples of every
+    # problem; a sample of large costs four of small
+    counts = tmp_path / "counts.csv"
+    counts.write_text("model,benchmark,task_id,n,c\n"
+                      "small,livecodebench,lcb-1,8,4\nsmall,livecodebench,lcb-2,8,0\n"
+                      "small,livecodebench,lcb-3,8,0\nlarge,livecodebench,lcb-1,2,1\n"
+                      "large,livecodebench,lcb-2,2,1\nlarge,livecodebench,lcb-3,2,1\n")
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["import-counts", str(counts), "--out", str(run),
+                                 "--flops-per-pass", "small=1e12", "--flops-per-pass", "large=4e12"])
+    assert result.exit_code == 0, result.output
+    assert "of large, small on livecodebench" in result.output
+    result = runner.invoke(app, ["advise", str(run), "--n-boot", "0", "--budget", "1e12",
+                                 "--budget", "8e12", "--no-mixes", "--no-cascades",
+                                 "--no-early-stopping"])
+    assert result.exit_code == 0, result.output
+    assert "### livecodebench, with tests (flops)" in result.output
+    table = storage.read_table(str(run / "advice.parquet"), "advice").to_pandas()
+    assert set(table["benchmark"]) == {"livecodebench"}
+    best = table.set_index("budget")
+    # one sample of small (1/6 pass@1) is all 1e12 buys; at 8e12, large x2 passes every problem
+    # while small x8 passes one in three
+    assert best.loc[1e12, "best_config"] == "small x1"
+    assert best.loc[1e12, "value"] == pytest.approx(1 / 6)
+    assert best.loc[8e12, "best_config"] == "large x2"
+    assert best.loc[8e12, "value"] == pytest.approx(1.0)
+    assert best.loc[8e12, "runner_up_value"] == pytest.approx(1 / 3)
+    assert (run / "advice" / "frontier-livecodebench-tests.png").exists()
+
+
 def test_import_counts_with_a_bad_row_exits_2_naming_file_and_line(tmp_path):
     counts = tmp_path / "counts.csv"
     counts.write_text("model,benchmark,task_id,n,c\na,humaneval,HumanEval/0,3,4\n")

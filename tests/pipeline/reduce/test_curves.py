@@ -9,13 +9,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-import yaml
 
 import schemas
 from pipeline.reduce import metrics
 from pipeline.run import storage
 from pipeline.reduce.cost import ModelCost
-from pipeline.reduce.curves import (ReduceError, SandboxErrorsExcluded, load_costs, priced_costs,
+from pipeline.reduce.run_data import RunData
+from pipeline.reduce.joined import SandboxErrorsExcluded
+from pipeline.reduce.curves import (ReduceError, priced_costs,
                                     reduce_run, reduce_tables, status_counts)
 
 
@@ -153,24 +154,25 @@ def test_a_ranker_that_did_not_score_every_sample_is_a_clear_error(tables3):
         reduce_tables(samples, verdicts, scores.slice(1), n_boot=0)
 
 
-def test_load_costs_reads_model_costs_from_the_run_config(tmp_path):
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump({"models": [
-        {"name": "a", "cost": {"flops_per_pass": 2e12}},
-        {"name": "b", "cost": {"config": "codellama-7b", "seconds_per_sample": 0.5}},
-        {"name": "c"},
-    ]}))
-    costs = load_costs(path)
-    assert set(costs) == {"a", "b"}
-    assert costs["a"].flops() == 2e12 and costs["b"].seconds() == 0.5
-    assert load_costs(tmp_path / "missing.yaml") == {}
+def test_the_run_reader_takes_model_costs_from_the_frozen_config(tmp_path, tables3, write_run,
+                                                                  config_yaml):
+    write_run(tmp_path, *tables3)
+    (tmp_path / "config.yaml").write_text(config_yaml(
+        [("small", {"flops_per_pass": 2e12}),
+         ("large", {"config": "codellama-7b", "seconds_per_sample": 0.5}), ("c", {})],
+        ["humaneval", "mbpp"]))
+    costs = RunData.load(str(tmp_path)).costs
+    assert set(costs) == {"small", "large"}
+    assert costs["small"].flops() == 2e12 and costs["large"].seconds() == 0.5
 
 
-def test_load_costs_names_the_bad_entry(tmp_path):
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump({"models": [{"name": "a", "cost": {"flops_per_pass": -1}}]}))
-    with pytest.raises(ReduceError, match=r"models\[0\] \(a\)"):
-        load_costs(path)
+def test_a_bad_cost_in_the_config_is_an_error_naming_the_model(tmp_path, tables3, write_run):
+    write_run(tmp_path, *tables3)
+    text = (tmp_path / "config.yaml").read_text().replace("flops_per_pass: 3000000000000.0",
+                                                          "flops_per_pass: -1")
+    (tmp_path / "config.yaml").write_text(text)
+    with pytest.raises(ReduceError, match=r"models.large.cost"):
+        reduce_run(str(tmp_path), n_boot=0)
 
 
 def test_reduce_run_writes_valid_curves_tables_and_figures(tmp_path, tables3, write_run):

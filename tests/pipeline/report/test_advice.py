@@ -54,7 +54,7 @@ def test_advise_run_writes_the_table_curves_markdown_csv_json_and_figures(
     assert {"ranked small", "ranked large", "greedy small", "greedy large"} == set(nt.strategy)
 
 
-def test_dollars_price_gpu_seconds_and_add_the_sandbox_cpu_time_with_tests(tmp_path):
+def test_dollars_price_gpu_seconds_and_add_the_sandbox_time_as_cpu_time_with_tests(tmp_path):
     prices = {"gpu_price_per_hour": {"a100": 3.6}, "default_gpu": "a100",
               "cpu_price_per_hour": 36.0, "models": {"big": {"gpus_per_replica": 4}}}
     costs, source = advice.unit_costs(
@@ -62,9 +62,9 @@ def test_dollars_price_gpu_seconds_and_add_the_sandbox_cpu_time_with_tests(tmp_p
         exec_seconds={("small", "he"): 0.5, ("big", "he"): 0.5})
     assert costs[("small", "he")] == pytest.approx(2.0 * 3.6 / 3600 + 0.5 * 36 / 3600)
     assert costs[("big", "he")] == pytest.approx(5.0 * 4 * 3.6 / 3600 + 0.5 * 36 / 3600)
-    assert "a100 $3.6/h" in source and "CPU-hour" in source
+    assert "a100 $3.6/h" in source and "sandbox wall seconds per executed sample" in source
     gpu_s, _ = advice.unit_costs("gpu-seconds", ["big"], ["he"], {}, {("big", "he"): 5.0}, {},
-                                 {"big": {"num_gpus": 2}})
+                                 {"big": 2.0})
     assert gpu_s[("big", "he")] == 10.0
 
 

@@ -10,6 +10,7 @@ import pytest
 
 import schemas
 from pipeline.report import codet_method
+from pipeline.rank.base import TestPool
 from pipeline.reduce.curves import reduce_tables
 
 PROBLEMS = {f"T/{t}": {"task_id": f"T/{t}", "prompt": f"def f{t}(x):\n    \"\"\"doc {t}\"\"\"\n",
@@ -71,8 +72,9 @@ def test_the_authors_method_and_the_dual_agreement_ranker_pick_the_same(tmp_path
     # T/0: {a} passes both tests (2 + 3 = 5 ids) x sqrt 3; {b, c} pass f0(0)==0 only
     # (3 ids) x sqrt 3 -> a is picked (correct); T/1: nothing passes -> random, 0 of 6
     assert got == {"tasks": 2, "top1": pytest.approx(50.0), "random": pytest.approx(25.0)}
-    weights = {("humaneval", "T/0"): (2, 3), ("humaneval", "T/1"): (1,)}
-    curves = reduce_tables(samples, verdicts, probes=probes, test_weights=weights, n_boot=0,
+    pools = {("humaneval", "T/0"): TestPool.from_counts([2, 3]),
+             ("humaneval", "T/1"): TestPool.from_counts([1])}
+    curves = reduce_tables(samples, verdicts, probes=probes, test_pools=pools, n_boot=0,
                            k_range="full").to_pandas()
     dual = curves[(curves.metric == "rank_score") & (curves.ranker == "dual_agreement")]
     dual = dual.set_index("k").value
@@ -90,3 +92,17 @@ def test_the_authors_method_counts_a_test_once_per_test_sample_that_wrote_it(tmp
     p.loc[a, "matches"] = pd.Series([[True, False]] * int(a.sum()), index=p.index[a])
     got = codet_method.top1(cf, tf, PROBLEMS, samples.to_pandas(), verdicts.to_pandas(), p)
     assert got["top1"] == pytest.approx(0.0)  # b/c picked on T/0, random 0 on T/1
+
+
+def test_the_report_says_within_or_outside_the_bar_as_the_two_figures_differ():
+    from pipeline.report import rankers_section
+
+    bar = rankers_section.AUTHORS_BAR
+    limits = {"hidden": 3.0, "probe": 0.2}
+    close = rankers_section.authors_comparison({"top1": 40.0, "random": 20.0},
+                                               {"value": 40.0 + bar / 2}, limits)
+    far = rankers_section.authors_comparison({"top1": 40.0, "random": 20.0},
+                                             {"value": 40.0 + 2 * bar}, limits)
+    assert f"a difference of {bar / 2:.2f} points, within the bar" in close
+    assert f"a difference of {2 * bar:.2f} points, outside the bar" in far
+    assert "gives the hidden tests 3 s and each probe 0.2 s CPU" in close

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.report import reproduction
+from pipeline.report import findings, reproduction
 
 REPO = Path(__file__).resolve().parents[3]
 # SOURCES.md's truncation, written out here on purpose (not imported from the pipeline)
@@ -118,3 +118,108 @@ def test_the_report_reads_a_run_dir_in_object_storage_as_one_on_disk(
     assert on_s3["benchmarks"] == on_disk["benchmarks"] and on_s3["benchmarks"]["humaneval"]["pass"]
     assert reproduction._pngs(s3_run_uri) == reproduction._pngs(local)
     assert "humaneval_pass_at_k.png" in reproduction._pngs(s3_run_uri)
+
+
+# -- each finding sentence follows the numbers it states ------------------------------------------
+def _pt(value, lo=None, hi=None):
+    return {"value": value, "lo": lo, "hi": hi}
+
+
+def _crossover(crossover, win_ranges, shared=(1.0, 100.0)):
+    from pipeline.report import paper
+
+    return paper.Crossover("humaneval", "flops", "codellama-7b", "codellama-70b", 10.41,
+                           crossover, win_ranges, shared)
+
+
+def test_the_sources_check_says_within_or_outside_the_bar_as_each_difference_is():
+    ref = findings.SOURCES_FIGURES
+    bar = findings.SOURCES_BAR
+    text = findings.sources_check({"pass": {1: _pt(ref[1] + bar / 2),
+                                                10: _pt(ref[10] - 2 * bar)}})
+    assert f"pass@1 {bar / 2:+.2f} points (within the bar of {bar} points)" in text
+    assert f"pass@10 {-2 * bar:+.2f} points (outside the bar of {bar} points)" in text
+
+
+def test_the_codegen_paper_comparison_places_its_figure_inside_or_outside_our_ci():
+    paper = findings.CODEGEN_PAPER
+    res = {"pass": {1: _pt(paper[1] - 7, paper[1] - 10, paper[1] - 3),
+                    10: _pt(paper[10] + 1, paper[10] - 5, paper[10] + 5),
+                    100: _pt(paper[100])}}
+    text = findings.paper_comparison(res)
+    assert "pass@1 -7.0 points (its figure outside our CI" in text
+    assert "pass@10 +1.0 points (its figure inside our CI" in text
+    assert "pass@100 +0.0 points (no CI to place it in)" in text
+
+
+def test_the_prompt_comparison_counts_the_tasks_whose_pass_counts_differ():
+    assert findings.prompt_comparison({}, 164).startswith("0 of 164 tasks have a different")
+    text = findings.prompt_comparison({"HumanEval/1": (3, 4)}, 164)
+    assert text.startswith("1 of 164 tasks") and "HumanEval/1" in text
+
+
+def test_where_above_reads_every_some_or_no_shared_budget_from_a_crossover():
+    assert findings.where_above(_crossover(1.0, [(1.0, 100.0)])) == "every"
+    assert findings.where_above(_crossover(50.0, [(50.0, 100.0)])) == "some"
+    assert findings.where_above(_crossover(None, [(5.0, 8.0)])) == "some"
+    assert findings.where_above(_crossover(None, [])) == "no"
+
+
+def test_the_paper_mode_summary_groups_the_pairs_by_where_the_smaller_model_is_above():
+    from dataclasses import replace
+
+    text = findings.paper_summary([
+        _crossover(1.0, [(1.0, 100.0)]),
+        replace(_crossover(None, []), benchmark="apps-interview", small="codellama-13b")])
+    assert "one 70B sample costs 10.41 (FLOPs)" in text
+    assert "at every shared budget for humaneval flops 7b" in text
+    assert "at no shared budget for apps-interview flops 13b" in text
+    assert "at some shared budgets only" not in text
+
+
+def test_the_time_limit_is_the_runs_sandbox_setting():
+    from sandbox.config import SandboxConfig
+
+    assert reproduction.time_limit(SandboxConfig(timeout_s=3)) == "3 s CPU limit per sample"
+    calibrated = reproduction.time_limit(SandboxConfig(timeout_s=4, time_limit_factor=2))
+    assert "2 x its reference solution's CPU time" in calibrated and "at most 4 s" in calibrated
+
+
+def test_the_wall_time_per_sample_is_over_the_executed_not_the_deduplicated_samples(
+        tmp_path, synthetic_run, write_run):
+    import schemas
+    from pipeline import config
+    from pipeline.run.rundir import Entry, RunDir
+
+    samples, verdicts, scores = synthetic_run(models=(("small", 0.5, 1.0),),
+                                              benchmarks=("humaneval",), n_problems=2, n=3)
+    v = verdicts.to_pandas()
+    v["cached"] = v.sample_idx % 2 == 1  # a copy of an identical program: not run, 0 ms
+    v["exec_ms"] = v.cached.map({True: 0.0, False: 200.0})
+    write_run(tmp_path, samples, schemas.from_pandas(v, "verdicts"), scores)
+    cfg = config.parse({"run_id": "t", "output_dir": str(tmp_path),
+                        "models": [{"name": "small", "path": "imported"}],
+                        "benchmarks": [{"name": "humaneval", "n": 3}],
+                        "sandbox": {"timeout_s": 3, "workers": 1}})
+    (tmp_path / "config.yaml").write_text(config.dump(cfg))
+    RunDir(str(tmp_path)).write_manifest({("execute", "s0"): Entry(
+        "execute", "s0", "small", "humaneval", "verdicts/x.parquet", "done", seconds=7.0)})
+    stats = reproduction.execution_stats(tmp_path)
+    executed = int((~v.cached).sum())
+    assert stats["programs_run"] == executed < len(v)
+    assert stats["program_wall_seconds"] == pytest.approx(0.2 * executed)
+    assert stats["wall_seconds_per_executed_sample"] == pytest.approx(0.2)
+    assert stats["time_limit"] == "3 s CPU limit per sample" and stats["workers"] == 1
+    assert stats["execute_seconds"] == 7.0
+
+
+def test_the_rankers_cis_are_said_to_overlap_only_when_they_share_a_point():
+    from pipeline.report import rankers_section
+
+    overlap = rankers_section.ci_overlap({"a": _pt(2.0, 0.4, 4.3), "b": _pt(3.6, 0.8, 7.6),
+                                          "nll": None})
+    assert "the 95 % CIs of the 2 rankers that have one overlap" in overlap
+    assert "highest lower bound 0.8 <= lowest upper bound 4.3" in overlap
+    apart = rankers_section.ci_overlap({"a": _pt(2.0, 0.4, 4.3), "b": _pt(9.0, 6.0, 12.0)})
+    assert "do not all overlap (b's lower bound 6.0 > a's upper bound 4.3)" in apart
+    assert rankers_section.ci_overlap({"a": _pt(2.0)}).startswith("fewer than two rankers")

@@ -37,11 +37,33 @@ def test_imported_counts_reduce_to_the_pass_at_k_of_the_counts(tmp_path):
     assert table.iloc[0]["value"] == pytest.approx(want[0])
 
 
+def test_counts_of_a_benchmark_outside_the_registry_are_imported_under_its_lower_cased_name(
+        tmp_path):
+    f = _csv(tmp_path, "a,LiveCodeBench,lcb-1,4,1\na,in-house_v2.1,q-7,3,3\n")
+    assert ci.read_counts(f).benchmark == ["livecodebench", "in-house_v2.1"]
+    summary = ci.write_run(ci.read_counts(f), tmp_path / "run")
+    assert summary["benchmarks"] == ["in-house_v2.1", "livecodebench"]
+    assert (tmp_path / "run" / "samples" / "model=a" / "benchmark=livecodebench").is_dir()
+
+
+def test_counts_of_a_benchmark_outside_the_registry_reduce_to_the_pass_at_k_of_the_counts(
+        tmp_path):
+    rows = [("lcb-1", 6, 2), ("lcb-2", 6, 0), ("lcb-3", 6, 5)]
+    f = _csv(tmp_path, "".join(f"a,livecodebench,{t},{n},{c}\n" for t, n, c in rows))
+    ci.write_run(ci.read_counts(f), tmp_path / "run", costs={"a": {"flops_per_pass": 1e12}})
+    curves = reduce_run(str(tmp_path / "run"), n_boot=0, k_range="full").to_pandas()
+    got = curves[curves.metric == "pass@k"]
+    assert set(got["benchmark"]) == {"livecodebench"}
+    want = metrics.pass_at_k([6, 6, 6], [2, 0, 5], np.arange(1, 7)).mean(axis=0)
+    assert np.allclose(got.set_index("k")["value"].loc[np.arange(1, 7)], want)
+    assert (tmp_path / "run" / "tables" / "pass_at_k_livecodebench.csv").exists()
+
+
 @pytest.mark.parametrize("body, message", [
     ("a,humaneval,HumanEval/0,10,3\na,humaneval,HumanEval/1,10,11\n", ":3: need n >= 1 and 0 <= c <= n"),
     ("a,humaneval,HumanEval/0,ten,3\n", ":2: n must be a whole number"),
     ("a,humaneval,HumanEval/0,10,3\na,humaneval,HumanEval/0,10,2\n", ":3: .* repeats line 2"),
-    ("a,nosuch,X/0,10,3\n", ":2: unknown benchmark 'nosuch'"),
+    ("a,no such,X/0,10,3\n", ":2: benchmark name 'no such' must be letters, digits"),
     ("a b,humaneval,HumanEval/0,10,3\n", ":2: model name 'a b'"),
     ("a,humaneval,,10,3\n", ":2: missing task_id"),
 ])
@@ -86,6 +108,16 @@ def test_evalplus_eval_results_count_base_passes_or_base_and_plus(tmp_path):
     assert ci.read_counts(f, model="m", plus=True).c == [1, 0]
     with pytest.raises(ci.CountsError, match="give --model"):
         ci.read_counts(f)
+
+
+def test_evalplus_task_ids_without_a_benchmark_prefix_need_the_benchmark_option(tmp_path):
+    f = tmp_path / "eval_results.json"
+    f.write_text(json.dumps({"eval": {"q-7": [{"base_status": "pass"}, {"base_status": "fail"}]}}))
+    with pytest.raises(ci.CountsError, match=f"{f}:1: task id 'q-7' has no 'Benchmark/' prefix"
+                                             ".* give --benchmark"):
+        ci.read_counts(f, model="m")
+    got = ci.read_counts(f, model="m", benchmark="livecodebench")
+    assert (got.benchmark, got.n, got.c) == (["livecodebench"], [2], [1])
 
 
 def test_the_older_evalplus_layout_is_read_too(tmp_path):
