@@ -30,6 +30,20 @@ RANKERS: dict[str, type[Ranker]] = {
 KEY_COLUMNS = KEY + ["ranker", "key", "usable"]
 
 
+def reads_hidden_tests(name: str, benchmark: str) -> bool:
+    """Ranker `name` (a curve's `ranker`) reads `benchmark`'s hidden tests: on that benchmark
+    its rank-score is an upper bound, not a choice without tests. NLL rankers (named after
+    their scoring model) never do."""
+    return name in RANKERS and RANKERS[name]().reads_hidden_tests(benchmark)
+
+
+def label(name: str, benchmark: str) -> str:
+    """How tables and figures name ranker `name` on `benchmark`."""
+    if reads_hidden_tests(name, benchmark):
+        return f"{name} (upper bound: reads {benchmark}'s hidden tests)"
+    return name
+
+
 def rank_all(inputs: RankInputs, names=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(keys, costs) of every ranker in `names` (default: all of RANKERS) that applies.
 
@@ -54,4 +68,4 @@ def rank_all(inputs: RankInputs, names=None) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 __all__ = ["COST_COLUMNS", "KEY_COLUMNS", "RANKERS", "SCORE_COLUMNS", "RankError", "RankInputs",
-           "Ranker", "rank_all"]
+           "Ranker", "label", "rank_all", "reads_hidden_tests"]

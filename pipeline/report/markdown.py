@@ -152,6 +152,8 @@ _RAW = {"budget", "cost_ratio", "smaller_wins_from_budget", "cost_per_sample", "
 
 def write_tables(curves, out_dir: str | Path) -> list[Path]:
     """Write pass@k, budget and crossover tables per benchmark as .md and .csv; return paths."""
+    from pipeline import rank
+
     df = as_frame(curves)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -181,7 +183,8 @@ def write_tables(curves, out_dir: str | Path) -> list[Path]:
                 sub = mine[mine["ranker"] == ranker]
                 stem = f"{metric}_{bench}" + (f"_{ranker}" if len(rankers) > 1 else "")
                 emit(budget_table(sub, bench, metric), stem,
-                     f"{bench}: {metric} (%) ranked by {ranker}, at normalised budgets")
+                     f"{bench}: {metric} (%) ranked by {rank.label(ranker, bench)}, at "
+                     "normalised budgets")
                 cross.append(crossover_table(sub, bench, metric).assign(ranker=ranker))
         cross = [c for c in cross if not c.empty]
         if cross:

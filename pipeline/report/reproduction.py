@@ -54,9 +54,11 @@ def point(curves: pd.DataFrame, model: str, bench: str, metric: str, k: int, ran
     if c.empty:
         return None
     row = c.iloc[0]
+    se = row.get("mc_se")
     return {"value": 100 * row.value,
             "lo": None if pd.isna(row.ci_low) else 100 * row.ci_low,
-            "hi": None if pd.isna(row.ci_high) else 100 * row.ci_high}
+            "hi": None if pd.isna(row.ci_high) else 100 * row.ci_high,
+            "se": None if se is None or pd.isna(se) else 100 * float(se)}
 
 
 def execution_stats(run_dir: Path) -> dict[str, Any]:

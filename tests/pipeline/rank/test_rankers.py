@@ -401,3 +401,14 @@ def test_a_rankers_cost_is_added_to_the_models_cost_per_sample_on_the_budget_axi
     _, costs = rank.rank_all(_inputs(problems, test_pools=pools))
     dual = costs[costs.ranker == "dual_agreement"].iloc[0]
     assert (dual.exec_seconds, dual.model_samples) == pytest.approx((0.003, 1.0))
+
+
+def test_rankers_that_run_mbpps_prompt_examples_are_upper_bounds_there_only():
+    # MBPP's prompt shows its test asserts: running them is running the hidden tests
+    for name in ("prompt_examples", "output_agreement", "output_agreement+nll"):
+        assert rank.reads_hidden_tests(name, "mbpp")
+        assert not rank.reads_hidden_tests(name, "humaneval")
+        assert "upper bound" in rank.label(name, "mbpp")
+    assert not rank.reads_hidden_tests("dual_agreement", "mbpp")
+    assert not rank.reads_hidden_tests("smollm2-135m", "mbpp")  # an NLL ranker
+    assert rank.label("prompt_examples", "humaneval") == "prompt_examples"
