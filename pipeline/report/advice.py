@@ -247,6 +247,16 @@ def _is_tie(row) -> bool:
     return tie is not None and not pd.isna(tie) and bool(tie)
 
 
+def _margin(row) -> str:
+    """The margin in points; an equal pass rate says why the best is best (it spends less)."""
+    m = row["margin"]
+    if m is None or pd.isna(m) or _is_tie(row):
+        return _pct(m)
+    if abs(m) <= adv.TIE_RTOL * abs(row["value"]) + adv.TIE_ATOL:
+        return "0 (same pass rate, spends less)"
+    return _pct(m)
+
+
 def _name(v) -> str:
     return v if isinstance(v, str) and v else "-"
 
@@ -286,7 +296,7 @@ def markdown(advice: Advice, n: int = SHOWN) -> str:
             lines.append(f"| {r['budget']:.4g} | {r['x']:.4g} | {r['best']} | {config} "
                          f"| {_pct(r['value'])} | {ci} | {pb} | {_name(r['runner_up'])}"
                          f"{' (tie)' if _is_tie(r) else ''} | "
-                         f"{_pct(r['margin'])} |")
+                         f"{_margin(r)} |")
         more = f"; and {len(cross) - n} more (advice.json)" if len(cross) > n else ""
         lines += ["", "Crossovers (the best strategy changes at this budget): "
                   + ("; ".join(f"{c['x']:.4g} x ({c['budget']:.4g} {unit}): {c['from']} -> "

@@ -10,6 +10,7 @@ to size that difference from the authors' evaluation.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Optional
 
@@ -167,7 +168,8 @@ def equal_budget_reading(res: dict) -> str:
     head = f"At a budget of {n} ({_size(small)}: {n} samples; {_size(large)}: {k})"
     if p_small is None or p_large is None:
         return head + ", one of the two pass@k is not in the run"
-    higher = ("equal" if p_small["value"] == p_large["value"] else
+    tied = math.isclose(p_small["value"], p_large["value"], rel_tol=1e-9, abs_tol=1e-9)
+    higher = ("equal" if tied else
               f"{_size(small) if p_small['value'] > p_large['value'] else _size(large)} higher")
     return (f"{head}, pass@{n} of {_size(small)} {_pct(p_small)} % against pass@{k} of "
             f"{_size(large)} {_pct(p_large)} %: {higher}")

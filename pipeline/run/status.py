@@ -25,7 +25,7 @@ def status(run_dir: str) -> Status:
     A benchmark whose problems table is not built yet has no shards to count.
     """
     rundir = RunDir(run_dir)
-    config = rundir.load_config()
+    config = rundir.load_config(counts_only=True)  # reads imported counts of any benchmark too
     task_ids = {}
     for spec in config.benchmarks:
         path = rundir.problems_path(spec.name)

@@ -112,6 +112,8 @@ def test_counts_of_a_benchmark_outside_the_registry_are_imported_and_advised_end
     assert best.loc[8e12, "value"] == pytest.approx(1.0)
     assert best.loc[8e12, "runner_up_value"] == pytest.approx(1 / 3)
     assert (run / "advice" / "frontier-livecodebench-tests.png").exists()
+    result = runner.invoke(app, ["status", str(run)])
+    assert result.exit_code == 0, result.output
 
 
 def test_import_counts_with_a_bad_row_exits_2_naming_file_and_line(tmp_path):

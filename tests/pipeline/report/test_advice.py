@@ -95,3 +95,21 @@ def test_each_benchmark_is_priced_at_its_own_seconds_per_sample():
     secs = {("m", "humaneval"): 2.0, ("m", "mbpp"): 20.0}
     costs, _ = advice.unit_costs("gpu-seconds", ["m"], ["humaneval", "mbpp"], {}, secs, {}, {})
     assert costs == {("m", "humaneval"): 2.0, ("m", "mbpp"): 20.0}
+
+
+def test_the_markdown_says_when_the_runner_up_ties_and_when_the_best_only_spends_less():
+    import numpy as np
+
+    from pipeline.reduce import advise as adv
+
+    m = adv.ModelData.from_counts("m", np.full(20, 10), np.arange(20) % 2)
+    t, c = adv.advise("he", [m], {"m": 1.0}, budgets=[2.0], n_boot=10)
+    row = advice.markdown(advice._collect([t], [c], [])).splitlines()
+    assert any("| single m | 0 (same pass rate, spends less) |" in r for r in row)
+    counts = np.random.default_rng(1).integers(0, 11, 12)
+    a = adv.ModelData.from_counts("a", np.full(12, 10), counts)
+    b = adv.ModelData.from_counts("b", np.full(12, 10), counts.copy())
+    t, c = adv.advise("he", [a, b], {"a": 1.0, "b": 1.0}, budgets=[2.0], n_boot=10,
+                      mixes=False, cascades=False, early_stopping=False)
+    text = advice.markdown(advice._collect([t], [c], []))
+    assert "| single b (tie) | 0.0 |" in text and "| 0.50 |" in text
