@@ -12,6 +12,7 @@ from typing import Optional
 import typer
 
 from pipeline.benchmarks import DataError
+from pipeline.reduce.held import N_SUBSETS
 
 app = typer.Typer(
     add_completion=False,
@@ -62,6 +63,12 @@ def _count_unjudgeable(run_dir: str) -> int:
     return int(counts["unjudgeable"].sum()) if "unjudgeable" in counts else 0
 
 
+#: `reduce --rank-subsets` and `advise --rank-subsets` (pipeline.reduce.held.N_SUBSETS)
+RANK_SUBSETS = typer.Option(
+    N_SUBSETS, help="random k-subsets per problem and k for rankers whose scores depend on the samples "
+    "held (output/dual agreement) where enumerating the subsets is not tractable")
+
+
 @app.command()
 def reduce(
     run_dir: str = typer.Argument(..., help="run directory (samples/, verdicts/, scores/)"),
@@ -73,9 +80,7 @@ def reduce(
     exclude_errors: bool = typer.Option(
         False, "--exclude-errors", help="leave samples with a sandbox `error` verdict out of the "
         "curves (default: refuse them; `resume` re-executes them)"),
-    rank_subsets: int = typer.Option(
-        200, help="random k-subsets per problem and k for rankers whose scores depend on the "
-        "samples held (output/dual agreement) where enumerating the subsets is not tractable"),
+    rank_subsets: int = RANK_SUBSETS,
 ) -> None:
     """Reduce a run: curves.parquet, Markdown/CSV tables and PNG/SVG figures."""
     import warnings
@@ -164,9 +169,7 @@ def advise(
     exclude_errors: bool = typer.Option(
         False, "--exclude-errors", help="leave samples with a sandbox `error` verdict out, as "
         "`reduce --exclude-errors` does (default: refuse them; `resume` re-executes them)"),
-    rank_subsets: int = typer.Option(
-        200, help="random k-subsets per problem and k for rankers whose scores depend on the "
-        "samples held (output/dual agreement) where enumerating the subsets is not tractable"),
+    rank_subsets: int = RANK_SUBSETS,
 ) -> None:
     """The best strategy per budget: single models, mixes, cascades, early stopping; ranked
     choice vs greedy without tests. Writes RUN_DIR/advice.parquet and RUN_DIR/advice/."""

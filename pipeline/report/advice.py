@@ -302,7 +302,7 @@ def markdown(advice: Advice, n: int = SHOWN) -> str:
                   + ("; ".join(f"{c['x']:.4g} x ({c['budget']:.4g} {unit}): {c['from']} -> "
                                f"{c['to']}" for _, c in cross.head(n).iterrows()) or "none")
                   + more, ""]
-    lines += [f"- {note}" for note in advice.notes]
+    lines += [f"- {note}" for note in advice.notes] + ([""] if advice.notes else [])
     return "\n".join(lines) + "\n"
 
 
