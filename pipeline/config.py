@@ -7,10 +7,9 @@ packages that own them (workers, sandbox, cost model), so this module stays impo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal, Optional
-
-import re
 
 import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
@@ -59,8 +58,9 @@ class Subset(_Strict):
     limit: Optional[int] = Field(default=None, ge=1)
 
 
-#: a benchmark's name where any benchmark is allowed (imported counts): it names folders
-BENCHMARK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: a model's or benchmark's name where it is not looked up in a registry (imported counts):
+#: it names folders of the run directory
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class BenchmarkSpec(_Strict):
@@ -87,7 +87,7 @@ class BenchmarkSpec(_Strict):
         from pipeline.benchmarks import REGISTRY
 
         if (info.context or {}).get("counts_only"):
-            if not BENCHMARK_NAME.match(value):
+            if not NAME.match(value):
                 raise ValueError(f"benchmark name {value!r} must be letters, digits, '.', '_' "
                                  "or '-', starting with a letter or digit")
         elif value.lower() not in REGISTRY:

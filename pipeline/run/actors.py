@@ -216,9 +216,9 @@ def actor_spec(kind: str, config, model: str | None = None, run_root: str | None
     config.
 
     `model` names the generator model for kind "generate"; `run_root` the run directory, whose
-    copies of the generated-test files the probe actors read (`generated_tests.freeze`). A ranker that is one of the
-    generator models (same weights and engine) scores on that model's generate actors instead
-    (`colocated_ranker`), so no second copy of the weights is loaded.
+    copies of the generated-test files the probe actors read (`generated_tests.freeze`). A
+    ranker that is one of the generator models (same weights and engine) scores on that model's
+    generate actors instead (`colocated_ranker`), so no second copy of the weights is loaded.
     """
     if kind == "generate":
         spec = next(m for m in config.models if m.name == model)

@@ -32,10 +32,10 @@ import numpy as np
 import pyarrow as pa
 
 import schemas
+from pipeline.config import NAME
 from pipeline.run import storage
 
 FIELDS = ("model", "benchmark", "task_id", "n", "c")
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 #: evalplus's status of a passing solution.
 EVALPLUS_PASS = "pass"
 

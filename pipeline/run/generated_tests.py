@@ -31,15 +31,23 @@ from pipeline.run.importers import match_prompt
 
 @dataclass(frozen=True)
 class GeneratedTests:
-    """A problem's model-written tests: distinct asserts in first-seen order, with the number
-    of test samples that wrote each (CodeT's test-case frequency)."""
+    """A problem's model-written tests: distinct asserts in first-seen order, and per test
+    sample the indices (into `tests`) of the asserts it contributed."""
 
     task_id: str
     tests: tuple[str, ...]
-    counts: tuple[int, ...]
-    samples: int = 0  # test samples the model wrote for the problem (what they cost)
-    #: per test sample, the indices (into `tests`) of the asserts it contributed
-    written: tuple[tuple[int, ...], ...] = ()
+    written: tuple[tuple[int, ...], ...]
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        """How many times each test was written (CodeT's test-case frequency)."""
+        seen = Counter(i for w in self.written for i in w)
+        return tuple(seen[i] for i in range(len(self.tests)))
+
+    @property
+    def samples(self) -> int:
+        """Test samples the model wrote for the problem (what they cost)."""
+        return len(self.written)
 
     def pool(self):
         """The `pipeline.rank.base.TestPool` of these tests (who wrote which)."""
@@ -76,15 +84,11 @@ def read_generated_tests(path: str | Path, problems: dict[str, dict],
         if task_id in out:
             raise DataError(f"{where}: a second line for {task_id}")
         entry = problems[task_id].get("entry_point") or ""
-        freq: Counter[str] = Counter()
         cases = [codet_test_cases(sample, entry)[:limit] for sample in samples]
-        for case in cases:
-            freq.update(case)
-        tests = tuple(freq)  # Counter keeps first-seen order
+        tests = tuple(dict.fromkeys(t for case in cases for t in case))  # first-seen order
         index = {t: i for i, t in enumerate(tests)}
-        out[task_id] = GeneratedTests(task_id, tests, tuple(freq[t] for t in tests),
-                                      len(samples), tuple(tuple(index[t] for t in case)
-                                                          for case in cases))
+        out[task_id] = GeneratedTests(task_id, tests, tuple(tuple(index[t] for t in case)
+                                                            for case in cases))
     return out
 
 
@@ -114,6 +118,7 @@ def for_benchmarks(files: dict[str, str], benchmarks: list[dict],
 
 
 def sha256(path: str | Path) -> str:
+    """The file's SHA-256, hex (read in 1 MiB blocks)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -163,11 +168,8 @@ def load_frozen(uri: str) -> dict[str, GeneratedTests]:
         data = json.loads(storage.read_text(uri))
         out = {}
         for tid, t in data["tasks"].items():
-            written = tuple(tuple(int(i) for i in w) for w in t["written"])
-            counts = Counter(i for w in written for i in w)
             out[tid] = GeneratedTests(tid, tuple(t["tests"]),
-                                      tuple(counts[i] for i in range(len(t["tests"]))),
-                                      len(written), written)
+                                      tuple(tuple(int(i) for i in w) for w in t["written"]))
         return out
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{uri}: not a readable copy of generated tests ({exc}); delete it "
