@@ -157,6 +157,17 @@ class Ranker:
         samples' KEY rows, the SubsetScorer in those rows' order)."""
         raise NotImplementedError(f"{self.name} is not set-dependent")
 
+    def all_held(self, inputs: RankInputs, rows: pd.DataFrame) -> pd.DataFrame:
+        """`scores` of a set-dependent ranker, from its SubsetScorer (one definition of the
+        score): each of `rows` (KEY columns) scored with every usable sample of its problem
+        held; a sample that `subsets` leaves out is not usable."""
+        parts = [held.assign(score=scorer.scores(np.ones((1, len(held)), dtype=bool),
+                                                 len(held), None)[0])
+                 for _, held, scorer in self.subsets(inputs) if len(held)]
+        scored = pd.concat(parts) if parts else pd.DataFrame(columns=KEY + ["score"])
+        out = rows[KEY].merge(scored, on=KEY, how="left")
+        return frame(out, self.name, out["score"].fillna(0.0), out["score"].notna())
+
     def scores(self, inputs: RankInputs) -> pd.DataFrame:
         raise NotImplementedError
 
@@ -189,13 +200,6 @@ def exec_cost(probed: pd.DataFrame, name: str) -> pd.DataFrame:
     out = secs.groupby(["model", "benchmark"], sort=True)["exec_seconds"].mean().reset_index()
     out["ranker"] = name
     return out
-
-
-def group_sizes(probed: pd.DataFrame, labels) -> np.ndarray:
-    """For each sample, how many samples of its (model, benchmark, problem) share its label."""
-    lab = pd.Series(labels, index=probed.index, name="_label")
-    keys = [probed["model"], probed["benchmark"], probed["task_id"], lab]
-    return lab.groupby(keys, sort=False).transform("size").to_numpy(dtype=np.float64)
 
 
 def outcome_label(outcomes) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.rank.base import (COST_COLUMNS, KEY, RankInputs, Ranker, TestPool, exec_cost,
-                                frame, group_sizes, problems)
+                                problems)
 
 #: fixed seed of the random test hashes that identify groups inside a subset
 _HASH_SEED = 20221021
@@ -104,15 +104,7 @@ class DualAgreement(Ranker):
     set_dependent = True
 
     def scores(self, inputs: RankInputs) -> pd.DataFrame:
-        probed = inputs.probe_set(self.needs)
-        bits = [passed_tests(m) for m in probed["matches"]]
-        weighted = np.zeros(len(bits))
-        for i, (b, bench, task) in enumerate(zip(bits, probed["benchmark"], probed["task_id"])):
-            pool = _pool_for(inputs, bench, task, b.size) if b.size else None
-            w = np.ones(b.size) if pool is None else pool.weights
-            weighted[i] = w[b].sum()
-        sizes = group_sizes(probed, [b.tobytes() for b in bits])
-        return frame(probed, self.name, weighted * np.sqrt(sizes))
+        return self.all_held(inputs, inputs.probe_set(self.needs))
 
     def subsets(self, inputs: RankInputs) -> Iterator[tuple]:
         for (model, bench, task), rows in problems(inputs.probe_set(self.needs)):

@@ -17,14 +17,8 @@ from typing import Iterator, Optional
 import numpy as np
 import pandas as pd
 
-from pipeline.rank.base import (KEY, RankInputs, Ranker, frame, group_sizes, outcome_label,
-                                problems)
+from pipeline.rank.base import KEY, RankInputs, Ranker, outcome_label, problems
 from pipeline.rank.nll import NLL
-
-
-def cluster_sizes(probed: pd.DataFrame) -> np.ndarray:
-    """Per sample: the number of samples of its problem with exactly its outcomes."""
-    return group_sizes(probed, [outcome_label(o) for o in probed["outcomes"]])
 
 
 class OutputScorer:
@@ -55,8 +49,7 @@ class OutputAgreement(Ranker):
     set_dependent = True
 
     def scores(self, inputs: RankInputs) -> pd.DataFrame:
-        probed = inputs.probe_set(self.needs)
-        return frame(probed, self.name, cluster_sizes(probed))
+        return self.all_held(inputs, inputs.probe_set(self.needs))
 
     def subsets(self, inputs: RankInputs) -> Iterator[tuple]:
         for key, rows in problems(inputs.probe_set(self.needs)):
@@ -73,8 +66,8 @@ class OutputAgreementNLL(OutputAgreement):
         return super().applies(inputs) and NLL().applies(inputs)
 
     def _joined(self, inputs: RankInputs) -> pd.DataFrame:
-        """The probed samples with the NLL score, usability and NLL order (0 = lowest NLL,
-        equal NLLs share a place) within their problem."""
+        """The probed samples with the NLL score, its usability and `tiebreak`, in (0, 1):
+        higher for a lower NLL within the problem, equal for equal NLLs."""
         probed = inputs.probe_set(self.needs)
         nll = NLL().scores(inputs)
         nll = nll[nll["ranker"] == nll["ranker"].min()]
@@ -85,11 +78,6 @@ class OutputAgreementNLL(OutputAgreement):
         span = both.groupby(problem)["score"].transform("size").to_numpy(dtype=np.float64) + 1
         both["tiebreak"] = 1.0 - place.to_numpy() / span  # in (0, 1): lower NLL, higher
         return both
-
-    def scores(self, inputs: RankInputs) -> pd.DataFrame:
-        both = self._joined(inputs)
-        return frame(both, self.name, cluster_sizes(both) + both["tiebreak"].to_numpy(),
-                     both["usable"])
 
     def subsets(self, inputs: RankInputs) -> Iterator[tuple]:
         both = self._joined(inputs)
