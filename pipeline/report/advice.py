@@ -27,7 +27,7 @@ import pandas as pd
 
 import schemas
 from pipeline.reduce import advise as adv
-from pipeline.reduce import counts
+from pipeline.reduce import counts, held
 
 UNITS = ("flops", "gpu-seconds", "dollars")
 #: Paper mode's Table 1 -> cost per sample: TFLOPs -> FLOPs; wall seconds for ~1k samples on a
@@ -117,13 +117,12 @@ def unit_costs(unit: str, models, benchmarks, flops, secs, prices: Mapping[str, 
 # -- sources ---------------------------------------------------------------------------------------
 def advise_run(run_dir: str | Path, *, unit: str = "flops", prices: Mapping[str, Any] = None,
                budgets=None, n_boot: int = 200, seed: int = 0, ci: float = 0.95,
-               exclude_errors: bool = False, rank_subsets: Optional[int] = None,
+               exclude_errors: bool = False, rank_subsets: int = held.N_SUBSETS,
                **strategy_options) -> Advice:
     """The advice for every benchmark of a run directory, with tests and (if it has scores,
     probes or greedy samples) without. The run is read as the reducer reads it
     (`pipeline.reduce.run_data.RunData`): sandbox `error` verdicts are refused unless
     `exclude_errors`, and rank-scores are the reducer's (`rank_subsets`, `seed`)."""
-    from pipeline.reduce import held
     from pipeline.reduce.cost import curve_costs
     from pipeline.reduce.joined import JoinError
     from pipeline.reduce.ranked import RankedError
@@ -136,14 +135,13 @@ def advise_run(run_dir: str | Path, *, unit: str = "flops", prices: Mapping[str,
         costs = run.costs
     except (RunDataError, JoinError, RankedError) as exc:
         raise adv.AdviceError(str(exc)) from None
-    subsets = held.N_SUBSETS if rank_subsets is None else int(rank_subsets)
     benchmarks = sorted(frame["benchmark"].unique())
     models = sorted(frame["model"].unique())
     priced = curve_costs([(m, b) for m in models for b in benchmarks], costs, run.samples)
     flops = {key: p["flops"].value for key, p in priced.items()}
     secs = {key: p["time"].value for key, p in priced.items()}
     tables, curves, notes = [], [], []
-    data = {b: counts.model_data(frame, b, rk, rank_subsets=subsets, seed=seed)
+    data = {b: counts.model_data(frame, b, rk, rank_subsets=rank_subsets, seed=seed)
             for b in benchmarks}
     exec_s = {(m, b): s for b in benchmarks for m, s in data[b][1]["exec_seconds"].items()}
     gpus = {m: run.gpus_per_replica(m) for m in models}
@@ -252,7 +250,7 @@ def _margin(row) -> str:
     m = row["margin"]
     if m is None or pd.isna(m) or _is_tie(row):
         return _pct(m)
-    if abs(m) <= adv.TIE_RTOL * abs(row["value"]) + adv.TIE_ATOL:
+    if abs(m) <= adv.tie_tol(row["value"]):
         return "0 (same pass rate, spends less)"
     return _pct(m)
 

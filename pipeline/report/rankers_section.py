@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import pandas as pd
 
+from pipeline.rank import reads_hidden_tests
 from pipeline.report.reproduction import fmt_point as _fmt, point as _value
 
 #: rankers in the order the tables show them; NLL rankers are named after their scoring model
@@ -55,13 +56,6 @@ def fmt_held(p) -> str:
     if p is None:
         return "n/a"
     return _fmt(p) + (" exact" if p.get("se") is None else f" ± {p['se']:.2f} MC")
-
-
-def upper_bound(ranker: str, bench: str) -> bool:
-    """The ranker reads `bench`'s hidden tests (`pipeline.rank.reads_hidden_tests`)."""
-    from pipeline import rank
-
-    return rank.reads_hidden_tests(ranker, bench)
 
 
 def codegen_rankers(run_dir: str, codet_file: Path, test_file: Path,
@@ -244,8 +238,8 @@ def section(codegen: Optional[dict], smol: Optional[dict], command: str) -> list
                 + " | oracle (pass@k) |",
                 "|---|---|---|---|---|---|---|---|"]
         for bench, b in smol["benchmarks"].items():
-            cells = [fmt_held(b["pick"].get(x)) + (" (upper bound)" if upper_bound(x, bench)
-                                                   else "")
+            cells = [fmt_held(b["pick"].get(x))
+                     + (" (upper bound)" if reads_hidden_tests(x, bench) else "")
                      for x in ["smollm2-135m", *EXECUTION_RANKERS[:3]]]
             out.append(f"| {bench} | {b['n']} | {_fmt(b['pass1'])} | " + " | ".join(cells)
                        + f" | {_fmt(b['oracle'])} |")
@@ -256,14 +250,15 @@ def section(codegen: Optional[dict], smol: Optional[dict], command: str) -> list
                 "left out of the comparison below and of the advisor.", ""]
         shown = ["smollm2-135m", *EXECUTION_RANKERS[:3]]
         out += [f"- {bench}, k = {b['n']}: "
-                + ci_overlap({x: b["pick"].get(x) for x in shown if not upper_bound(x, bench)})
+                + ci_overlap({x: b["pick"].get(x) for x in shown
+                              if not reads_hidden_tests(x, bench)})
                 + "." for bench, b in smol["benchmarks"].items()]
         out += ["", "Under a wall-time budget with each ranker's cost included (x: budget in "
                 "samples' worth of the model's mean generation time; k: samples it buys once the "
                 "ranker's sandbox seconds are paid; value: rank-score, %):", ""]
         for bench, b in smol["benchmarks"].items():
             for x, frame in b["budget"].items():
-                if frame.empty or upper_bound(x, bench):
+                if frame.empty or reads_hidden_tests(x, bench):
                     continue
                 pts = "; ".join(f"x = {r.x:.3f}: k = {r.k}, {100 * r.value:.1f}"
                                 for r in frame.itertuples())
