@@ -13,6 +13,9 @@ Times, in the same run:
 Prints both times (and the advisor's CPU time, which other jobs on the machine inflate less than
 its wall time), the ratio and the load average before and after (2 shared cores here: a ratio
 measured under load says so). Run: .venv/bin/python bench/advise_speed.py
+
+Writes its result as its row of docs/benchmarks.md (bench/record.py); --no-record or
+BUDGET_REALLOC_BENCH_NO_RECORD=1 leaves the page alone.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from bench.record import add_no_record, command_line, record  # noqa: E402
 from pipeline.reduce import advise  # noqa: E402
 
 #: The paper's Table 1, TFLOPs per forward pass.
@@ -89,6 +93,7 @@ def main(argv=None) -> None:
     ap.add_argument("--n-boot", type=int, default=200)
     ap.add_argument("--loop-budgets", type=int, default=6)
     ap.add_argument("--seed", type=int, default=0)
+    add_no_record(ap)
     args = ap.parse_args(argv)
     load_before = os.getloadavg()
     models = make_models(args.problems, args.n, args.seed)
@@ -114,11 +119,16 @@ def main(argv=None) -> None:
           f"({len(table)} advice rows, {len(curves)} curve points)")
     print(f"per-budget loop baseline: {t_loop:8.1f} s  (measured {t_loop_part:.1f} s on "
           f"{pick.size} budgets, extrapolated to {grid.size}; best pass rates only, no bootstrap)")
+    agree = np.nanmax(np.abs(mine - loop_v))
     print(f"ratio: {t_loop / t_vec:.0f}x; best pass rates agree with the loop to "
-          f"{np.nanmax(np.abs(mine - loop_v)):.1e}")
+          f"{agree:.1e}")
     print(f"load average (1, 5, 15 min) before {tuple(round(x, 2) for x in load_before)}, after "
           f"{tuple(round(x, 2) for x in load_after)} on {os.cpu_count()} cores"
           + ("  -> measured under load" if max(load_before[0], load_after[0]) > 1.5 else ""))
+    record("advise_speed", command_line("advise_speed", argv),
+           f"{t_loop / t_vec:.0f}x (advisor {t_vec:.2f} s wall, {c_vec:.2f} s CPU; loop {t_loop:.1f} s, "
+           f"extrapolated from {pick.size} of {grid.size} budgets); best pass rates agree to {agree:.1e}",
+           load_before, load_after, no_record=args.no_record)
 
 
 if __name__ == "__main__":

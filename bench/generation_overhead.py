@@ -18,6 +18,9 @@ shared machine. Ray starts workers at nice 15 by default (`RAY_worker_niceness`)
 sets it to 0 (unless already set) so both paths compete for the CPU on equal terms.
 
     .venv/bin/python bench/generation_overhead.py [--model smollm2-135m] [--n 8] ...
+
+Writes its result as its row of docs/benchmarks.md (bench/record.py); --no-record or
+BUDGET_REALLOC_BENCH_NO_RECORD=1 leaves the page alone.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.record import add_no_record, command_line, record  # noqa: E402
 from workers.engine import EngineConfig, apply_env, cpu_env, is_cpu_build  # noqa: E402
 
 EASY = [2, 7, 23, 28, 29, 30, 34, 42, 45, 53]
@@ -58,7 +62,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--num-cpus", type=int, default=2)
     ap.add_argument("--max-model-len", type=int, default=1024)
+    add_no_record(ap)
     args = ap.parse_args()
+    load_before = os.getloadavg()
 
     engine = EngineConfig(max_model_len=args.max_model_len)
     env = cpu_env(engine, threads=args.num_cpus) if is_cpu_build() else {}
@@ -159,7 +165,13 @@ def main() -> None:
           f"ratio {ac / bc:.3f}")
     print(f"share of the actor round trip spent inside LLM.generate (median): "
           f"{statistics.median(inside):.4f} (the rest is Ray, Arrow and table building)")
-    print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    load_after = os.getloadavg()
+    print(f"load average at the end: {load_after[0]:.2f} on {os.cpu_count()} CPUs")
+    record("generation_overhead", command_line("generation_overhead"),
+           f"actor/bare {a / b:.3f} (goal >= 0.9; {a:.1f} vs {b:.1f} tokens/s, median of {args.rounds} "
+           f"rounds; per engine CPU-second {ac / bc:.3f}; share inside LLM.generate "
+           f"{statistics.median(inside):.4f}); same completions on both paths: {same}",
+           load_before, load_after, no_record=args.no_record)
 
 
 if __name__ == "__main__":

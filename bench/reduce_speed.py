@@ -9,6 +9,9 @@ Times, in the same run:
      (all k, measured in full), and the paper's own rank-score loop (its Figure 7, math.comb)
      measured on a few k and extrapolated to all k (labelled as such).
 Prints both times and the ratio. Run: .venv/bin/python bench/reduce_speed.py
+
+Writes its result as its row of docs/benchmarks.md (bench/record.py); --no-record or
+BUDGET_REALLOC_BENCH_NO_RECORD=1 leaves the page alone.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 import schemas  # noqa: E402
+from bench.record import add_no_record, command_line, record  # noqa: E402
 from pipeline.reduce import metrics  # noqa: E402
 from pipeline.reduce.curves import reduce_tables  # noqa: E402
 
@@ -71,7 +75,9 @@ def main() -> None:
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--rank-ref-ks", type=int, default=2,
                     help="k values on which the paper's rank-score loop is timed")
+    add_no_record(ap)
     args = ap.parse_args()
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     P, n = args.problems, args.n
     samples, verdicts, scores, task, passed, nll, truncated = make_tables(P, n, seed=0)
     ks = np.arange(1, n + 1)
@@ -136,6 +142,11 @@ def main() -> None:
     print(f"full reduce_tables (validation, joins, every metric, all k, CIs): {t_reduce:.3f} s "
           f"wall, {cpu_reduce:.3f} s CPU (goal < 2 s wall: {'met' if t_reduce < 2 else 'NOT met'}"
           f"{'; the machine is loaded' if load > (os.cpu_count() or 1) else ''})")
+    record("reduce_speed", command_line("reduce_speed"),
+           f"pass@k {t_ref_pass / t_pass:.0f}x (max diff {pass_err:.1e}); rank-score@k "
+           f"{t_ref_rank / t_rank:.0f}x extrapolated from {ref_ks.size} k (max diff {rank_err:.1e}); "
+           f"full reduce_tables {t_reduce:.3f} s wall (goal < 2 s: {'met' if t_reduce < 2 else 'NOT met'})",
+           load_before, os.getloadavg() if hasattr(os, "getloadavg") else None, no_record=args.no_record)
 
 
 if __name__ == "__main__":

