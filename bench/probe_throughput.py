@@ -18,6 +18,9 @@ It prints the load average before and after, (samples x probes)/s of each, and t
 and checks that both paths give the same outcomes (timeouts aside).
 
     .venv/bin/python bench/probe_throughput.py [--per-task 2] [--workers 2] [--dedup]
+
+Writes its result as its row of docs/benchmarks.md (bench/record.py); --no-record or
+BUDGET_REALLOC_BENCH_NO_RECORD=1 leaves the page alone.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import schemas  # noqa: E402
+from bench.record import add_no_record, command_line, record  # noqa: E402
 from pipeline.benchmarks import humaneval  # noqa: E402
 from pipeline.run.actors import probe_sets  # noqa: E402
 from pipeline.run.generated_tests import read_generated_tests  # noqa: E402
@@ -62,20 +66,38 @@ def load(per_task: int, tasks: int):
 
 def per_probe_baseline(ex: Executor, problems, samples, sets, timeout: float):
     index = {r["task_id"]: r for r in problems.to_pylist()}
-    jobs = {}
+    jobs, checks = {}, {}
     for i, r in enumerate(samples.to_pylist()):
         for name, probes in sets[("humaneval", r["task_id"])].items():
             for j, p in enumerate(probes):
                 prep = prepare_probes(index[r["task_id"]], r["completion"], name, [p],
                                       ex.config, timeout)
-                jobs[f"{prep.key}\x00{i}\x00{j}"] = prep.job
+                key = f"{prep.key}\x00{i}\x00{j}"
+                jobs[key] = prep.job
+                checks[key] = (r["task_id"], r["sample_idx"], name, j)
     t0 = time.perf_counter()
     results = ex._run_all(jobs, progress=False)
-    return results, time.perf_counter() - t0, len(jobs)
+    return results, time.perf_counter() - t0, len(jobs), checks
 
 
-def plain_and_baseline(args, cfg, problems, samples, sets, checks) -> None:
-    """Runs 1 and 2: the stage path with dedup off, then the per-check baseline."""
+def agreement(table, results, checks) -> tuple[int, int]:
+    """(checks with the same outcome on both paths, checks compared), timeouts on either aside."""
+    stage = {}
+    for r in table.select(["task_id", "sample_idx", "probe_set", "outcomes"]).to_pylist():
+        for j, o in enumerate(r["outcomes"]):
+            stage[(r["task_id"], r["sample_idx"], r["probe_set"], j)] = o
+    same = compared = 0
+    for key, res in results.items():
+        a, b = stage.get(checks[key]), res["outcomes"][0]
+        if a is None or "timeout" in (a, b):
+            continue
+        compared += 1
+        same += a == b
+    return same, compared
+
+
+def plain_and_baseline(args, cfg, problems, samples, sets, checks) -> str:
+    """Runs 1 and 2: the stage path with dedup off, then the per-check baseline; the headline."""
     with Executor(SandboxConfig(dedup=False, **cfg)) as ex:
         t0 = time.perf_counter()
         table = ex.probe(problems, samples, sets, probe_timeout_s=args.probe_timeout)
@@ -84,15 +106,22 @@ def plain_and_baseline(args, cfg, problems, samples, sets, checks) -> None:
               f"{checks / stage_s:.0f} checks/s, {samples.num_rows / stage_s:.1f} samples/s")
         outcomes = [o for row in table.column("outcomes").to_pylist() for o in row]
         print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(_kinds(outcomes).items())))
+        headline = f"stage path {checks / stage_s:.0f} checks/s (dedup off)"
         if not args.no_baseline:
-            results, base_s, n_jobs = per_probe_baseline(ex, problems, samples, sets,
-                                                         args.probe_timeout)
+            results, base_s, n_jobs, keys = per_probe_baseline(ex, problems, samples, sets,
+                                                               args.probe_timeout)
             print(f"baseline (one sandboxed process per check): {base_s:.1f} s, "
                   f"{n_jobs / base_s:.0f} checks/s")
             print(f"ratio stage / baseline (checks/s): {base_s / stage_s:.2f}x")
             base_out = [r["outcomes"][0] for r in results.values()]
             print("baseline outcomes: " + ", ".join(f"{k} {v}" for k, v in
                                                     sorted(_kinds(base_out).items())))
+            same, compared = agreement(table, results, keys)
+            print(f"agreement stage / baseline: {same}/{compared} checks (timeouts aside)")
+            headline = (f"{base_s / stage_s:.2f}x ({checks / stage_s:.0f} vs {n_jobs / base_s:.0f} "
+                        f"checks/s, {checks} checks); agreement {same}/{compared} checks "
+                        f"(timeouts aside)")
+    return headline
 
 
 def main() -> None:
@@ -105,6 +134,7 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true", help="skip the per-probe baseline")
     ap.add_argument("--stage-only", action="store_true",
                     help="only the stage as it runs (dedup on): for the full 164 x 100 timing")
+    add_no_record(ap)
     args = ap.parse_args()
     problems, samples, sets = load(args.per_task, args.tasks)
     checks = sum(len(p) for r in samples.to_pylist()
@@ -115,10 +145,11 @@ def main() -> None:
           f"probe limit {args.probe_timeout} CPU s")
     print("load average before: " + " ".join(f"{x:.2f}" for x in before))
     cfg = dict(workers=args.workers, timeout_s=5.0)
+    headline = []
     if args.stage_only:
         args.dedup, args.no_baseline = True, True
     else:
-        plain_and_baseline(args, cfg, problems, samples, sets, checks)
+        headline.append(plain_and_baseline(args, cfg, problems, samples, sets, checks))
     if args.dedup:
         with Executor(SandboxConfig(dedup=True, **cfg)) as ex:
             t0 = time.perf_counter()
@@ -127,8 +158,12 @@ def main() -> None:
             print(f"stage path, dedup on: {s:.1f} s ({ex.stats.executed} of "
                   f"{ex.stats.executed + ex.stats.dedup_hits} (sample, set) jobs ran), "
                   f"{checks / s:.0f} checks/s")
+            headline.append(f"stage path, dedup on: {checks / s:.0f} checks/s ({s:.1f} s)")
     after = os.getloadavg()
     print("load average after: " + " ".join(f"{x:.2f}" for x in after))
+    record("probe_throughput", command_line("probe_throughput"),
+           f"{samples.num_rows} samples, {checks} checks: " + "; ".join(headline), before, after,
+           no_record=args.no_record)
 
 
 def _kinds(outcomes):
