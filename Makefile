@@ -59,7 +59,7 @@ run: setup
 	$(PY) -m pipeline run $(CONFIG)
 
 # CI (.ci/run) runs `make test`: every test but the full-size forms (marker `full`) of checks it
-# runs on a fixed subset. `make test-full` runs everything, those included (README, "Tests").
+# runs on a fixed subset. `make test-full` runs everything, those included (docs/testing.md).
 test: setup
 	$(PY) -m pytest -q tests -m "not full"
 
@@ -92,7 +92,7 @@ reproduce: setup
 	$(MAKE) reproduce-doc
 
 reproduce-doc:
-	BUDGET_REALLOC_CODET_FILE=$(CODET_FILE) BUDGET_REALLOC_CODET_TESTS=$(CODET_TESTS) $(PY) -m pipeline.report.reproduction --out docs/REPRODUCTION.md
+	BUDGET_REALLOC_CODET_FILE=$(CODET_FILE) BUDGET_REALLOC_CODET_TESTS=$(CODET_TESTS) $(PY) -m pipeline.reproduce.document --out docs/REPRODUCTION.md
 
 # The speed measurements (docs/benchmarks.md): every bench/*.py script (bench/record.py is their
 # shared helper, not a script) with its default arguments;

@@ -38,8 +38,9 @@ import schemas  # noqa: E402
 from bench.record import add_no_record, command_line, record  # noqa: E402
 from pipeline.benchmarks import humaneval  # noqa: E402
 from pipeline.run.actors import probe_sets  # noqa: E402
-from pipeline.run.generated_tests import read_generated_tests  # noqa: E402
-from pipeline.run.importers import read_generations, samples_table  # noqa: E402
+from pipeline.sources.generated_tests import read_generated_tests  # noqa: E402
+from pipeline.run.importers import samples_table  # noqa: E402
+from pipeline.sources.generations import read_generations  # noqa: E402
 from sandbox.config import SandboxConfig  # noqa: E402
 from sandbox.executor import Executor  # noqa: E402
 from sandbox.harness import prepare_probes  # noqa: E402

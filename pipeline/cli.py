@@ -85,15 +85,16 @@ def reduce(
     """Reduce a run: curves.parquet, Markdown/CSV tables and PNG/SVG figures."""
     import warnings
 
+    from pipeline.jobs.reduce import reduce as reduce_job
     from pipeline.run import storage
     from pipeline.reduce.cost import CostError
-    from pipeline.reduce.curves import ReduceError, reduce_run
+    from pipeline.reduce.curves import ReduceError
     from pipeline.reduce.joined import SandboxErrorsExcluded
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SandboxErrorsExcluded)
-            curves = reduce_run(run_dir, ci=ci, n_boot=n_boot, seed=seed,
+            curves = reduce_job(run_dir, ci=ci, n_boot=n_boot, seed=seed,
                                 k_range="full" if full_k else "half",
                                 exclude_errors=exclude_errors, rank_subsets=rank_subsets)
     except (ReduceError, CostError, storage.StorageError) as exc:
@@ -124,21 +125,13 @@ def paper(
     out: Optional[Path] = typer.Option(None, help="also write curves, tables and figures here"),
 ) -> None:
     """Paper mode: the paper's pass@k tables under a fixed budget; where the smaller model wins."""
-    from pipeline.report import paper as paper_mode
-    from pipeline.report import plots
-    from pipeline.run import storage
-    from pipeline.report import markdown
+    from pipeline.jobs.reduce import paper as paper_job
+    from pipeline.reduce.paper import PaperError
 
     try:
-        names = benchmark or paper_mode.benchmarks()
-        for name in names:
-            typer.echo(paper_mode.crossover(name, small, large, budget).describe())
-            if out is not None:
-                curves = paper_mode.paper_curves_table(name)
-                storage.write_table(curves, out / f"curves-{name}.parquet", "curves")
-                markdown.write_tables(curves, out / "tables")
-                plots.draw_all(curves, out / "figures")
-    except paper_mode.PaperError as exc:
+        for line in paper_job(benchmark, small, large, budget, out):
+            typer.echo(line)
+    except PaperError as exc:
         _fail(str(exc))
     if out is not None:
         typer.echo(f"wrote curves-<benchmark>.parquet, tables/ and figures/ under {out}")
@@ -175,40 +168,41 @@ def advise(
     choice vs greedy without tests. Writes RUN_DIR/advice.parquet and RUN_DIR/advice/."""
     import warnings
 
+    from pipeline.jobs.advise import advise as advise_job
+    from pipeline.jobs.advise import advise_paper
     from pipeline.reduce.advise import AdviceError
+    from pipeline.reduce.advise_run import PriceError
     from pipeline.reduce.joined import SandboxErrorsExcluded
     from pipeline.reduce.cost import CostError
+    from pipeline.reduce.paper import PaperError
     from pipeline.report import advice as advice_mod
-    from pipeline.report.paper import PaperError
     from pipeline.run import storage
 
     try:
         if paper is not None:
-            result = advice_mod.paper_advice(paper, paper_budget)
-            target = out
+            result, files = advise_paper(paper, paper_budget, out)
+            target = None if out is None else str(out)
         else:
             if run_dir is None:
                 _fail("give RUN_DIR, or --paper BENCHMARK")
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", SandboxErrorsExcluded)
-                result = advice_mod.advise_run(
-                    run_dir, unit=unit, prices=advice_mod.load_prices(prices),
+                result, files = advise_job(
+                    run_dir, prices=prices, unit=unit,
                     budgets=budget or None, n_boot=n_boot, seed=seed, mixes=mixes,
                     cascades=cascades, early_stopping=early_stopping, mix_size=mix_size,
                     exclude_errors=exclude_errors, rank_subsets=rank_subsets)
             for w in caught:
                 if issubclass(w.category, SandboxErrorsExcluded):
                     typer.echo(str(w.message))
-            target = Path(run_dir)
+            target = run_dir
         if result.table.empty:
             _fail("nothing to advise on: " + "; ".join(result.notes or ["no strategy is defined"]))
         typer.echo(advice_mod.markdown(result))
-        if target is not None:
-            files = advice_mod.write(result, target)
-            typer.echo(f"wrote {target / 'advice.parquet'} and {len(files)} files under "
-                       f"{target / 'advice'}/")
-    except (AdviceError, CostError, PaperError, advice_mod.PriceError,
-            storage.StorageError) as exc:
+        if files:
+            typer.echo(f"wrote {storage.join(target, 'advice.parquet')} and {len(files)} files "
+                       f"under {storage.join(target, 'advice')}/")
+    except (AdviceError, CostError, PaperError, PriceError, storage.StorageError) as exc:
         _fail(str(exc))
 
 
@@ -333,13 +327,13 @@ def run(
 ) -> None:
     """Run a config end to end: generate, execute, score, reduce (continues a matching run dir)."""
     from pipeline import config as config_mod
-    from pipeline.run import orchestrator
+    from pipeline.jobs import evaluate
 
     def start():
         cfg = config_mod.load(config)
         if from_samples is not None:
             _import(cfg, from_samples, model, benchmark, "auto", prompts, False)
-        return orchestrator.run(cfg, progress=progress, in_process=in_process)
+        return evaluate.run(cfg, progress=progress, in_process=in_process)
 
     _run_and_report(start)
 
@@ -351,9 +345,9 @@ def resume(
     in_process: bool = typer.Option(False, "--in-process", help="run every actor in this process, without Ray"),
 ) -> None:
     """Continue a run: only missing or failed shards run again; finished work is kept."""
-    from pipeline.run import orchestrator
+    from pipeline.jobs import evaluate
 
-    _run_and_report(lambda: orchestrator.resume(run_dir, progress=progress, in_process=in_process))
+    _run_and_report(lambda: evaluate.resume(run_dir, progress=progress, in_process=in_process))
 
 
 @app.command()

@@ -64,6 +64,15 @@ class TestPool:
         written[np.arange(rows.size), rows] = 1
         return cls(written)
 
+    @classmethod
+    def of(cls, generated) -> "TestPool":
+        """The pool of a problem's `pipeline.sources.generated_tests.GeneratedTests` (its
+        `tests`, and per test sample the indices of the tests it wrote)."""
+        written = np.zeros((generated.samples, len(generated.tests)), dtype=np.int64)
+        for s, idx in enumerate(generated.written):
+            np.add.at(written[s], list(idx), 1)
+        return cls(written)
+
     @property
     def weights(self) -> np.ndarray:
         return np.asarray(self.written, dtype=np.int64).sum(axis=0)

@@ -1,7 +1,7 @@
 """The budget advisor: for each budget, the best strategy, its uncertainty, the runner-up and the
 crossovers, from per-problem counts.
 
-Role in the pipeline: pure (arrays in, DataFrames out). `pipeline.report.advice` feeds it a run
+Role in the pipeline: pure (arrays in, DataFrames out). `pipeline.reduce.advise_run` feeds it a run
 directory, imported counts or paper mode's tables and writes the outputs; the strategies' exact
 formulas are in `pipeline.reduce.strategies`.
 

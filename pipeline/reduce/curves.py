@@ -1,10 +1,11 @@
-"""The reducer: a run's samples, verdicts and scores -> the `curves` table, Markdown/CSV tables
-and figures.
+"""The reducer: a run's samples, verdicts and scores -> the `curves` table and its side tables.
 
-Role in the pipeline: the last stage. `reduce_tables` is pure (tables in, curves table out);
-`reduce_run` is its edge: it reads RUN_DIR/{samples,verdicts,scores} and RUN_DIR/config.yaml,
-then writes RUN_DIR/curves.parquet, RUN_DIR/tables/*.{md,csv} (with `verdict_statuses`: samples
-per verdict status, `status_counts`) and RUN_DIR/figures/*.{png,svg}.
+Role in the pipeline: the last stage's numbers. `reduce_tables` is pure (tables in, curves table
+out); `reduce_run` reads RUN_DIR/{samples,verdicts,scores} and RUN_DIR/config.yaml and returns
+`Reduced` (the curves, samples per verdict status (`status_counts`) and the cost each budget
+curve used (`priced_costs`)); it writes nothing: `pipeline.report.outputs.write_reduced` writes
+RUN_DIR/curves.parquet, RUN_DIR/tables/*.{md,csv} and RUN_DIR/figures/*.{png,svg}, and
+`pipeline.jobs.reduce` does both.
 
 Curves (metric column of the `curves` schema), one set per (model, benchmark):
 - `pass@k`: unbiased pass@k for k = 1..floor(n/2) by default, as the paper reports (the tail near
@@ -35,6 +36,7 @@ samples out and says how many; `resume` re-executes their shards.
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from typing import Mapping, Optional
 
 import numpy as np
@@ -289,19 +291,27 @@ def status_counts(verdicts: pa.Table) -> pd.DataFrame:
     return counts.reset_index()
 
 
+@dataclass
+class Reduced:
+    """What reducing a run gives: its curves, its samples per verdict status, and the cost per
+    sample each budget curve used (`priced_costs`). `pipeline.report.outputs.write_reduced`
+    writes it into the run directory `root`."""
+
+    root: str
+    curves: pa.Table
+    statuses: pd.DataFrame
+    costs: pd.DataFrame
+
+
 def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int = 0,
                k_range: str = "half", exclude_errors: bool = False,
-               rank_subsets: int = held.N_SUBSETS) -> pa.Table:
-    """Reduce a run directory (a local path or a filesystem URI); writes curves.parquet,
-    tables/ (with costs_<benchmark>: the cost each budget curve used) and figures/ through the
-    same storage layer, and returns the curves.
+               rank_subsets: int = held.N_SUBSETS) -> Reduced:
+    """Reduce a run directory (a local path or a filesystem URI) to numbers; writes nothing.
 
     The run is read through `pipeline.reduce.run_data.RunData` (its tables, config.yaml for
     the costs, and its own copy of the generated tests), so it reduces the same from any
     working directory and machine.
     """
-    from pipeline.report import markdown, plots
-    from pipeline.run import storage
     from pipeline.reduce.run_data import RunData, RunDataError
 
     try:
@@ -315,21 +325,5 @@ def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int 
                            exclude_errors=exclude_errors,
                            probes=data.probes if data.probes.num_rows else None,
                            test_pools=data.test_pools, rank_subsets=rank_subsets)
-    root = data.root
-    storage.write_table(curves, storage.join(root, "curves.parquet"), "curves")
-    priced = priced_costs(data.samples, costs)
-    with storage.local_dir(storage.join(root, "tables")) as tables:
-        markdown.write_tables(curves, tables)
-        statuses = status_counts(data.verdicts)
-        statuses.to_csv(tables / "verdict_statuses.csv", index=False)
-        (tables / "verdict_statuses.md").write_text(
-            markdown.to_markdown(statuses, "samples per verdict status (unjudgeable: the answer "
-                                 "could not be compared outside the sample)"))
-        for bench, frame in priced.groupby("benchmark", sort=True):
-            frame = frame.drop(columns="benchmark")
-            frame.to_csv(tables / f"costs_{bench}.csv", index=False)
-            (tables / f"costs_{bench}.md").write_text(markdown.to_markdown(
-                frame, f"{bench}: cost per sample of each budget curve, and its source"))
-    with storage.local_dir(storage.join(root, "figures")) as figures:
-        plots.draw_all(curves, figures)
-    return curves
+    return Reduced(data.root, curves, status_counts(data.verdicts),
+                   priced_costs(data.samples, costs))

@@ -92,7 +92,9 @@ class RunData:
     @property
     def test_pools(self) -> dict:
         """(benchmark, task_id) -> TestPool of the run's generated tests."""
-        return {key: t.pool() for key, t in self.tests.items()}
+        from pipeline.rank.base import TestPool
+
+        return {key: TestPool.of(t) for key, t in self.tests.items()}
 
     # -- shared readings ----------------------------------------------------------------------
     def joined(self, *, exclude_errors: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,8 +1,8 @@
 """Markdown and CSV tables from the `curves` table: pass@k at k = 1, 10, 100, ... per benchmark,
 pass at budgets 1, 2, 4, ... (normalised), and where a cheaper model beats a costlier one.
 
-Role in the pipeline: called by `pipeline.reduce.curves.reduce_run` (writes RUN_DIR/tables/) and by
-paper mode. Pure functions build DataFrames; `write_tables` is the only one that writes files.
+Role in the pipeline: called by `pipeline.report.outputs` (writes RUN_DIR/tables/ for run, resume, reduce
+and paper mode). Pure functions build DataFrames; `write_tables` is the only one that writes files.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.reduce import metrics
+from pipeline.report.format import pct
 
 BUDGET_METRICS = ("pass_flops", "pass_time")
 #: rank-score under a FLOPs / wall-time budget: one table per ranker
@@ -22,10 +23,6 @@ RANK_BUDGET_METRICS = ("rank_score_flops", "rank_score_time")
 
 def as_frame(curves) -> pd.DataFrame:
     return curves.to_pandas() if isinstance(curves, pa.Table) else curves
-
-
-def _pct(v) -> str:
-    return "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.1f}"
 
 
 def pass_at_k_table(curves, benchmark: str) -> pd.DataFrame:
@@ -137,10 +134,10 @@ def to_markdown(frame: pd.DataFrame, title: str = "") -> str:
             v = row[c]
             if f"{c}_ci_low" in frame.columns and isinstance(v, float) and not np.isnan(v):
                 lo, hi = row[f"{c}_ci_low"], row[f"{c}_ci_high"]
-                ci = f" [{_pct(lo)}, {_pct(hi)}]" if not pd.isna(lo) else ""
-                cells.append(f"{_pct(v)}{ci}")
+                ci = f" [{pct(lo)}, {pct(hi)}]" if not pd.isna(lo) else ""
+                cells.append(f"{pct(v)}{ci}")
             elif isinstance(v, float):
-                cells.append("" if np.isnan(v) else (f"{v:.4g}" if c in _RAW else _pct(v)))
+                cells.append("" if np.isnan(v) else (f"{v:.4g}" if c in _RAW else pct(v)))
             else:
                 cells.append("" if v is None else str(v))
         lines.append("| " + " | ".join(cells) + " |")

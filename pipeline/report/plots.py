@@ -1,6 +1,6 @@
 """The paper's figures from the `curves` table (matplotlib, Agg backend), PNG and SVG.
 
-Role in the pipeline: called by `pipeline.reduce.curves.reduce_run` (RUN_DIR/figures/) and paper mode.
+Role in the pipeline: called by `pipeline.report.outputs` (RUN_DIR/figures/; also paper mode).
 Per benchmark: pass@k vs k, pass_flops vs normalised FLOPs, pass_time vs normalised time (one
 line per model, bootstrap CI bands, greedy pass@1 as a star), rank-score@k vs k per ranker
 next to the model's pass@k (oracle ranking) and random ranking (= pass@1 at every k), and

@@ -9,10 +9,13 @@ table, retry, keep the manifest) -> `actors` (`ExecuteActor.run` holds a `sandbo
 * `shards`       - which shards a run has and where each shard's files live
 * `actors`       - the actor classes that run shards (generate, execute, score) and their factory
 * `scheduler`    - Ray or in-process, behind one interface
-* `orchestrator` - the driver: problems, preflight, streaming stages, retries, reduce
+* `orchestrator` - the driver: preflight, streaming stages, retries, manifest
+* `problems`     - the problems a run holds (a benchmark's table narrowed by the subset)
 * `rundir`       - run directory layout, frozen config, manifest, reconcile from files
 * `storage`      - atomic Parquet I/O on local paths or pyarrow filesystem URIs
-* `importers`    - generations made elsewhere -> a run's samples shards
+* `importers`    - generations made elsewhere (read by `pipeline.sources`) -> a run's samples shards
+* `counts_import` - per-problem counts made elsewhere -> a run directory
+* `generated_tests` - a run's frozen copy of its model-written tests
 * `status`       - per-stage counts from the files (writes nothing)
 * `faults`       - crash points for recovery tests
 """

@@ -1,4 +1,4 @@
-"""Runs a config: build problems, then stream shards generate -> (execute, score), then reduce.
+"""Runs a config's stages: build problems, then stream shards generate -> (execute, score, probe).
 
 Role in the pipeline: the driver. It plans the shards (`pipeline.run.shards`), walks the stage
 table (`pipeline.run.stages`), starts actors (`pipeline.run.actors`) through the scheduler
@@ -22,10 +22,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.benchmarks import get as get_benchmark
 from pipeline.config import ConfigError, RunConfig
-from pipeline.run import actors, stages, storage
+from pipeline.run import actors, stages
 from pipeline.run.faults import crash_point
+from pipeline.run.problems import prepare_problems
 from pipeline.run.rundir import Entry, RunDir
 from pipeline.run.scheduler import ActorDied, CallFailed, InProcessScheduler, RayScheduler
 from pipeline.run.shards import Shard, plan
@@ -40,42 +40,12 @@ class Outcome:
     run_dir: str
     done: dict[str, int] = field(default_factory=dict)  # stage -> shards done
     failed: list[Entry] = field(default_factory=list)
-    reduced: bool = False
+    reduced: bool = False  # set by `pipeline.jobs.evaluate`, which reduces a finished run
     not_reduced: str = ""  # why reduce refused the run (e.g. sandbox error verdicts)
 
 
-# -- problems --------------------------------------------------------------------------------------
-def _select(table: pa.Table, spec) -> pa.Table:
-    subset = spec.subset
-    if subset.task_ids:
-        known = set(table.column("task_id").to_pylist())
-        unknown = [t for t in subset.task_ids if t not in known]
-        if unknown:
-            raise ConfigError(
-                f"benchmarks.{spec.name}.subset.task_ids: unknown task id(s) {unknown[:5]} "
-                f"(ids look like {table.column('task_id')[0].as_py()!r})"
-            )
-        table = table.filter(pc.is_in(table.column("task_id"), value_set=pa.array(subset.task_ids)))
-    if subset.limit:
-        table = table.slice(0, subset.limit)
-    return table
-
-
-def prepare_problems(config: RunConfig, rundir: RunDir) -> dict[str, pa.Table]:
-    """The problems table of each benchmark, built once and kept in the run directory."""
-    out = {}
-    for spec in config.benchmarks:
-        path = rundir.problems_path(spec.name)
-        if storage.exists(path):
-            out[spec.name] = storage.read_table(path, "problems")
-            continue
-        table = _select(get_benchmark(spec.name).load_for(spec), spec)
-        storage.write_table(table, path, "problems")
-        out[spec.name] = table
-    return out
-
-
-def _validated(where: str, model, data: dict) -> None:
+def validated(where: str, model, data: dict) -> None:
+    """`data` as pydantic `model`, or a ConfigError naming each bad field under `where`."""
     from pydantic import ValidationError
 
     try:
@@ -88,24 +58,17 @@ def _validated(where: str, model, data: dict) -> None:
 
 
 def preflight(config: RunConfig) -> None:
-    """Check what the driver can check before any actor starts: sections, model paths."""
-    from pipeline.reduce.cost import ModelCost
+    """Check what the driver can check before any actor starts: engine and sandbox sections,
+    model paths. (The cost sections are the reducer's: `pipeline.jobs.evaluate` checks them.)"""
     from sandbox.config import SandboxConfig
     from workers.engine import EngineConfig
 
     for m in config.models:
-        _validated(f"models.{m.name}.engine", EngineConfig, m.engine)
-        _validated(f"models.{m.name}.cost", ModelCost, m.cost)
+        validated(f"models.{m.name}.engine", EngineConfig, m.engine)
     if config.ranker:
-        _validated("ranker.engine", EngineConfig, config.ranker.engine)
-    _validated("sandbox", SandboxConfig, config.sandbox)
+        validated("ranker.engine", EngineConfig, config.ranker.engine)
+    validated("sandbox", SandboxConfig, config.sandbox)
     _check_model_paths(config)
-    for m in config.models:
-        if m.imported and not m.cost.get("seconds_per_sample"):
-            raise ConfigError(
-                f"models.{m.name}.cost.seconds_per_sample: model {m.name} is imported, so its "
-                "samples carry no generation time; give a time cost per sample (only ratios "
-                "between models matter)")
 
 
 def _check_model_paths(config: RunConfig) -> None:
@@ -361,15 +324,6 @@ class Runner:
                 outcome.done[stage] = outcome.done.get(stage, 0) + 1
             elif e.state == "failed":
                 outcome.failed.append(e)
-        if not outcome.failed:
-            crash_point("reduce")
-            from pipeline.reduce.curves import ReduceError, reduce_run
-
-            try:
-                reduce_run(self.rundir.root, **cfg.reduce)
-                outcome.reduced = True
-            except ReduceError as exc:  # every shard is kept; the message says what to do
-                outcome.not_reduced = str(exc)
         return outcome
 
 

@@ -192,7 +192,7 @@ def test_a_worker_dying_mid_shard_is_replaced_and_its_shard_retried(tmp_path, ti
 
 def test_a_run_in_object_storage_resumes_after_kill_9_and_gives_the_reference_curves(
         tmp_path, tiny_model, humaneval_path, reference, s3_server, s3_run_uri):
-    from pipeline.reduce.curves import reduce_run
+    from pipeline.jobs.reduce import reduce
 
     uri = s3_run_uri
     cfg = write_config(tmp_path / "cfg.yaml", uri, tiny_model, humaneval_path)
@@ -245,7 +245,7 @@ def test_a_run_in_object_storage_resumes_after_kill_9_and_gives_the_reference_cu
     fs, path = storage.resolve(uri)
     pafs.copy_files(path, str(local), source_filesystem=fs,
                     destination_filesystem=pafs.LocalFileSystem())
-    by_uri, by_path = reduce_run(uri, n_boot=50), reduce_run(str(local), n_boot=50)
+    by_uri, by_path = reduce(uri, n_boot=50), reduce(str(local), n_boot=50)
     assert by_uri.equals(by_path) and by_uri.num_rows > 0
     assert storage.read_table(storage.join(uri, "curves.parquet"), "curves").equals(
         storage.read_table(local / "curves.parquet", "curves"))

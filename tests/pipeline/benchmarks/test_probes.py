@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.benchmarks import DataError, apps, humaneval, mbpp
 from pipeline.benchmarks.probes import Probe, codet_test_cases, humaneval_examples, prompt_examples
-from pipeline.run.generated_tests import read_generated_tests
+from pipeline.sources.generated_tests import read_generated_tests
 
 CODET_TESTS = "generations/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl"
 

@@ -104,7 +104,7 @@ def test_the_advisor_and_the_reducer_read_a_run_with_an_error_verdict_alike(tmp_
 
     from pipeline.reduce.advise import AdviceError
     from pipeline.reduce.curves import ReduceError, reduce_run
-    from pipeline.report.advice import advise_run
+    from pipeline.reduce.advise_run import advise_run
 
     samples, verdicts, scores = synthetic_run(n_problems=6, n=8, benchmarks=("mbpp",))
     v = verdicts.to_pandas()
@@ -117,7 +117,7 @@ def test_the_advisor_and_the_reducer_read_a_run_with_an_error_verdict_alike(tmp_
         advise_run(tmp_path, n_boot=0)
     with pytest.warns(UserWarning, match="excluded 1 samples"):
         curves = reduce_run(str(tmp_path), n_boot=0, k_range="full",
-                            exclude_errors=True).to_pandas()
+                            exclude_errors=True).curves.to_pandas()
     with pytest.warns(UserWarning, match="excluded 1 samples"):
         advice = advise_run(tmp_path, n_boot=0, exclude_errors=True, mixes=False,
                             cascades=False, early_stopping=False)

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 import schemas
+from pipeline.jobs.reduce import reduce as reduce_job
 from pipeline.reduce import metrics
 from pipeline.run import storage
 from pipeline.reduce.cost import ModelCost
@@ -175,9 +176,19 @@ def test_a_bad_cost_in_the_config_is_an_error_naming_the_model(tmp_path, tables3
         reduce_run(str(tmp_path), n_boot=0)
 
 
-def test_reduce_run_writes_valid_curves_tables_and_figures(tmp_path, tables3, write_run):
+def test_reduce_run_returns_the_numbers_and_writes_nothing(tmp_path, tables3, write_run):
     write_run(tmp_path, *tables3)
-    curves = reduce_run(str(tmp_path), n_boot=50)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    reduced = reduce_run(str(tmp_path), n_boot=0)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert reduced.curves.num_rows > 0 and reduced.root == str(tmp_path)
+    assert int(reduced.statuses["samples"].sum()) == tables3[1].num_rows
+    assert set(reduced.costs["budget"]) == {"flops", "time"}
+
+
+def test_the_reduce_job_writes_valid_curves_tables_and_figures(tmp_path, tables3, write_run):
+    write_run(tmp_path, *tables3)
+    curves = reduce_job(str(tmp_path), n_boot=50)
     on_disk = storage.read_table(tmp_path / "curves.parquet", "curves")
     assert on_disk.num_rows == curves.num_rows > 0
     assert set(on_disk.column("metric").to_pylist()) >= {"pass_flops", "pass_time", "rank_score"}
@@ -407,14 +418,14 @@ def test_budgeted_rank_score_matches_a_brute_force_enumeration(seed, k_range):
     assert checked >= 8
 
 
-def test_reduce_run_on_a_file_uri_writes_the_same_outputs_as_on_its_path(tmp_path, tables3, write_run,
+def test_the_reduce_job_on_a_file_uri_writes_the_same_outputs_as_on_its_path(tmp_path, tables3, write_run,
                                                                           monkeypatch):
     path_run, uri_run = tmp_path / "by-path", tmp_path / "by-uri"
     write_run(path_run, *tables3)
     write_run(uri_run, *tables3)
     monkeypatch.chdir(tmp_path)
-    by_path = reduce_run(str(path_run), n_boot=20)
-    by_uri = reduce_run(f"file://{uri_run}", n_boot=20)
+    by_path = reduce_job(str(path_run), n_boot=20)
+    by_uri = reduce_job(f"file://{uri_run}", n_boot=20)
     assert by_uri.equals(by_path)
     assert {"pass_flops", "rank_score_flops"} <= set(by_uri.column("metric").to_pylist())  # config costs read
     names = lambda root: sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
@@ -424,7 +435,7 @@ def test_reduce_run_on_a_file_uri_writes_the_same_outputs_as_on_its_path(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["by-path", "by-uri"]  # no stray `file:`
 
 
-def test_reduce_run_on_an_s3_run_dir_gives_the_curves_and_outputs_of_its_local_copy(
+def test_the_reduce_job_on_an_s3_run_dir_gives_the_curves_and_outputs_of_its_local_copy(
         tmp_path, tables3, write_run, s3_run_uri, monkeypatch):
     import pyarrow.fs as pafs
 
@@ -434,8 +445,8 @@ def test_reduce_run_on_an_s3_run_dir_gives_the_curves_and_outputs_of_its_local_c
     pafs.copy_files(str(local), path, source_filesystem=pafs.LocalFileSystem(),
                     destination_filesystem=fs)
     monkeypatch.chdir(tmp_path)
-    by_uri = reduce_run(s3_run_uri, n_boot=20)
-    by_path = reduce_run(str(local), n_boot=20)
+    by_uri = reduce_job(s3_run_uri, n_boot=20)
+    by_path = reduce_job(str(local), n_boot=20)
     assert by_uri.equals(by_path)
     assert {"pass_flops", "pass_time", "rank_score", "rank_score_flops", "rank_score_time"} <= set(
         by_uri.column("metric").to_pylist())  # the config's FLOPs costs were read from the bucket

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from pipeline.reduce import metrics
+from pipeline.jobs.reduce import reduce
 from pipeline.reduce.curves import reduce_run
-from pipeline.report import advice
+from pipeline.reduce.advise_run import advise_run
 from pipeline.run import counts_import as ci
 
 HEADER = "model,benchmark,task_id,n,c\n"
@@ -28,11 +29,11 @@ def test_imported_counts_reduce_to_the_pass_at_k_of_the_counts(tmp_path):
     summary = ci.write_run(ci.read_counts(f), tmp_path / "run",
                            costs={"a": {"flops_per_pass": 1e12}})
     assert summary["samples"] == 30
-    curves = reduce_run(str(tmp_path / "run"), n_boot=0, k_range="full").to_pandas()
+    curves = reduce_run(str(tmp_path / "run"), n_boot=0, k_range="full").curves.to_pandas()
     got = curves[curves.metric == "pass@k"].set_index("k")["value"]
     want = metrics.pass_at_k([10, 10, 10], [3, 0, 10], np.arange(1, 11)).mean(axis=0)
     assert np.allclose(got.loc[np.arange(1, 11)], want)
-    table = advice.advise_run(tmp_path / "run", n_boot=0).table
+    table = advise_run(tmp_path / "run", n_boot=0).table
     assert table.iloc[0]["best_config"] == "a x1"
     assert table.iloc[0]["value"] == pytest.approx(want[0])
 
@@ -51,7 +52,7 @@ def test_counts_of_a_benchmark_outside_the_registry_reduce_to_the_pass_at_k_of_t
     rows = [("lcb-1", 6, 2), ("lcb-2", 6, 0), ("lcb-3", 6, 5)]
     f = _csv(tmp_path, "".join(f"a,livecodebench,{t},{n},{c}\n" for t, n, c in rows))
     ci.write_run(ci.read_counts(f), tmp_path / "run", costs={"a": {"flops_per_pass": 1e12}})
-    curves = reduce_run(str(tmp_path / "run"), n_boot=0, k_range="full").to_pandas()
+    curves = reduce(str(tmp_path / "run"), n_boot=0, k_range="full").to_pandas()
     got = curves[curves.metric == "pass@k"]
     assert set(got["benchmark"]) == {"livecodebench"}
     want = metrics.pass_at_k([6, 6, 6], [2, 0, 5], np.arange(1, 7)).mean(axis=0)

@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from pipeline.rank.base import TestPool
 from pipeline.run.generated_tests import freeze, frozen_path, run_tests
 
 
@@ -53,7 +54,7 @@ def test_the_run_keeps_a_copy_with_the_sources_hash_and_who_wrote_each_test(tmp_
     assert first.tests == (f"assert {f}([1.0]) == 1", f"assert {f}([2.0]) == 2",
                            f"assert {f}([3.0]) == 3")
     assert first.written == ((0, 1), (0,), (2,)) and first.counts == (2, 1, 1)
-    pool = first.pool()
+    pool = TestPool.of(first)
     assert pool.samples == 3 and pool.weights.tolist() == [2, 1, 1]
     assert np.array_equal(pool.written, [[1, 1, 0], [1, 0, 0], [0, 0, 1]])
 
@@ -114,8 +115,8 @@ def test_reduce_reads_the_copy_from_any_working_directory(tmp_path, humaneval_pa
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    got = reduce_run(str(run), n_boot=0, k_range="full").to_pandas()
-    pools = {key: t.pool() for key, t in run_tests(str(run)).items()}
+    got = reduce_run(str(run), n_boot=0, k_range="full").curves.to_pandas()
+    pools = {key: TestPool.of(t) for key, t in run_tests(str(run)).items()}
     want = reduce_tables(samples, verdicts, probes=probes, test_pools=pools, n_boot=0,
                          k_range="full").to_pandas()
     dual = (got.metric == "rank_score") & (got.ranker == "dual_agreement")

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from pipeline import config as config_mod
 from pipeline.run import importers
-from pipeline.run import orchestrator
+from pipeline.jobs import evaluate
 from pipeline.run import storage
 from pipeline.benchmarks import humaneval
 from pipeline.cli import app
-from pipeline.run.importers import ImportFileError, ImportWarning, read_generations
+from pipeline.sources.generations import ImportFileError, ImportWarning, read_generations
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +240,7 @@ def test_run_never_generates_an_imported_model_and_names_the_shard_without_sampl
     with pytest.raises(config_mod.ConfigError,
                        match=r"theirs is imported .* 1 of its shards have no imported samples "
                              r"\(first: theirs/humaneval/sampled-00001.*import-samples"):
-        orchestrator.run(cfg, progress=False)
+        evaluate.run(cfg, progress=False)
 
 
 def test_an_imported_model_cannot_have_greedy_samples(tmp_path, humaneval_path):
@@ -250,14 +250,14 @@ def test_an_imported_model_cannot_have_greedy_samples(tmp_path, humaneval_path):
     with pytest.warns(ImportWarning):
         importers.import_to_run(cfg, f)
     with pytest.raises(config_mod.ConfigError, match=r"no greedy samples; set greedy: false"):
-        orchestrator.run(cfg, progress=False)
+        evaluate.run(cfg, progress=False)
 
 
 def test_an_imported_model_needs_a_time_cost(tmp_path, humaneval_path):
     data = _config(tmp_path, humaneval_path).model_dump()
     data["models"][0]["cost"] = {}
     with pytest.raises(config_mod.ConfigError, match=r"models.theirs.cost.seconds_per_sample"):
-        orchestrator.preflight(config_mod.parse(data))
+        evaluate.check_costs(config_mod.parse(data))
 
 
 def test_prompts_from_the_file_replace_the_run_problems_prompts(tmp_path, humaneval_path, prompts):
@@ -294,7 +294,7 @@ def test_import_then_run_on_an_s3_run_dir_writes_everything_to_the_bucket(
     importers.import_to_run(cfg, f)
     report = json.loads(storage.read_text(storage.join(s3_run_uri, "imports/theirs-humaneval.json")))
     assert report["imported"] == 6
-    outcome = orchestrator.run(cfg, progress=False, in_process=True)
+    outcome = evaluate.run(cfg, progress=False, in_process=True)
     assert outcome.reduced and not outcome.failed
     r = results.load(s3_run_uri)
     assert len(r.samples) == 6 and r.samples.status.notna().all()

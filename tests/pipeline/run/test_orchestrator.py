@@ -81,7 +81,8 @@ def test_sandbox_error_verdicts_stop_reduce_and_resume_re_executes_their_shard(t
     import json
 
     from pipeline import config as config_mod
-    from pipeline.run import importers, orchestrator
+    from pipeline.jobs import evaluate
+    from pipeline.run import importers
 
     cfg = config_mod.parse({
         "run_id": "err", "output_dir": str(tmp_path / "run"), "shard_size": 2,
@@ -93,7 +94,7 @@ def test_sandbox_error_verdicts_stop_reduce_and_resume_re_executes_their_shard(t
     gens.write_text("".join(json.dumps({"task_id": f"HumanEval/{t}", "completion": c}) + "\n"
                             for t in range(4) for c in ("    return 1\n", "    pass\n")))
     importers.import_to_run(cfg, gens)
-    assert orchestrator.run(cfg, progress=False, in_process=True).reduced
+    assert evaluate.run(cfg, progress=False, in_process=True).reduced
     before = results.load(cfg.output_dir).samples.sort_values(["task_id", "sample_idx"])
 
     # the sandbox could not judge one sample of the first shard
@@ -117,7 +118,7 @@ def test_sandbox_error_verdicts_stop_reduce_and_resume_re_executes_their_shard(t
                                 capture_output=True, text=True, timeout=300).stdout
     assert "sandbox errors: 1 verdicts not judged" in status_out
 
-    outcome = orchestrator.resume(cfg.output_dir, progress=False, in_process=True)
+    outcome = evaluate.resume(cfg.output_dir, progress=False, in_process=True)
     assert outcome.reduced
     after = results.load(cfg.output_dir).samples.sort_values(["task_id", "sample_idx"])
     assert (after.status != "error").all()

@@ -7,7 +7,8 @@ import os
 
 from pipeline import config as config_mod
 from pipeline import results
-from pipeline.run import importers, orchestrator, stages, storage
+from pipeline.jobs import evaluate
+from pipeline.run import importers, stages, storage
 from pipeline.run.rundir import RunDir
 
 CODET_TESTS = "generations/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl"
@@ -40,7 +41,7 @@ def test_the_probe_stage_writes_one_row_per_sample_and_set_and_resume_redoes_onl
     gens.write_text("".join(json.dumps({"task_id": f"HumanEval/{t}", "completion": c}) + "\n"
                             for t in range(4) for c in ("    return 1\n", "    return 1\n")))
     importers.import_to_run(cfg, gens)
-    assert orchestrator.run(cfg, progress=False, in_process=True).reduced
+    assert evaluate.run(cfg, progress=False, in_process=True).reduced
     probes = results.load(cfg.output_dir).probes
     assert set(probes.probe_set) == {"prompt_examples", "generated_tests"}
     assert len(probes) == 4 * 2 * 2  # 4 tasks x 2 samples x 2 probe sets
@@ -59,7 +60,7 @@ def test_the_probe_stage_writes_one_row_per_sample_and_set_and_resume_redoes_onl
     assert len(files) == 2
     mtimes = {f: os.stat(f).st_mtime_ns for f in files}
     os.remove(files[1])  # as if the run stopped before this shard's file was written
-    orchestrator.resume(cfg.output_dir, progress=False, in_process=True)
+    evaluate.resume(cfg.output_dir, progress=False, in_process=True)
     assert os.path.exists(files[1])  # the unfinished shard is redone
     assert os.stat(files[0]).st_mtime_ns == mtimes[files[0]]  # the finished one is not
     entries = rundir.read_manifest()

@@ -7,7 +7,7 @@ import pytest
 import schemas
 from pipeline import config
 from pipeline.run import storage
-from pipeline.run.orchestrator import prepare_problems
+from pipeline.run.problems import prepare_problems
 from pipeline.run.rundir import RunDir
 from pipeline.run.shards import plan
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline import config
-from pipeline.run.orchestrator import prepare_problems
+from pipeline.run.problems import prepare_problems
 from pipeline.run.rundir import RunDir
 from pipeline.run.shards import GREEDY_IDX, plan
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import schemas
 from pipeline.run import storage
-from pipeline.run.orchestrator import prepare_problems
+from pipeline.run.problems import prepare_problems
 from pipeline.run.rundir import RunDir
 from pipeline.run.shards import plan
 

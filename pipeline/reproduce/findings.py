@@ -1,7 +1,7 @@
 """Sections 1 and 2 of docs/REPRODUCTION.md as sentences decided by the numbers given: the
 CodeGen-16B run against its published figures, and paper mode's crossovers.
 
-Role in the pipeline: pure wording for `pipeline.report.reproduction` (numbers in, a sentence
+Role in the pipeline: pure wording for `pipeline.reproduce.document` (numbers in, a sentence
 out). Every sentence that states a finding states the comparison or threshold that decides
 it, with the values.
 """
@@ -28,7 +28,7 @@ WHERE = {"every": "at every shared budget", "some": "at some shared budgets only
 def paper_crossovers() -> list:
     """Paper mode's `Crossover` of each smaller Code Llama against 70B, for every benchmark and
     budget (FLOPs, wall time)."""
-    from pipeline.report import paper
+    from pipeline.reduce import paper
 
     return [paper.crossover(bench, small, PAPER_LARGE, budget) for bench in paper.benchmarks()
             for budget in ("flops", "time") for small in PAPER_SMALL]
@@ -72,7 +72,7 @@ def paper_summary(crossovers: list) -> str:
     return ("Budgets are in units of the cheapest model's cost per sample (7B), so one 70B "
             "sample costs " + " or ".join(f"{r:.2f} ({BUDGETS[b]})" for b, r in ratios.items())
             + f". The smaller model is above 70B {found}. The published k are sparse, so between "
-            "them these curves are interpolations (`pipeline.report.paper` also gives the "
+            "them these curves are interpolations (`pipeline.reduce.paper` also gives the "
             "certain bounds).")
 
 

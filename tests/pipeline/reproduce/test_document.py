@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.report import findings, reproduction
+from pipeline.reproduce import document as reproduction
+from pipeline.report import execution
+from pipeline.reproduce import findings
 
 REPO = Path(__file__).resolve().parents[3]
 # SOURCES.md's truncation, written out here on purpose (not imported from the pipeline)
@@ -89,7 +91,7 @@ def test_the_advisors_exact_formulas_agree_with_a_simulation_on_the_slices_real_
         slice_figures):
     import numpy as np
 
-    from pipeline.report import advice_section
+    from pipeline.reproduce import advice as advice_section
 
     c = np.array(list(slice_figures["passes"].values()))
     n = np.full(c.size, slice_figures["n"])
@@ -104,12 +106,12 @@ def test_the_report_reads_a_run_dir_in_object_storage_as_one_on_disk(
         tmp_path, synthetic_run, write_run, s3_run_uri):
     import pyarrow.fs as pafs
 
-    from pipeline.reduce.curves import reduce_run
+    from pipeline.jobs.reduce import reduce
     from pipeline.run import storage
 
     local = tmp_path / "local"
     write_run(local, *synthetic_run(n_problems=4, n=6, benchmarks=("humaneval",)))
-    reduce_run(str(local), n_boot=20)
+    reduce(str(local), n_boot=20)
     fs, path = storage.resolve(s3_run_uri)
     pafs.copy_files(str(local), path, source_filesystem=pafs.LocalFileSystem(),
                     destination_filesystem=fs)
@@ -126,7 +128,7 @@ def _pt(value, lo=None, hi=None):
 
 
 def _crossover(crossover, win_ranges, shared=(1.0, 100.0)):
-    from pipeline.report import paper
+    from pipeline.reduce import paper
 
     return paper.Crossover("humaneval", "flops", "codellama-7b", "codellama-70b", 10.41,
                            crossover, win_ranges, shared)
@@ -180,8 +182,8 @@ def test_the_paper_mode_summary_groups_the_pairs_by_where_the_smaller_model_is_a
 def test_the_time_limit_is_the_runs_sandbox_setting():
     from sandbox.config import SandboxConfig
 
-    assert reproduction.time_limit(SandboxConfig(timeout_s=3)) == "3 s CPU limit per sample"
-    calibrated = reproduction.time_limit(SandboxConfig(timeout_s=4, time_limit_factor=2))
+    assert execution.time_limit(SandboxConfig(timeout_s=3)) == "3 s CPU limit per sample"
+    calibrated = execution.time_limit(SandboxConfig(timeout_s=4, time_limit_factor=2))
     assert "2 x its reference solution's CPU time" in calibrated and "at most 4 s" in calibrated
 
 
@@ -204,7 +206,7 @@ def test_the_wall_time_per_sample_is_over_the_executed_not_the_deduplicated_samp
     (tmp_path / "config.yaml").write_text(config.dump(cfg))
     RunDir(str(tmp_path)).write_manifest({("execute", "s0"): Entry(
         "execute", "s0", "small", "humaneval", "verdicts/x.parquet", "done", seconds=7.0)})
-    stats = reproduction.execution_stats(tmp_path)
+    stats = execution.execution_stats(tmp_path)
     executed = int((~v.cached).sum())
     assert stats["programs_run"] == executed < len(v)
     assert stats["program_wall_seconds"] == pytest.approx(0.2 * executed)
@@ -214,7 +216,7 @@ def test_the_wall_time_per_sample_is_over_the_executed_not_the_deduplicated_samp
 
 
 def test_the_rankers_cis_are_said_to_overlap_only_when_they_share_a_point():
-    from pipeline.report import rankers_section
+    from pipeline.reproduce import rankers as rankers_section
 
     overlap = rankers_section.ci_overlap({"a": _pt(2.0, 0.4, 4.3), "b": _pt(3.6, 0.8, 7.6),
                                           "nll": None})

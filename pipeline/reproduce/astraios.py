@@ -1,7 +1,7 @@
 """The StarCoderBase 1B/3B/7B section of docs/REPRODUCTION.md: the paper's question on one family.
 
 Role in the pipeline: a reader of the `configs/reproduce-astraios.yaml` run directory (import
-reports, curves, verdicts), called by `pipeline.report.reproduction`. It runs nothing except
+reports, curves, verdicts), called by `pipeline.reproduce.document`. It runs nothing except
 `header_effect`, which re-executes in the sandbox the few failing samples whose error is a
 module that the bigcode harness imports in front of every program and this pipeline does not,
 to size that difference from the authors' evaluation.
@@ -16,6 +16,8 @@ from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
+
+from pipeline.report.format import fmt_point, point
 
 MODELS = ("starcoderbase-1b", "starcoderbase-3b", "starcoderbase-7b")
 #: The authors' published pass@1 (%) of these generations, with its source; None: not found in
@@ -38,21 +40,6 @@ COMMAND = ("A=../shared/data/generations/astraios/generations-humanevalsynthesiz
            "$A-$s-fft.json.gz --model starcoderbase-$s\n"
            "done\n"
            ".venv/bin/python -m pipeline run configs/reproduce-astraios.yaml --in-process")
-
-
-def _pct(p: Optional[dict]) -> str:
-    if p is None:
-        return "n/a"
-    return f"{p['value']:.1f} [{p['lo']:.1f}, {p['hi']:.1f}]" if p["lo"] is not None else f"{p['value']:.1f}"
-
-
-def _point(curves: pd.DataFrame, model: str, metric: str, k: int) -> Optional[dict]:
-    c = curves[(curves.model == model) & (curves.metric == metric) & (curves.k == k)]
-    if c.empty:
-        return None
-    row = c.iloc[0]
-    lo = None if pd.isna(row.ci_low) else 100 * row.ci_low
-    return {"value": 100 * row.value, "lo": lo, "hi": None if lo is None else 100 * row.ci_high}
 
 
 def header_effect(run_dir: Path, samples: pd.DataFrame) -> dict[str, Any]:
@@ -97,7 +84,7 @@ def result(run_dir: Path) -> Optional[dict[str, Any]]:
     from pipeline import results
     from pipeline.reduce.run_data import RunData
     from pipeline.report import markdown
-    from pipeline.report.reproduction import execution_stats
+    from pipeline.report.execution import execution_stats
 
     run_dir = Path(run_dir)
     if not (run_dir / "curves.parquet").exists():
@@ -116,8 +103,8 @@ def result(run_dir: Path) -> Optional[dict[str, Any]]:
         "tflops": {m: costs[m].flops() / 1e12 for m in MODELS if m in costs and costs[m].flops()},
         "run_dir": str(run_dir),
         "imports": imports,
-        "pass": {m: {k: _point(curves, m, "pass@k", k) for k in KS} for m in MODELS},
-        "pass_n": {m: _point(curves, m, "pass@k", stats["n_per_task"]) for m in MODELS},
+        "pass": {m: {k: point(curves, m, None, "pass@k", k) for k in KS} for m in MODELS},
+        "pass_n": {m: point(curves, m, None, "pass@k", stats["n_per_task"]) for m in MODELS},
         "budgets": markdown.budget_table(curves, "humaneval", "pass_flops"),
         "crossovers": markdown.crossover_table(curves, "humaneval", "pass_flops"),
         "distinct": {m: float(samples[samples.model == m].groupby("task_id").completion.nunique().mean())
@@ -130,7 +117,7 @@ def result(run_dir: Path) -> Optional[dict[str, Any]]:
 
 def _paper_pass1_ratio() -> float:
     """Code Llama 70B / 7B HumanEval pass@1 in the paper's Table 2 (paper mode's data)."""
-    from pipeline.report import paper
+    from pipeline.reduce import paper
 
     t = paper.load_pass_table()
     t = t[(t.benchmark == "humaneval") & (t.k == 1)].set_index("model").value
@@ -139,7 +126,7 @@ def _paper_pass1_ratio() -> float:
 
 def _paper_headline():
     """Paper mode's HumanEval FLOPs comparison of Code Llama 7B against 70B (a `Crossover`)."""
-    from pipeline.report import paper
+    from pipeline.reduce import paper
 
     return paper.crossover("humaneval", "codellama-7b", "codellama-70b", "flops")
 
@@ -171,14 +158,14 @@ def equal_budget_reading(res: dict) -> str:
     tied = math.isclose(p_small["value"], p_large["value"], rel_tol=1e-9, abs_tol=1e-9)
     higher = ("equal" if tied else
               f"{_size(small) if p_small['value'] > p_large['value'] else _size(large)} higher")
-    return (f"{head}, pass@{n} of {_size(small)} {_pct(p_small)} % against pass@{k} of "
-            f"{_size(large)} {_pct(p_large)} %: {higher}")
+    return (f"{head}, pass@{n} of {_size(small)} {fmt_point(p_small)} % against pass@{k} of "
+            f"{_size(large)} {fmt_point(p_large)} %: {higher}")
 
 
 def headline_reading(cross: pd.DataFrame, paper_c) -> str:
     """This run's smallest-vs-largest pair against paper mode's HumanEval FLOPs pair (7B vs
     70B): where each smaller model is above, and whether the two answers are the same."""
-    from pipeline.report.findings import WHERE, where_above
+    from pipeline.reproduce.findings import WHERE, where_above
 
     row = cross[(cross.smaller == MODELS[0]) & (cross.larger == MODELS[-1])]
     share = float(row.smaller_wins_fraction.fillna(0).iloc[0])
@@ -236,8 +223,8 @@ def section(res: Optional[dict], paper_p1: dict[str, Optional[float]]) -> list[s
             f"the {res['tasks']} problems):", "",
             "| k | " + " | ".join(MODELS) + " |", "|---|" + "---|" * len(MODELS)]
     for k in KS:
-        out.append(f"| {k} | " + " | ".join(_pct(res["pass"][m][k]) for m in MODELS) + " |")
-    out.append(f"| {res['n_per_task']} | " + " | ".join(_pct(res["pass_n"][m]) for m in MODELS)
+        out.append(f"| {k} | " + " | ".join(fmt_point(res["pass"][m][k]) for m in MODELS) + " |")
+    out.append(f"| {res['n_per_task']} | " + " | ".join(fmt_point(res["pass_n"][m]) for m in MODELS)
                + " |")
     out += ["", _authors_and_header(res, paper_p1), "", _flops_intro(res), ""]
     out += markdown.to_markdown(res["budgets"]).rstrip("\n").split("\n")

@@ -1,4 +1,4 @@
-"""What an import of generation files read, kept and left out: the report of `pipeline.run.importers`.
+"""What an import of generation files read, kept and left out (`pipeline.run.importers`, `pipeline.sources`).
 
 `ImportReport.describe()` is printed by `import-samples` / `run --from-samples`, and
 `as_dict()` is written to RUN_DIR/imports/MODEL-BENCHMARK.json, where the reproduction report

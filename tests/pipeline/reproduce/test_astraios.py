@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from pipeline import config
-from pipeline.report import astraios
+from pipeline.reproduce import astraios
 
 # HumanEval/162 needs `hashlib`, which the bigcode harness imports for every program
 TASKS = ["HumanEval/0", "HumanEval/2", "HumanEval/162"]
@@ -21,7 +21,8 @@ FILE = "generations-humanevalsynthesizepython-starcoderbase-{}-fft.json.gz"
 
 @pytest.fixture(scope="module")
 def slice_run(shared_data, humaneval_path, tmp_path_factory) -> Path:
-    from pipeline.run import importers, orchestrator
+    from pipeline.jobs import evaluate
+    from pipeline.run import importers
 
     if shutil.which("bwrap") is None:
         pytest.skip("bubblewrap (the default sandbox) is not installed")
@@ -35,7 +36,7 @@ def slice_run(shared_data, humaneval_path, tmp_path_factory) -> Path:
         for m in astraios.MODELS:
             path = shared_data / "generations" / "astraios" / FILE.format(m.split("-")[-1])
             importers.import_to_run(cfg, path, model=m)
-    outcome = orchestrator.run(cfg, progress=False, in_process=True)
+    outcome = evaluate.run(cfg, progress=False, in_process=True)
     assert not outcome.failed
     return out
 
@@ -81,7 +82,7 @@ def _cross(fractions):
 
 
 def _paper_pair(crossover, win_ranges):
-    from pipeline.report import paper
+    from pipeline.reduce import paper
 
     return paper.Crossover("humaneval", "flops", "codellama-7b", "codellama-70b", 10.41,
                            crossover, win_ranges, (10.41, 676.0))

@@ -1,4 +1,4 @@
-"""The authors' CodeT method (pipeline.report.codet_method), re-expressed on a run's execution,
+"""The authors' CodeT method (pipeline.reproduce.codet_method), re-expressed on a run's execution,
 agrees with the pipeline's dual-agreement ranker on the same inputs."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import schemas
-from pipeline.report import codet_method
+from pipeline.reproduce import codet_method
 from pipeline.rank.base import TestPool
 from pipeline.reduce.curves import reduce_tables
 
@@ -95,7 +95,7 @@ def test_the_authors_method_counts_a_test_once_per_test_sample_that_wrote_it(tmp
 
 
 def test_the_report_says_within_or_outside_the_bar_as_the_two_figures_differ():
-    from pipeline.report import rankers_section
+    from pipeline.reproduce import rankers as rankers_section
 
     bar = rankers_section.AUTHORS_BAR
     limits = {"hidden": 3.0, "probe": 0.2}

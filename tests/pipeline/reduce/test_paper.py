@@ -1,4 +1,4 @@
-"""Specification of paper mode (pipeline.report.paper): the paper's appendix tables -> budget curves."""
+"""Specification of paper mode (pipeline.reduce.paper): the paper's appendix tables -> budget curves."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import schemas
-from pipeline.report import paper
+from pipeline.reduce import paper
 
 
 def test_the_committed_tables_cover_every_benchmark_and_model_of_the_appendix():

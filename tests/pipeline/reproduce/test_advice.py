@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.report import advice_section
+from pipeline.reproduce import advice as advice_section
 
 
 def test_the_monte_carlo_check_covers_every_strategy_and_agrees_within_simulation_error():

@@ -2,8 +2,8 @@
 the reproduction runs, a Monte-Carlo check of the exact formulas on their real counts, and the
 advisor on paper mode's tables against paper mode's own crossovers.
 
-Role in the pipeline: called by `pipeline.report.reproduction` (which owns the document); reads
-run directories through `pipeline.report.advice` and degrades to a "not run yet" line when a
+Role in the pipeline: called by `pipeline.reproduce.document` (which owns the document); reads
+run directories through `pipeline.reduce.advise_run` and degrades to a "not run yet" line when a
 run is missing.
 """
 
@@ -18,6 +18,7 @@ from pipeline.reduce import advise as adv
 from pipeline.reduce import counts as counts_mod
 from pipeline.reduce import strategies as st
 from pipeline.reduce.simulate import simulate
+from pipeline.reduce import advise_run
 from pipeline.report import advice
 from pipeline.reduce.run_data import RunData
 
@@ -77,11 +78,11 @@ def run_part(label: str, run_dir: Path, unit: str, figures: Path, command: str) 
     out = [f"### {label}", "", "```bash", command, "```", ""]
     if not (run_dir / "verdicts").exists():
         return out + [f"Not run yet (`{run_dir}` has no verdicts): run `make reproduce`.", ""]
-    result = advice.advise_run(run_dir, unit=unit, n_boot=1000)
+    result = advise_run.advise_run(run_dir, unit=unit, n_boot=1000)
     written = advice.write(result, run_dir)
     out += advice.markdown(result, n=10).replace("### ", "#### ").splitlines()
     figures.mkdir(parents=True, exist_ok=True)
-    for p in written:
+    for p in map(Path, written):
         if p.suffix == ".png":
             dst = figures / f"advice_{run_dir.name}_{p.stem.removeprefix('frontier-')}.png"
             shutil.copyfile(p, dst)
@@ -105,7 +106,7 @@ def run_part(label: str, run_dir: Path, unit: str, figures: Path, command: str) 
 def paper_lines() -> list[str]:
     """The advisor on paper mode's tables (single models, one pair at a time) next to paper
     mode's own crossover for every benchmark, budget and pair."""
-    from pipeline.report import paper
+    from pipeline.reduce import paper
 
     out = ["| benchmark | budget | pair | paper mode crossover | advise: smaller model best "
            "from | same |", "|---|---|---|---|---|---|"]
@@ -113,11 +114,11 @@ def paper_lines() -> list[str]:
         for budget in ("flops", "time"):
             raw = paper._costs_for(budget, None)
             cheapest = min(raw[m] for m in paper.pass_curves(bench) if m in raw) * \
-                advice.PAPER_SCALE[budget]
+                advise_run.PAPER_SCALE[budget]
             for small in ("codellama-7b", "codellama-13b"):
                 ref = paper.crossover(bench, small, "codellama-70b", budget).crossover
                 got = adv.last_crossover_to(
-                    advice.paper_advice(bench, budget, [small, "codellama-70b"]).table,
+                    advise_run.paper_advice(bench, budget, [small, "codellama-70b"]).table,
                     f"single {small}")
                 got = None if got is None else got / cheapest
                 same = (ref is None and got is None) or (

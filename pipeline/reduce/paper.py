@@ -1,7 +1,7 @@
 """Paper mode: the paper's own pass@k tables -> budget-normalised curves and crossovers.
 
 Role in the pipeline: a check of the reducer's budget logic against the published numbers, with
-no run at all. `pipeline/report/data/paper_pass_at_k.csv` holds Hassid et al. 2024's Appendix B tables
+no run at all. `pipeline/reduce/data/paper_pass_at_k.csv` holds Hassid et al. 2024's Appendix B tables
 (pass@k at selected k per model and benchmark) and `paper_table1.csv` its Table 1 costs. The
 paper computed its curves from every k; only selected k are published, so pass@k between them
 is interpolated linearly in log k ("loglinear", the default), or bounded by the nearest

@@ -3,7 +3,7 @@
 Role in the pipeline: a reader of two finished runs, the CodeGen-16B run with the probe stage
 (`configs/reproduce-codegen16b-probes.yaml`: prompt examples and CodeT's generated tests) and
 the SmolLM2 run (prompt examples, NLL), plus CodeT's two files for the authors' own method
-(`pipeline.report.codet_method`). It runs nothing.
+(`pipeline.reproduce.codet_method`). It runs nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Optional
 import pandas as pd
 
 from pipeline.rank import reads_hidden_tests
-from pipeline.report.reproduction import fmt_point as _fmt, point as _value
+from pipeline.report.format import fmt_point as _fmt, point as _value
 
 #: rankers in the order the tables show them; NLL rankers are named after their scoring model
 EXECUTION_RANKERS = ("output_agreement", "output_agreement+nll", "prompt_examples",
@@ -63,7 +63,7 @@ def codegen_rankers(run_dir: str, codet_file: Path, test_file: Path,
     """The CodeGen-16B figures: random (pass@1), each ranker's pick of 1 of n, oracle (pass@n),
     and the authors' method on the same execution results."""
     from pipeline import results
-    from pipeline.report import codet_method
+    from pipeline.reproduce import codet_method
 
     r = results.load(run_dir)
     curves = r.curves
@@ -132,7 +132,7 @@ def authors_comparison(authors: dict, ours: dict, limits: dict[str, float]) -> s
     diff = abs(ours["value"] - authors["top1"])
     verdict = "within" if diff <= AUTHORS_BAR else "outside"
     return (
-        "The authors' method on the same two files (`pipeline.report.codet_method`: "
+        "The authors' method on the same two files (`pipeline.reproduce.codet_method`: "
         "CodeT's `solution_extract`, the first 5 asserts of each test sample counted per "
         "distinct string, its agreement and top-1 evaluation, step by step) gives "
         f"**{authors['top1']:.2f} %** against the pipeline's dual-agreement pick of "

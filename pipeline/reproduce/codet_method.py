@@ -28,7 +28,7 @@ import pandas as pd
 
 from pipeline.benchmarks.base import read_jsonl
 from pipeline.benchmarks.probes import CODET_STOP, codet_test_cases
-from pipeline.run.importers import match_prompt
+from pipeline.sources.generations import match_prompt
 
 
 def solution_extract(content: str) -> str:

@@ -3,9 +3,9 @@
 Role in the pipeline: a reader of finished run directories (curves, verdicts, manifest) and of
 paper mode; it runs nothing itself except `slice_figures`, the small CodeGen-16B slice that the
 report embeds and the test suite recomputes, through the same path as the full run
-(`importers.import_to_run` -> `orchestrator.run` -> reduce).
+(`importers.import_to_run` -> `pipeline.jobs.evaluate.run`: stages, reduce, outputs).
 
-    python -m pipeline.report.reproduction --out docs/REPRODUCTION.md     # after the runs of `make reproduce`
+    python -m pipeline.reproduce.document --out docs/REPRODUCTION.md     # after the runs of `make reproduce`
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.report import astraios
-from pipeline.report.findings import (CODEGEN_PAPER, SOURCES_FIGURES, execution_line,
+from pipeline.report.execution import execution_stats
+from pipeline.report.format import fmt_point, point
+from pipeline.reproduce import astraios
+from pipeline.reproduce.findings import (CODEGEN_PAPER, SOURCES_FIGURES, execution_line,
                                       paper_comparison, paper_crossovers, paper_result,
                                       prompt_comparison, sources_check, stop_list)
 
@@ -34,7 +36,7 @@ CODET_TESTS = Path(os.environ.get(
     "BUDGET_REALLOC_CODET_TESTS",
     REPO.parent / "shared/data/generations/"
     "codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl"))
-#: The slice the report embeds and tests/pipeline/test_import_reproduction.py recomputes.
+#: The slice the report embeds and tests/pipeline/reproduce/test_document.py recomputes.
 SLICE_TASKS = ("HumanEval/0", "HumanEval/2", "HumanEval/10", "HumanEval/23", "HumanEval/53")
 SLICE_N = 10
 
@@ -46,70 +48,9 @@ def _curves(run_dir: Path) -> pd.DataFrame:
     return results.load(str(run_dir)).curves
 
 
-def point(curves: pd.DataFrame, model: str, bench: str, metric: str, k: int, ranker=None):
-    c = curves[(curves.model == model) & (curves.benchmark == bench) & (curves.metric == metric)
-               & (curves.k == k)]
-    if ranker is not None:
-        c = c[c.ranker == ranker]
-    if c.empty:
-        return None
-    row = c.iloc[0]
-    se = row.get("mc_se")
-    return {"value": 100 * row.value,
-            "lo": None if pd.isna(row.ci_low) else 100 * row.ci_low,
-            "hi": None if pd.isna(row.ci_high) else 100 * row.ci_high,
-            "se": None if se is None or pd.isna(se) else 100 * float(se)}
-
-
-def execution_stats(run_dir: Path) -> dict[str, Any]:
-    """Verdict statuses, sandbox errors, dedup hit rate, execute-stage time and the programs'
-    wall time of a run, with the sandbox settings of its frozen config (limit, workers).
-
-    A verdict's `exec_ms` is its program's wall time; a deduplicated sample (`cached`: its
-    verdict fanned out from an identical program) was not run and has `exec_ms` 0, so the mean
-    is over the executed samples only."""
-    from pipeline.run import storage
-    from pipeline.run.rundir import RunDir
-    from sandbox.config import SandboxConfig
-
-    rd = RunDir(str(run_dir))
-    v = rd.read_stage("execute").to_pandas()
-    manifest = storage.read_table(rd.manifest_path, "manifest").to_pandas()
-    ex = manifest[manifest.stage == "execute"]
-    errors = v[v.status == "error"]
-    executed = v[~v.cached]
-    sandbox = SandboxConfig(**rd.load_config().sandbox)
-    return {
-        "samples": len(v),
-        "tasks": int(v.task_id.nunique()),
-        "n_per_task": int(v.groupby(["model", "task_id"]).size().min()) if len(v) else 0,
-        "statuses": dict(Counter(v.status)),
-        "sandbox_errors": len(errors),
-        "sandbox_error_details": errors.detail.head(5).tolist(),
-        "timeouts_by_task": v[v.status == "timeout"].task_id.value_counts().head(3).to_dict(),
-        "time_limit": time_limit(sandbox),
-        "workers": sandbox.workers,
-        "dedup_hit_rate": float(v.cached.mean()) if len(v) else 0.0,
-        "programs_run": len(executed),
-        "execute_seconds": float(ex.seconds.sum()),
-        "program_wall_seconds": float(executed.exec_ms.sum() / 1000.0),
-        "wall_seconds_per_executed_sample": (float(executed.exec_ms.mean() / 1000.0)
-                                             if len(executed) else 0.0),
-    }
-
-
-def time_limit(sandbox) -> str:
-    """The limit behind a `timeout` verdict, as the run's `sandbox` settings set it."""
-    if sandbox.time_limit_factor > 0:
-        return (f"CPU limit per problem max({sandbox.time_limit_floor_s:g} s, "
-                f"{sandbox.time_limit_factor:g} x its reference solution's CPU time), at most "
-                f"{sandbox.timeout_s:g} s")
-    return f"{sandbox.timeout_s:g} s CPU limit per sample"
-
-
 def n_boot(run_dir: Path) -> int:
     """Bootstrap resamples behind a run's CIs: its config's `reduce.n_boot`, else
-    `reduce_run`'s default (what the orchestrator's reduce used)."""
+    `reduce_run`'s default (what `run`'s reduce used)."""
     from inspect import signature
 
     from pipeline.reduce.curves import reduce_run
@@ -190,14 +131,14 @@ def slice_figures(workdir: str | Path, codet_file: Path = CODET_FILE,
     import warnings
 
     from pipeline import results
+    from pipeline.jobs import evaluate
     from pipeline.run import importers
-    from pipeline.run import orchestrator
 
     cfg = slice_config(Path(workdir) / "slice-run", tasks, n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", importers.ImportWarning)
         importers.import_to_run(cfg, codet_file, prompts="file")
-    outcome = orchestrator.run(cfg, progress=False)
+    outcome = evaluate.run(cfg, progress=False)
     if outcome.failed:
         raise RuntimeError(f"slice run failed: {[e.error for e in outcome.failed]}")
     r = results.load(cfg.output_dir)
@@ -212,14 +153,6 @@ def slice_figures(workdir: str | Path, codet_file: Path = CODET_FILE,
 
 
 # -- rendering -------------------------------------------------------------------------------------
-def fmt_point(p) -> str:
-    if p is None:
-        return "n/a"
-    if p["lo"] is None:
-        return f"{p['value']:.1f}"
-    return f"{p['value']:.1f} [{p['lo']:.1f}, {p['hi']:.1f}]"
-
-
 def _codegen_rows(label: str, res: dict) -> str:
     p = res["pass"]
     return f"| {label} | {fmt_point(p[1])} | {fmt_point(p[10])} | {fmt_point(p[100])} |"
@@ -231,7 +164,7 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
     out = [
         "# Reproduction report",
         "",
-        "<!-- Generated by `make reproduce` (python -m pipeline.report.reproduction); do not edit by hand. -->",
+        "<!-- Generated by `make reproduce` (python -m pipeline.reproduce.document); do not edit by hand. -->",
         "",
         "Hassid et al. 2024 (*The Larger the Better? Improved LLM Code-Generation via Budget "
         "Reallocation*, arXiv 2404.00725) compare Code Llama 7B-70B at equal compute: many samples "
@@ -292,7 +225,7 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
         "### The slice the tests recompute",
         "",
         f"The same code path on {len(slice_['tasks'])} tasks x the first {slice_['n']} samples "
-        "(`pipeline.report.reproduction.slice_figures`); `tests/pipeline/test_import_reproduction.py` reruns "
+        "(`pipeline.reproduce.document.slice_figures`); `tests/pipeline/reproduce/test_document.py` reruns "
         "it and checks these numbers, and checks the per-task pass counts against an independent "
         "implementation of SOURCES.md's method.",
         "",
@@ -306,7 +239,7 @@ def render(codet: dict, bench: dict, differ: dict, paper_lines: list[str], smol:
         "",
         "From the paper's appendix tables (pass@k at the published k, interpolated in log k) and "
         "its Table 1 costs (FLOPs and measured wall time per sample); no run involved. The table "
-        "is `pipeline.report.paper.crossover` for each benchmark, budget and pair, as printed by:",
+        "is `pipeline.reduce.paper.crossover` for each benchmark, budget and pair, as printed by:",
         "",
         "```bash",
         commands["paper"],
@@ -392,7 +325,7 @@ def advice_lines(codet_run: str | Path, smol_dir: str | Path, astraios_run: str 
                  figures: Path) -> list[str]:
     """Section 5: the budget advisor on the CodeGen-16B, SmolLM2 and StarCoderBase runs, and on
     paper mode. The advisor reads local run directories only (not yet filesystem URIs)."""
-    from pipeline.report import advice_section
+    from pipeline.reproduce import advice as advice_section
 
     codet_run, smol_dir, astraios_run = Path(codet_run), Path(smol_dir), Path(astraios_run)
     return advice_section.section(
@@ -405,8 +338,8 @@ def advice_lines(codet_run: str | Path, smol_dir: str | Path, astraios_run: str 
 
 
 def _rankers_lines(probes_run: str, smol_dir, figures: Path) -> list[str]:
-    """Section 6 (`pipeline.report.rankers_section`), with the CodeGen-16B rank-score figure."""
-    from pipeline.report import rankers_section
+    """Section 6 (`pipeline.reproduce.rankers`), with the CodeGen-16B rank-score figure."""
+    from pipeline.reproduce import rankers as rankers_section
     from pipeline.run import storage
 
     codegen = None

@@ -1,0 +1,39 @@
+"""`budget-realloc reduce` and `paper`: numbers from `pipeline.reduce`, files from `pipeline.report`.
+
+Role in the pipeline: the last step of `run`/`resume` (`pipeline.jobs.evaluate`) and the
+`reduce` and `paper` commands. `reduce` reduces a run directory (`reduce_run`, which writes
+nothing) and writes its curves, tables and figures (`write_reduced`); `paper` replays the
+paper's published tables and writes the same kinds of outputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import pyarrow as pa
+
+from pipeline.reduce import paper as paper_mode
+from pipeline.reduce.curves import reduce_run
+from pipeline.report.outputs import write_curves, write_reduced
+
+
+def reduce(run_dir: str, **options) -> pa.Table:
+    """Reduce `run_dir` (options: `pipeline.reduce.curves.reduce_run`'s), write RUN_DIR/
+    curves.parquet, tables/ and figures/, and return the curves."""
+    reduced = reduce_run(run_dir, **options)
+    write_reduced(reduced)
+    return reduced.curves
+
+
+def paper(benchmarks: list[str], small: str, large: str, budget: str = "flops",
+          out: Optional[Path] = None) -> list[str]:
+    """Paper mode: where `small` beats `large` under a `budget` ("flops" | "time") budget on
+    each benchmark (all of the paper's when none is named), as sentences; with `out`, also
+    OUT/curves-<benchmark>.parquet, OUT/tables/ and OUT/figures/."""
+    lines = []
+    for name in benchmarks or paper_mode.benchmarks():
+        lines.append(paper_mode.crossover(name, small, large, budget).describe())
+        if out is not None:
+            write_curves(str(out), paper_mode.paper_curves_table(name), name=f"curves-{name}.parquet")
+    return lines
