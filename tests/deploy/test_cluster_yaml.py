@@ -15,7 +15,7 @@ from pipeline import config
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = REPO / "deploy" / "ray" / "cluster-8xa100.yaml"
-PIPELINE_IMAGE = re.compile(r"\S+/budget-realloc/pipeline:[\w.-]+")  # any registry (README)
+PIPELINE_IMAGE = re.compile(r"\S+/budget-realloc/pipeline:[\w.-]+")  # any registry (docs/deployment.md)
 EIGHT_A100 = {"p4d.24xlarge", "p4de.24xlarge", "a2-highgpu-8g", "a2-ultragpu-8g"}
 
 

@@ -22,7 +22,7 @@ from pipeline import config
 
 REPO = Path(__file__).resolve().parents[2]
 KUBERAY = REPO / "deploy" / "kuberay"
-PIPELINE_IMAGE = re.compile(r"\S+/budget-realloc/pipeline:[\w.-]+")  # any registry (README)
+PIPELINE_IMAGE = re.compile(r"\S+/budget-realloc/pipeline:[\w.-]+")  # any registry (docs/deployment.md)
 LAUNCHER = REPO / "deploy" / "ray" / "cluster-8xa100.yaml"
 SIDECARS = {"dind"}  # containers that are not Ray nodes
 

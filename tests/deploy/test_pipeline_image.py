@@ -5,7 +5,7 @@ project import at the versions of requirements/gpu.lock; `budget-realloc plan` r
 config; an imported-samples run (import -> execute in the docker sandbox backend, whose containers
 the host's engine runs through the mounted socket -> reduce) writes curves the host can read; and a
 `ray start --head` inside a container accepts a `ray job submit` from the host's Ray. No GPU: CUDA
-generation itself is not exercised (README, "On a cluster").
+generation itself is not exercised (docs/deployment.md).
 
 Needs a Docker engine, the image (`make image`), the sandbox image (deploy/sandbox/build_image.sh)
 and the staged CodeGen-16B generations (../shared/data). Runs only with BUDGET_REALLOC_IMAGE_SMOKE=1,
