@@ -11,7 +11,8 @@ Role in the pipeline: the stage between `samples` and `verdicts`. Imports nothin
                          jobs, restart it when it dies.
 * `sandbox.backends`   - registry of isolation backends (bwrap, docker, unsafe): check, launch,
                          clean up. Adding one is a module plus a line.
-* `sandbox.server`     - the stdlib-only fork-server that runs inside the sandbox (sent as
-                         source): sample and judge processes under their own uids, rlimits, reaping.
+* `sandbox.inside`     - the stdlib-only fork-server that runs inside the sandbox (a package of
+                         small modules, sent as a bundle of sources and imported from memory there):
+                         sample and judge processes under their own uids, rlimits, reaping.
 * `sandbox.config`     - `SandboxConfig`: backend, workers, CPU/wall/memory/process limits.
 """

@@ -1,7 +1,7 @@
 """Settings of the sandbox stage: backend, parallel workers, time and resource limits.
 
 Role in the pipeline: the `sandbox` section of a run's config; `sandbox.executor` reads it to
-start fork-server workers (`sandbox.worker`) under the chosen backend (`sandbox.backends`).
+start fork-server workers (`sandbox.forkserver`) under the chosen backend (`sandbox.backends`).
 The defaults work on a 2-core laptop or CI machine with bubblewrap installed.
 """
 

@@ -2,7 +2,7 @@
 
 Role in the pipeline: `sandbox.executor` holds a few `ForkServer`s and calls
 `ForkServer.run(job)` from one thread per fork-server. The backend (`sandbox.backends`) decides
-how the process is isolated; the message framing is the server's own (`sandbox.server`). A job is what `sandbox.harness.build_job` made: message A
+how the process is isolated; the message framing is the server's own (`sandbox.inside.wire`). A job is what `sandbox.harness.build_job` made: message A
 (program and limits, read by the server) and message B (the tests, read only by the judge
 process inside the sandbox). A worker that stops answering, or dies, is restarted once and the
 job retried; a job that fails twice gets status `error` (the sandbox could not judge it).
@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from sandbox import backends
 from sandbox.config import SandboxConfig
-from sandbox.server import HEADER, frame
+from sandbox.inside.wire import HEADER, frame
 
 
 #: bytes that fit in an empty pipe's buffer (64 KiB on Linux): a write this size cannot block
@@ -81,7 +81,7 @@ class ForkServer:
             "own_process_first": self.config.own_process_first,
         }
         try:
-            self._send(backends.server_source() + frame(server_cfg))
+            self._send(backends.server_bundle() + frame(server_cfg))
             self.info = self._recv(time.monotonic() + timeout_s)
         except WorkerError as exc:
             err = self._stderr_tail()

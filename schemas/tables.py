@@ -19,7 +19,7 @@ KEY = ("run_id", "model", "benchmark", "task_id", "sample_idx")
 OPTIONAL = b"budget_realloc.optional"
 
 #: Allowed values of verdicts.status. `unjudgeable`: no test failed, but the sample answered
-#: with a value that cannot be compared outside its own process (see sandbox.server); counted
+#: with a value that cannot be compared outside its own process (see sandbox.inside.values); counted
 #: as not passing, and reported apart by the reducer.
 VERDICT_STATUSES = ("pass", "fail", "timeout", "error", "unjudgeable")
 

@@ -280,7 +280,7 @@ def status_counts(verdicts: pa.Table) -> pd.DataFrame:
     """Samples per (model, benchmark) and verdict status, one column per status.
 
     Every status counts as not passing except `pass`; `unjudgeable` (the sample answered with
-    a value that only its own methods could compare, see sandbox.server) and `error` (the
+    a value that only its own methods could compare, see sandbox.inside.values) and `error` (the
     sandbox could not judge) are where pass@k may differ from an in-process reference."""
     v = verdicts.select(["model", "benchmark", "status"]).to_pandas()
     counts = (v.groupby(["model", "benchmark", "status"]).size()

@@ -12,7 +12,7 @@ starting workers. Adding a backend is a module with a `Backend` subclass plus on
 
 from __future__ import annotations
 
-from sandbox.backends.base import BOOT, Backend, Launch, SandboxUnavailable, server_source
+from sandbox.backends.base import BOOT, Backend, Launch, SandboxUnavailable, server_bundle
 from sandbox.backends.bwrap import BwrapBackend
 from sandbox.backends.docker import DockerBackend
 from sandbox.backends.unsafe import UnsafeBackend
@@ -42,4 +42,4 @@ def for_config(config) -> Backend:
 
 
 __all__ = ["BOOT", "Backend", "Launch", "REGISTRY", "SandboxUnavailable", "for_config", "get",
-           "register", "server_source"]
+           "register", "server_bundle"]

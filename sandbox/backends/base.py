@@ -1,44 +1,69 @@
 """The backend interface: check that it can run here, launch worker i, clean up after it.
 
-Every backend runs `python3 -I -S -c BOOT`, where BOOT reads the fork-server's source
-(`sandbox/server.py`) from stdin, so the same code runs everywhere and an image never goes stale.
+Every backend runs `python3 -I -S -c BOOT`. BOOT reads the fork-server's bundle from stdin (the
+module sources of `sandbox.inside`, see `server_bundle`), installs an in-memory importer for
+them and runs `sandbox.inside.loop.main`, so the same code runs everywhere and an image never
+goes stale.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar
 
-#: Reads `<decimal length>\n<source>` from fd 0 with exact reads (never past the source).
-BOOT = (
-    "import os\n"
-    "def r(n):\n"
-    "    b = b''\n"
-    "    while len(b) < n:\n"
-    "        c = os.read(0, n - len(b))\n"
-    "        if not c: raise SystemExit(2)\n"
-    "        b += c\n"
-    "    return b\n"
-    "h = b''\n"
-    "while not h.endswith(b'\\n'): h += r(1)\n"
-    "src = r(int(h))\n"
-    "g = {'__name__': '__main__', '__file__': 'sandbox-server'}\n"
-    "del r, h\n"
-    "exec(compile(src, 'sandbox-server', 'exec'), g)\n"
-)
+#: Reads `<decimal length>\n<JSON {module name: source}>` from fd 0 with exact reads (never past
+#: the bundle), puts a finder for those modules first on sys.meta_path, then runs the loop.
+#: Modules are compiled under `sandbox/inside/<module>.py`, so tracebacks name their files.
+BOOT = r"""
+import json, os, sys
+def r(n):
+    b = b''
+    while len(b) < n:
+        c = os.read(0, n - len(b))
+        if not c: raise SystemExit(2)
+        b += c
+    return b
+h = b''
+while not h.endswith(b'\n'): h += r(1)
+SOURCES = json.loads(r(int(h)))
+del r, h
+class Bundle:
+    def find_spec(name, path=None, target=None):
+        if name not in SOURCES: return None
+        from importlib.machinery import ModuleSpec
+        pkg = any(n.startswith(name + '.') for n in SOURCES)
+        file = name.replace('.', '/') + ('/__init__.py' if pkg else '.py')
+        spec = ModuleSpec(name, Bundle, origin=file, is_package=pkg)
+        spec.has_location = True
+        return spec
+    def create_module(spec): return None
+    def exec_module(module):
+        exec(compile(SOURCES[module.__name__], module.__file__, 'exec'), module.__dict__)
+    def get_source(name): return SOURCES[name]
+sys.meta_path.insert(0, Bundle)
+from sandbox.inside.loop import main
+main()
+"""
 
-SERVER_SOURCE = Path(__file__).resolve().parents[1] / "server.py"
+INSIDE = Path(__file__).resolve().parents[1] / "inside"
+#: the bundle's `sandbox`: only `sandbox.inside` is sent, under its host name
+PACKAGE_STUB = '"""The host package `sandbox` as the sandbox sees it: only sandbox.inside is sent."""\n'
 
 
 class SandboxUnavailable(RuntimeError):
     """The chosen backend cannot run here; the message says what to install or change."""
 
 
-def server_source() -> bytes:
-    """The fork-server's source framed for BOOT."""
-    src = SERVER_SOURCE.read_bytes()
-    return str(len(src)).encode() + b"\n" + src
+def server_bundle() -> bytes:
+    """The fork-server's modules (`sandbox/inside/*.py`, plus a `sandbox` stub) framed for BOOT."""
+    sources = {"sandbox": PACKAGE_STUB}
+    for path in sorted(INSIDE.glob("*.py")):
+        sources["sandbox.inside" + ("" if path.stem == "__init__" else "." + path.stem)] = \
+            path.read_text()
+    body = json.dumps(sources, separators=(",", ":")).encode()
+    return str(len(body)).encode() + b"\n" + body
 
 
 def _nothing() -> None:

@@ -236,12 +236,13 @@ while True:
     return Fake()
 """,
         "forge_wire_values_by_patching_the_encoder": """    import sys
-    server = sys.modules["__main__"]
     def forged(x, handles=None):
         return {"~": "A", "t": "|O", "s": [1], "o": [{"~": "H", "v": 0}]}
-    for name in ("encode", "_float", "_list"):
-        if hasattr(server, name):
-            setattr(server, name, forged)
+    for mod in list(sys.modules.values()):  # the server's modules, wherever they import it
+        if str(getattr(mod, "__name__", "")).startswith(("__main__", "sandbox")):
+            for name in ("encode", "_float", "_list"):
+                if hasattr(mod, name):
+                    setattr(mod, name, forged)
     return 0
 """,
         "stash_what_its_own_run_saw_for_the_judged_run": """    return found()

@@ -1,13 +1,13 @@
-"""Program assembly, dedup keys, truncation, APPS comparisons (values crossing: test_server)."""
+"""Program assembly, dedup keys, truncation, APPS comparisons (values crossing: test_values)."""
 
 from __future__ import annotations
 
 import pytest
 
 from pipeline.benchmarks import apps, humaneval, mbpp
-from sandbox import server
 from sandbox.config import SandboxConfig
 from sandbox.harness import HarnessError, normalise, prepare, truncate, wrap_stdin
+from sandbox.inside.judge import apps_equal_call, apps_equal_stdin
 
 CFG = SandboxConfig(workers=1)
 
@@ -86,7 +86,7 @@ def test_apps_tests_that_are_not_input_output_json_are_refused_naming_the_task()
     ],
 )
 def test_stdin_outputs_compare_like_the_apps_reference(printed, expected, same):
-    assert server._apps_equal_stdin(printed, expected) is same
+    assert apps_equal_stdin(printed, expected) is same
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_stdin_outputs_compare_like_the_apps_reference(printed, expected, same):
     ],
 )
 def test_call_based_outputs_compare_like_the_apps_reference(output, expected, same):
-    assert server._apps_equal_call(output, expected) is same
+    assert apps_equal_call(output, expected) is same
 
 
 @pytest.mark.parametrize(

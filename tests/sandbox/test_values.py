@@ -1,5 +1,5 @@
-"""Values crossing from the sample to the judge (`sandbox.server.encode` / `decode`): rebuilt
-from what they are, with Python's equality intact, never from what their own methods say."""
+"""Values crossing from the sample to the judge (`sandbox.inside.values.encode` / `decode`):
+rebuilt from what they are, with Python's equality intact, never from what their own methods say."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox import server
+from sandbox.inside import values
 
 
 def cross(value, handles=None):
@@ -24,7 +24,7 @@ def cross(value, handles=None):
     old = sys.get_int_max_str_digits()
     sys.set_int_max_str_digits(0)  # as in the sample and judge processes
     try:
-        return server.decode(json.loads(json.dumps(server.encode(value, handles))))
+        return values.decode(json.loads(json.dumps(values.encode(value, handles))))
     finally:
         sys.set_int_max_str_digits(old)
 
@@ -195,9 +195,9 @@ class PretendsToBeNumpy:
 def test_an_object_pretending_to_be_numpy_stays_in_the_sample_as_an_opaque_handle():
     handles = {}
     back = cross(PretendsToBeNumpy(), handles)
-    assert type(back) is server.Opaque
+    assert type(back) is values.Opaque
     assert len(handles) == 1
-    with pytest.raises(server.Unjudgeable):
+    with pytest.raises(values.Unjudgeable):
         back == 1  # noqa: B015
 
 
@@ -216,9 +216,9 @@ def test_values_that_cannot_cross_become_handles_that_answer_no_question_but_go_
     assert back[1] == 2 and opaque is not None
     for question in (lambda o: o == 1, lambda o: 1 == o, bool, str, len, hash, lambda o: o.x,
                      lambda o: o in [1], lambda o: o + 1, lambda o: o()):
-        with pytest.raises(server.Unjudgeable):
+        with pytest.raises(values.Unjudgeable):
             question(opaque)
-    again = server.decode(json.loads(json.dumps(server.encode([opaque]))), None, handles)
+    again = values.decode(json.loads(json.dumps(values.encode([opaque]))), None, handles)
     assert again[0] is p
 
 
@@ -227,15 +227,15 @@ def test_without_handles_a_value_that_cannot_cross_is_refused():
         pass
 
     for value in (Point(), [1, Point()], {"k": Point()}):
-        with pytest.raises(server.Uncrossable):
-            server.encode(value)
+        with pytest.raises(values.Uncrossable):
+            values.encode(value)
 
 
 def test_a_cyclic_value_cannot_cross():
     a = []
     a.append(a)
-    with pytest.raises((server.Uncrossable, RecursionError)):
-        server.encode(a)
+    with pytest.raises((values.Uncrossable, RecursionError)):
+        values.encode(a)
 
 
 @pytest.mark.parametrize("data", [
@@ -246,4 +246,4 @@ def test_a_cyclic_value_cannot_cross():
 ])
 def test_the_judge_refuses_data_it_cannot_rebuild_with_its_own_types(data):
     with pytest.raises(ValueError):
-        server.decode(data)
+        values.decode(data)
