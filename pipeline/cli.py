@@ -51,18 +51,6 @@ def problems(
     typer.echo(f"wrote {table.num_rows} {benchmark} problems to {out}")
 
 
-def _count_unjudgeable(run_dir: str) -> int:
-    from pathlib import Path
-
-    try:
-        import pandas as pd
-
-        counts = pd.read_csv(Path(run_dir) / "tables" / "verdict_statuses.csv")
-    except (OSError, ValueError):
-        return 0
-    return int(counts["unjudgeable"].sum()) if "unjudgeable" in counts else 0
-
-
 #: `reduce --rank-subsets` and `advise --rank-subsets` (pipeline.reduce.held.N_SUBSETS)
 RANK_SUBSETS = typer.Option(
     N_SUBSETS, help="random k-subsets per problem and k for rankers whose scores depend on the samples "
@@ -94,7 +82,7 @@ def reduce(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SandboxErrorsExcluded)
-            curves = reduce_job(run_dir, ci=ci, n_boot=n_boot, seed=seed,
+            reduced = reduce_job(run_dir, ci=ci, n_boot=n_boot, seed=seed,
                                 k_range="full" if full_k else "half",
                                 exclude_errors=exclude_errors, rank_subsets=rank_subsets)
     except (ReduceError, CostError, storage.StorageError) as exc:
@@ -102,11 +90,12 @@ def reduce(
     for w in caught:
         if issubclass(w.category, SandboxErrorsExcluded):
             typer.echo(str(w.message))
+    curves = reduced.curves
     metrics_seen = sorted(set(curves.column("metric").to_pylist()))
     typer.echo(f"wrote {curves.num_rows} curve points ({', '.join(metrics_seen)}) to "
                f"{storage.join(run_dir, 'curves.parquet')}")
     typer.echo(f"tables:  {storage.join(run_dir, 'tables')}/")
-    unjudged = _count_unjudgeable(run_dir)
+    unjudged = int(reduced.statuses["unjudgeable"].sum()) if len(reduced.statuses) else 0
     if unjudged:
         typer.echo(f"note: {unjudged} sample(s) are `unjudgeable` (their answer could not be "
                    "compared outside the sample; counted as not passing); see "

@@ -11,19 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import pyarrow as pa
-
 from pipeline.reduce import paper as paper_mode
-from pipeline.reduce.curves import reduce_run
+from pipeline.reduce.curves import Reduced, reduce_run
 from pipeline.report.outputs import write_curves, write_reduced
 
 
-def reduce(run_dir: str, **options) -> pa.Table:
+def reduce(run_dir: str, **options) -> Reduced:
     """Reduce `run_dir` (options: `pipeline.reduce.curves.reduce_run`'s), write RUN_DIR/
-    curves.parquet, tables/ and figures/, and return the curves."""
+    curves.parquet, tables/ and figures/, and return what was written (`Reduced`)."""
     reduced = reduce_run(run_dir, **options)
     write_reduced(reduced)
-    return reduced.curves
+    return reduced
 
 
 def paper(benchmarks: list[str], small: str, large: str, budget: str = "flops",

@@ -156,3 +156,22 @@ def test_the_run_summary_names_each_generated_models_prompt_style(tmp_path):
     with pytest.raises(config.ConfigError, match="prompt_style"):
         config.parse({**cfg.model_dump(), "models": [{"name": "x", "path": "tiny-llama",
                                                        "prompt_style": "chat"}]})
+
+
+def test_reduce_names_unjudgeable_samples_also_for_a_run_dir_in_object_storage(
+        tmp_path, synthetic_run, write_run, s3_run_uri):
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+
+    samples, verdicts, scores = synthetic_run(n_problems=5, n=8, benchmarks=("mbpp",))
+    status = verdicts.column("status").to_pylist()
+    status[3] = "unjudgeable"
+    verdicts = verdicts.set_column(verdicts.schema.get_field_index("status"),
+                                   verdicts.schema.field("status"), pa.array(status))
+    write_run(tmp_path / "local", samples, verdicts, scores)
+    fs, path = storage.resolve(s3_run_uri)
+    pafs.copy_files(str(tmp_path / "local"), path, source_filesystem=pafs.LocalFileSystem(),
+                    destination_filesystem=fs)
+    result = runner.invoke(app, ["reduce", s3_run_uri, "--n-boot", "0"])
+    assert result.exit_code == 0, result.output
+    assert "note: 1 sample(s) are `unjudgeable`" in result.output

@@ -245,7 +245,7 @@ def test_a_run_in_object_storage_resumes_after_kill_9_and_gives_the_reference_cu
     fs, path = storage.resolve(uri)
     pafs.copy_files(path, str(local), source_filesystem=fs,
                     destination_filesystem=pafs.LocalFileSystem())
-    by_uri, by_path = reduce(uri, n_boot=50), reduce(str(local), n_boot=50)
+    by_uri, by_path = reduce(uri, n_boot=50).curves, reduce(str(local), n_boot=50).curves
     assert by_uri.equals(by_path) and by_uri.num_rows > 0
     assert storage.read_table(storage.join(uri, "curves.parquet"), "curves").equals(
         storage.read_table(local / "curves.parquet", "curves"))

@@ -52,7 +52,7 @@ def test_counts_of_a_benchmark_outside_the_registry_reduce_to_the_pass_at_k_of_t
     rows = [("lcb-1", 6, 2), ("lcb-2", 6, 0), ("lcb-3", 6, 5)]
     f = _csv(tmp_path, "".join(f"a,livecodebench,{t},{n},{c}\n" for t, n, c in rows))
     ci.write_run(ci.read_counts(f), tmp_path / "run", costs={"a": {"flops_per_pass": 1e12}})
-    curves = reduce(str(tmp_path / "run"), n_boot=0, k_range="full").to_pandas()
+    curves = reduce(str(tmp_path / "run"), n_boot=0, k_range="full").curves.to_pandas()
     got = curves[curves.metric == "pass@k"]
     assert set(got["benchmark"]) == {"livecodebench"}
     want = metrics.pass_at_k([6, 6, 6], [2, 0, 5], np.arange(1, 7)).mean(axis=0)
