@@ -107,6 +107,7 @@ gpu-lock:
 
 # The pipeline image with no registry (debootstrap + docker import + deploy/pipeline/Dockerfile);
 # root, debootstrap and a Docker engine. IMAGE_ARGS go to docker build (e.g. --no-cache).
+# A Docker engine is started first when none answers (root; deploy/tools/docker_engine.sh).
 image:
 	deploy/pipeline/build_image.sh $(IMAGE_ARGS)
 

@@ -23,6 +23,8 @@ MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 EXTRA_CA_DIR="${EXTRA_CA_DIR-/usr/local/share/ca-certificates}"
 BASE="budget-realloc-pipeline-rootfs:${SUITE}"
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+# a Docker engine that answers: started when none does (root), else the commands to run
+"$REPO/deploy/tools/docker_engine.sh"
 
 if [[ " $* " != *" CUDA_IMAGE="* ]] && ! docker image inspect "$BASE" >/dev/null 2>&1; then
   ROOTFS="$(mktemp -d /var/tmp/pipeline-rootfs.XXXXXX)"

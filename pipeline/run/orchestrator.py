@@ -241,6 +241,8 @@ class Runner:
             if isinstance(exc, ActorDied):
                 for pool in self.pools.values():
                     pool.replace(actor)
+                if self._landed(stage, shard, entry, bars):
+                    return  # died (or its node did) after the shard's file landed: not redone
             if entry.attempts <= self.config.ray.max_retries:
                 self._submit(stage, shard)
             else:
@@ -252,6 +254,19 @@ class Runner:
         crash_point(f"after-{stage}")
         if stage == self.stages[0]:
             self._downstream(shard)
+
+    def _landed(self, stage: str, shard: Shard, entry: Entry, bars) -> bool:
+        """After an actor died: if the shard's output file is complete (written atomically by
+        this call before the actor or its node went), mark the shard done instead of writing it
+        a second time. Only shards not done are ever submitted, so the file is this call's."""
+        rows = self.rundir.output_rows(stage, shard)
+        if rows is None or self.rundir.sandbox_errors(stage, shard):
+            return False
+        entry.state, entry.rows, entry.error = "done", rows, ""
+        bars.advance(stage, rows)
+        if stage == self.stages[0]:
+            self._downstream(shard)
+        return True
 
     def _check_imported(self) -> None:
         """An imported model is never generated: each of its shards must hold imported samples."""

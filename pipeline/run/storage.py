@@ -7,6 +7,12 @@ import reports) goes through this module, so a run directory in object storage b
 local one. Credentials and endpoints come from the usual environment (for S3: AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, ...); `actor_env` lists what a
 Ray actor needs of it.
+
+Faults (`pipeline.run.retry`): on object storage every call is retried while it fails
+transiently (throttling, 5xx, dropped connections, timeouts), with bounded backoff, and a fault
+that outlasts the retries is a `StorageError` naming the object; a probe never takes an object
+it could not read for a missing or corrupt one. On a local disk, a full, read-only or forbidden
+run directory is a `StorageError` naming the path.
 """
 
 from __future__ import annotations
@@ -25,10 +31,25 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 import schemas
+from pipeline.run import retry
+from pipeline.run.retry import StorageError
 
 
-class StorageError(OSError):
-    """A table file is missing, unreadable or corrupt; the message names the file."""
+def _io(what: str, uri, fn):
+    """`fn()`, retried on transient faults for a remote `uri`; a full, read-only or forbidden
+    local disk becomes a StorageError naming the path; other errors propagate unchanged."""
+    text = str(uri)
+    try:
+        if is_uri(text) and not text.startswith("file:"):
+            return retry.call(what, text, fn)
+        return fn()
+    except (StorageError, FileNotFoundError):
+        raise
+    except OSError as exc:
+        err = retry.local_error(what, text, exc)
+        if err is not None:
+            raise err from exc
+        raise
 
 
 #: Environment variables that configure remote filesystems; passed on to every Ray actor.
@@ -92,32 +113,40 @@ def join(base: str | os.PathLike, *parts: str) -> str:
 
 def exists(uri: str | os.PathLike) -> bool:
     fs, path = resolve(uri)
-    return fs.get_file_info(path).type != pafs.FileType.NotFound
+    return _io("look up", uri, lambda: fs.get_file_info(path).type != pafs.FileType.NotFound)
 
 
 def write_bytes(uri: str | os.PathLike, data: bytes) -> str:
     """Write a whole file (config, Markdown, CSV, figure, report) atomically at `uri`."""
     fs, path = resolve(uri)
-    parent = path.rsplit("/", 1)[0]
-    fs.create_dir(parent, recursive=True)
-    tmp = f"{parent}/.tmp-{uuid.uuid4().hex}-{path.rsplit('/', 1)[-1]}"
-    try:
-        with fs.open_output_stream(tmp) as f:
-            f.write(data)
-        fs.move(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            fs.delete_file(tmp)
-        raise
+
+    def attempt() -> None:  # a fresh temporary name each attempt
+        parent = path.rsplit("/", 1)[0]
+        fs.create_dir(parent, recursive=True)
+        tmp = f"{parent}/.tmp-{uuid.uuid4().hex}-{path.rsplit('/', 1)[-1]}"
+        try:
+            with fs.open_output_stream(tmp) as f:
+                f.write(data)
+            fs.move(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                fs.delete_file(tmp)
+            raise
+
+    _io("write", uri, attempt)
     return str(uri)
 
 
 def read_bytes(uri: str | os.PathLike) -> bytes:
     """A whole file's bytes; StorageError naming it if it is missing."""
     fs, path = resolve(uri)
-    try:
+
+    def attempt() -> bytes:
         with fs.open_input_stream(path) as f:
             return f.read()
+
+    try:
+        return _io("read", uri, attempt)
     except FileNotFoundError:
         raise StorageError(f"{uri}: file not found") from None
 
@@ -150,18 +179,22 @@ def write_table(table: pa.Table, uri: str | os.PathLike, name: str) -> str:
     """Validate `table` as table `name` and write it as Parquet at `uri`, atomically."""
     table = schemas.conform(table, name)
     fs, path = resolve(uri)
-    parent = path.rsplit("/", 1)[0]
-    fs.create_dir(parent, recursive=True)
-    tmp = f"{parent}/.tmp-{uuid.uuid4().hex}-{path.rsplit('/', 1)[-1]}"
-    try:
-        pq.write_table(table, tmp, filesystem=fs, compression="zstd")
-        fs.move(tmp, path)
-    except BaseException:
+
+    def attempt() -> None:  # a fresh temporary name each attempt; renamed only when complete
+        parent = path.rsplit("/", 1)[0]
+        fs.create_dir(parent, recursive=True)
+        tmp = f"{parent}/.tmp-{uuid.uuid4().hex}-{path.rsplit('/', 1)[-1]}"
         try:
-            fs.delete_file(tmp)
-        except OSError:
-            pass
-        raise
+            pq.write_table(table, tmp, filesystem=fs, compression="zstd")
+            fs.move(tmp, path)
+        except BaseException:
+            try:
+                fs.delete_file(tmp)
+            except OSError:
+                pass
+            raise
+
+    _io("write", uri, attempt)
     return str(uri)
 
 
@@ -169,7 +202,9 @@ def read_table(uri: str | os.PathLike, name: str) -> pa.Table:
     """Read a Parquet file written by `write_table` and validate it as table `name`."""
     fs, path = resolve(uri)
     try:
-        table = pq.read_table(path, filesystem=fs)
+        table = _io("read", uri, lambda: pq.read_table(path, filesystem=fs))
+    except StorageError:
+        raise
     except FileNotFoundError:
         raise StorageError(f"{uri}: file not found") from None
     except (pa.ArrowInvalid, OSError) as exc:
@@ -189,12 +224,19 @@ def probe(uri: str | os.PathLike, name: str) -> int | None:
 
     Cheap enough to call on every shard of a large run at resume. Files are written atomically,
     so a readable footer with the right schema means a complete file; the full read that the
-    next stage does still validates every value.
+    next stage does still validates every value. An object store that keeps failing raises
+    StorageError instead: a finished shard it could not read is neither missing nor corrupt.
     """
     fs, path = resolve(uri)
-    try:
+
+    def footer():
         with fs.open_input_file(path) as handle:
-            meta = pq.read_metadata(handle)
+            return pq.read_metadata(handle)
+
+    try:
+        meta = _io("probe", uri, footer)
+    except StorageError:
+        raise
     except (FileNotFoundError, pa.ArrowInvalid, OSError):
         return None
     try:
@@ -216,7 +258,10 @@ def count_equal(uri: str | os.PathLike, column: str, value: str) -> int:
 
     fs, path = resolve(uri)
     try:
-        col = pq.read_table(path, filesystem=fs, columns=[column]).column(column)
+        col = _io("read", uri, lambda: pq.read_table(path, filesystem=fs, columns=[column])
+                  ).column(column)
+    except StorageError:
+        raise
     except (FileNotFoundError, pa.ArrowInvalid, OSError, KeyError):
         return 0
     return int(pc.sum(pc.equal(col, value)).as_py() or 0)
@@ -225,9 +270,9 @@ def count_equal(uri: str | os.PathLike, column: str, value: str) -> int:
 def list_files(uri: str | os.PathLike, suffix: str = ".parquet") -> list[str]:
     """All complete files under a directory (temporary files excluded), sorted."""
     fs, path = resolve(uri)
-    if fs.get_file_info(path).type == pafs.FileType.NotFound:
+    if not exists(uri):
         return []
-    infos = fs.get_file_info(pafs.FileSelector(path, recursive=True))
+    infos = _io("list", uri, lambda: fs.get_file_info(pafs.FileSelector(path, recursive=True)))
     prefix = str(uri).rstrip("/")
     out = []
     for info in infos:
