@@ -50,6 +50,7 @@ class ExecutionStats:
     dedup_hits: int = 0  # samples whose verdict was copied instead of run
     seconds: float = 0.0
     tests_run: int = 0  # test cases judged by the programs that ran
+    spare_runs: int = 0  # programs a spare worker ran while a worker was held up
 
     @property
     def dedup_hit_rate(self) -> float:
@@ -77,6 +78,9 @@ class Executor:
     def __init__(self, config: SandboxConfig | None = None, *, cache_size: int = 1_000_000):
         self.config = config or SandboxConfig()
         self.workers: list[ForkServer] = []
+        self.spares: list[ForkServer] = []  # started when first needed (`_run_all`)
+        self._spare_lock = threading.Lock()
+        self._spare_runs = 0  # programs the spares ran, over this executor's life
         self.stats = ExecutionStats()
         self._cache: dict[str, dict] = {}
         self._cache_size = cache_size
@@ -109,7 +113,8 @@ class Executor:
         return self
 
     def close(self) -> None:
-        workers, self.workers = self.workers, []
+        workers, self.workers = self.workers + self.spares, []
+        self.spares = []
         for w in workers:
             w.stop()
 
@@ -154,6 +159,7 @@ class Executor:
                 if task in pending:
                     origin[key] = (task, r["completion"])
         unique = len(set(keys))
+        spare_runs = self._spare_runs
         results = self._run_all(todo, progress=progress)
         limits.update(self._past_the_floor(index, results, origin))
         out = []
@@ -189,6 +195,7 @@ class Executor:
             dedup_hits=len(rows) - len(todo),
             seconds=time.monotonic() - t0,
             tests_run=sum(int(v["total"]) for v in results.values()),
+            spare_runs=self._spare_runs - spare_runs,
         )
         if not rows:
             return schemas.empty("verdicts")
@@ -347,6 +354,8 @@ class Executor:
             w.run_all(take, give)
 
         threads = [threading.Thread(target=drain, args=(w,)) for w in self.workers]
+        threads += [threading.Thread(target=self._spare, args=(i, q, take, give))
+                    for i in range(self.config.spares)]
         for t in threads:
             t.start()
         for t in threads:
@@ -354,6 +363,30 @@ class Executor:
         if bar is not None:
             bar.close()
         return results
+
+
+    def _spare(self, rank: int, q: queue.Queue, take, give) -> None:
+        """Spare number `rank`: while more than `rank` workers have been on one job for
+        `spare_after_s`, take jobs from the queue one at a time; return when it is empty."""
+        after = self.config.spare_after_s
+        while not q.empty():
+            now = time.monotonic()
+            held = sum(1 for w in self.workers
+                       if w.busy_since is not None and now - w.busy_since > after)
+            if held <= rank:
+                time.sleep(min(after, 0.02))
+                continue
+            nxt = take()
+            if nxt is None:
+                return
+            with self._spare_lock:
+                while len(self.spares) <= rank:
+                    self.spares.append(ForkServer(self.config,
+                                                  self.config.workers + len(self.spares)))
+            out = self.spares[rank].run(nxt[1])  # starts (or restarts) it as needed
+            with self._spare_lock:
+                self._spare_runs += 1
+            give(nxt[0], out)
 
 
 def execute(

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 
-from .confine import CFG, procs_of, sample_environment
+from .confine import CFG, OWN_PIDS, procs_of, sample_environment
 from .jobs import run_apps_job, run_calls_job
 from .probes import run_probe_job, run_stdin_probe_job
 from .seccomp import prepare
@@ -66,6 +66,9 @@ def main():
         os.makedirs(CFG.get("tmp", "/tmp"), exist_ok=True)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     prepare()
+    # Before any job: every pid here is the sandbox's own (its init and this server), alive
+    # as long as this server is, so never reused by a sample's process (see confine.reap).
+    OWN_PIDS.update(int(n) for n in os.listdir("/proc") if n.isdigit())
     gc.collect()
     gc.freeze()
     write_msg(1, {"ready": True, "python": sys.version.split()[0], "isolate": bool(CFG.get("isolate")),
@@ -121,6 +124,7 @@ class Zygote:
         pid = os.fork()
         if pid == 0:
             try:
+                OWN_PIDS.add(os.getpid())
                 os.close(job_w)
                 os.close(out_r)
                 null = os.open(os.devnull, os.O_RDWR)
@@ -149,6 +153,7 @@ class Zygote:
                 os._exit(0)
         os.close(job_r)
         os.close(out_w)
+        OWN_PIDS.add(pid)
         self.pid, self.job_w, self.out_r = pid, job_w, out_r
 
     def run(self, job, tests_fd):

@@ -75,7 +75,6 @@ def _serve_probes(job, start, out_w):
     probes = job["probes"]
     for i in range(start, len(probes)):
         p = probes[i]
-        write_msg(out_w, {"s": i})
         expected, match = p.get("expected"), None
         try:
             if p["kind"] == "assert":
@@ -175,13 +174,11 @@ def run_probe_job(job, tests_fd):
             rest = "crash"
         timed_out = False
         while rest is None and len(outcomes) < n:
+            # probe i starts as soon as S has sent the message before it (the load's or
+            # probe i-1's outcome): one message, one wake-up of this server, per probe
             i = len(outcomes)
-            msg = frames.next(Watch(per_wall, pid, 0, 0, [pid]))
-            if not isinstance(msg, dict) or msg.get("s") != i:
-                rest = "crash"
-                break
             cpu0 = task_times(pid)[0]
-            msg = frames.next(Watch(per_wall, pid, cpu0 + per, per_blocked, [pid]))
+            msg = frames.next(Watch(per_wall, pid, cpu0 + per, per_blocked, [pid], cpu0))
             if isinstance(msg, str) and msg.startswith("time"):
                 outcomes.append("timeout")
                 matches.append(False if probes[i].get("expected") is not None

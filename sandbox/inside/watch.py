@@ -14,6 +14,7 @@ import time
 from .confine import describe
 
 TICK_S = 0.05  # how often a running job's CPU and blocked time are looked at
+CPU_SLACK_S = 0.002  # past the earliest moment the CPU limit could be reached
 
 
 def task_times(pid):
@@ -40,19 +41,28 @@ class Watch:
     on a CPU or waiting for one (sleeping, waiting on a pipe, a lock, input). CPU-bound work
     on a loaded machine waits for a CPU, which is not blocked time."""
 
-    def __init__(self, wall_s, cpu_pid, cpu_s, blocked_s, pids):
+    def __init__(self, wall_s, cpu_pid, cpu_s, blocked_s, pids, cpu_now=0.0):
         self.t0 = time.monotonic()
         self.deadline = self.t0 + wall_s
         self.cpu_pid, self.cpu_s, self.blocked_s = cpu_pid, cpu_s, blocked_s
         self.pids = list(pids)
+        #: CPU seconds of cpu_pid when last looked at (`cpu_now`: the caller just did)
+        self.cpu_seen = cpu_now
 
     def wait(self, fds):
-        """The readable fds of `fds`, or the reason (a str) why a limit ended the wait."""
+        """The readable fds of `fds`, or the reason (a str) why a limit ended the wait.
+
+        It looks at the CPU time every TICK_S, and also just after the CPU limit could first
+        be reached (one process gains at most one CPU second per second of wall clock), so
+        that a short limit (a probe's 0.1 s) is kept to a few milliseconds, not a tick."""
         while True:
             left = self.deadline - time.monotonic()
             if left <= 0:
                 return f"time limit exceeded (wall clock, {self.deadline - self.t0:g} s)"
-            r, _, _ = select.select(fds, [], [], min(left, TICK_S))
+            step = min(left, TICK_S)
+            if self.cpu_s:
+                step = min(step, max(self.cpu_s - self.cpu_seen, 0.0) + CPU_SLACK_S)
+            r, _, _ = select.select(fds, [], [], step)
             if r:
                 return r
             busy, cpu = 0.0, 0.0
@@ -61,6 +71,7 @@ class Watch:
                 busy += run + queued
                 if pid == self.cpu_pid:
                     cpu = run
+            self.cpu_seen = cpu
             if self.cpu_s and cpu > self.cpu_s:
                 return f"time limit exceeded ({self.cpu_s:g} CPU seconds)"
             blocked = time.monotonic() - self.t0 - busy

@@ -76,11 +76,13 @@ def take_tests(src=0):
     return fd
 
 
-_BUF = bytearray(1 << 20)
+_BUF = []  # made on first use: 1 MiB less for every fork of the server to map
 
 
 def _copy_through_zeroed_buffer(src, fd, left):
-    view = memoryview(_BUF)[: min(left, len(_BUF))]
+    if not _BUF:
+        _BUF.append(bytearray(1 << 20))
+    view = memoryview(_BUF[0])[: min(left, len(_BUF[0]))]
     got = os.readv(src, [view])
     os.write(fd, view[:got])
     view[:got] = bytes(got)
