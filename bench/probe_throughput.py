@@ -12,12 +12,18 @@ run with
    fresh load of the program) for every check, as a harness that runs each test in its own
    process does. The baseline stays inside the sandbox too: model samples are untrusted and
    never run in a plain subprocess here.
-3. optionally (--dedup) the stage's path with dedup on, as the stage runs.
+3. optionally (--dedup) the stage's path with dedup on, as the stage runs;
+4. optionally (--baseline-rev REV) the stage as it runs (dedup on) with the fork-server code
+   (`sandbox/inside/`) of git revision REV, then with this checkout's, in the same run: the
+   speed-up of the probe stage since REV (REV's run without spare workers, which came later),
+   and a check that both give the same outcome on every (sample, probe) check (timeouts
+   included).
 
 It prints the load average before and after, (samples x probes)/s of each, and their ratio,
 and checks that both paths give the same outcomes (timeouts aside).
 
     .venv/bin/python bench/probe_throughput.py [--per-task 2] [--workers 2] [--dedup]
+        [--baseline-rev REV [--stage-only]]
 
 Writes its result as its row of docs/benchmarks.md (bench/record.py); --no-record or
 BUDGET_REALLOC_BENCH_NO_RECORD=1 leaves the page alone.
@@ -27,14 +33,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import schemas  # noqa: E402
 from bench.record import add_no_record, command_line, record  # noqa: E402
 from pipeline.benchmarks import humaneval  # noqa: E402
 from pipeline.run.actors import probe_sets  # noqa: E402
@@ -125,6 +133,64 @@ def plain_and_baseline(args, cfg, problems, samples, sets, checks) -> str:
     return headline
 
 
+@contextmanager
+def inside_of(rev: str):
+    """The fork-server bundle made from `sandbox/inside/` at git revision `rev` while inside."""
+    import sandbox.backends.base as base
+
+    names = subprocess.run(["git", "-C", str(REPO), "ls-tree", "--name-only", f"{rev}:sandbox/inside"],
+                           capture_output=True, text=True)
+    if names.returncode != 0:
+        raise SystemExit(f"--baseline-rev {rev}: no sandbox/inside/ there ({names.stderr.strip()})")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names.stdout.split():
+            if name.endswith(".py"):
+                src = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:sandbox/inside/{name}"],
+                                     capture_output=True, text=True, check=True).stdout
+                Path(tmp, name).write_text(src)
+        saved, base.INSIDE = base.INSIDE, Path(tmp)
+        try:
+            yield
+        finally:
+            base.INSIDE = saved
+
+
+def against_revision(args, cfg, problems, samples, sets, checks) -> str:
+    """Run 4: the stage (dedup on) with REV's fork-server, then with this one; same outcomes?"""
+    tables, seconds = {}, {}
+    for label in (args.baseline_rev, "this checkout"):
+        old = label != "this checkout"
+        # REV's fork-server without this checkout's spare workers (host side, new with it)
+        with (inside_of(label) if old else _nothing()):
+            with Executor(SandboxConfig(dedup=True, **cfg, **({"spare_workers": 0} if old else {}))) as ex:
+                t0 = time.perf_counter()
+                tables[label] = ex.probe(problems, samples, sets, probe_timeout_s=args.probe_timeout)
+                seconds[label] = time.perf_counter() - t0
+        print(f"stage, dedup on, fork-server of {label}: {seconds[label]:.1f} s, "
+              f"{checks / seconds[label]:.0f} checks/s")
+    key = ["task_id", "sample_idx", "probe_set"]
+    old, new = (tables[k].sort_by([(c, "ascending") for c in key]) for k in tables)
+    a, b = old.column("outcomes").to_pylist(), new.column("outcomes").to_pylist()
+    same = sum(x == y for row_a, row_b in zip(a, b) for x, y in zip(row_a, row_b))
+    total = sum(len(r) for r in a)
+    differ = [(r["task_id"], r["sample_idx"], r["probe_set"], j, x, y)
+              for r, row_a, row_b in zip(old.select(key).to_pylist(), a, b)
+              for j, (x, y) in enumerate(zip(row_a, row_b)) if x != y]
+    ratio = seconds[args.baseline_rev] / seconds["this checkout"]
+    print(f"ratio this checkout / {args.baseline_rev}: {ratio:.2f}x; same outcome on "
+          f"{same}/{total} checks")
+    for d in differ[:10]:
+        print(f"  differs: {d[0]} sample {d[1]} {d[2]} probe {d[3]}: {d[4]!r} -> {d[5]!r}")
+    return (f"stage (dedup on) {ratio:.2f}x the fork-server of {args.baseline_rev} "
+            f"({seconds[args.baseline_rev]:.1f} s -> {seconds['this checkout']:.1f} s); same outcome "
+            f"on {same}/{total} checks")
+
+
+@contextmanager
+def _nothing():
+    yield
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--per-task", type=int, default=2, help="samples per HumanEval task (max 100)")
@@ -135,6 +201,9 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true", help="skip the per-probe baseline")
     ap.add_argument("--stage-only", action="store_true",
                     help="only the stage as it runs (dedup on): for the full 164 x 100 timing")
+    ap.add_argument("--baseline-rev", default="",
+                    help="also time the stage (dedup on) with sandbox/inside/ of this git revision "
+                    "and compare every outcome (run 4); with --stage-only, only run 4")
     add_no_record(ap)
     args = ap.parse_args()
     problems, samples, sets = load(args.per_task, args.tasks)
@@ -148,9 +217,11 @@ def main() -> None:
     cfg = dict(workers=args.workers, timeout_s=5.0)
     headline = []
     if args.stage_only:
-        args.dedup, args.no_baseline = True, True
+        args.dedup, args.no_baseline = not args.baseline_rev, True
     else:
         headline.append(plain_and_baseline(args, cfg, problems, samples, sets, checks))
+    if args.baseline_rev:
+        headline.append(against_revision(args, cfg, problems, samples, sets, checks))
     if args.dedup:
         with Executor(SandboxConfig(dedup=True, **cfg)) as ex:
             t0 = time.perf_counter()

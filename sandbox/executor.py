@@ -366,12 +366,18 @@ class Executor:
 
 
     def _spare(self, rank: int, q: queue.Queue, take, give) -> None:
-        """Spare number `rank`: while more than `rank` workers have been on one job for
-        `spare_after_s`, take jobs from the queue one at a time; return when it is empty."""
+        """Spare number `rank`: while more than `rank` of the workers and the spares before
+        it have been on one job for `spare_after_s`, take jobs from the queue one at a time;
+        return when it is empty."""
         after = self.config.spare_after_s
+        with self._spare_lock:
+            while len(self.spares) <= rank:  # not started until it runs a job
+                self.spares.append(ForkServer(self.config,
+                                              self.config.workers + len(self.spares)))
+            me = self.spares[rank]
         while not q.empty():
             now = time.monotonic()
-            held = sum(1 for w in self.workers
+            held = sum(1 for w in self.workers + self.spares[:rank]
                        if w.busy_since is not None and now - w.busy_since > after)
             if held <= rank:
                 time.sleep(min(after, 0.02))
@@ -379,11 +385,11 @@ class Executor:
             nxt = take()
             if nxt is None:
                 return
-            with self._spare_lock:
-                while len(self.spares) <= rank:
-                    self.spares.append(ForkServer(self.config,
-                                                  self.config.workers + len(self.spares)))
-            out = self.spares[rank].run(nxt[1])  # starts (or restarts) it as needed
+            me.busy_since = time.monotonic()
+            try:
+                out = me.run(nxt[1])  # starts (or restarts) it as needed
+            finally:
+                me.busy_since = None
             with self._spare_lock:
                 self._spare_runs += 1
             give(nxt[0], out)

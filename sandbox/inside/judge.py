@@ -85,7 +85,7 @@ def judge_calls(job, tests, link, report):
             return
         stub = _Stub(entry, link)
         ns[entry] = stub
-        statements = [tests["test"] + f"\n\ncheck(__candidate__)\n"]
+        statements = [tests["test"] + "\n\ncheck(__candidate__)\n"]
         ns["__candidate__"] = stub
     else:
         ns = {"__name__": "__main__"}
