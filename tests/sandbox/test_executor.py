@@ -66,25 +66,6 @@ def test_without_dedup_every_sample_runs():
     assert verdicts.column("status").to_pylist() == ["pass"] * 3
 
 
-LOOP = "    while True:\n        pass\n"
-
-
-def test_a_spare_worker_takes_the_queue_while_the_worker_is_held_by_a_long_sample():
-    completions = [LOOP] + [RIGHT, WRONG] * 10
-    samples = samples_for([PROBLEM] * len(completions), completions)
-    cfg = dict(workers=1, timeout_s=1.0, dedup=False)
-    with Executor(SandboxConfig(spare_workers=1, spare_after_s=0.05, **cfg)) as ex:
-        verdicts = ex.execute(PROBLEMS, samples)
-        stats, spares = ex.stats, [w.alive for w in ex.spares]
-    with Executor(SandboxConfig(spare_workers=0, **cfg)) as ex:
-        alone = ex.execute(PROBLEMS, samples)
-        assert ex.stats.spare_runs == 0 and not ex.spares
-    statuses = verdicts.column("status").to_pylist()
-    assert statuses == ["timeout"] + ["pass", "fail"] * 10
-    assert alone.column("status").to_pylist() == statuses
-    assert spares == [True] and stats.spare_runs > 0
-
-
 def test_samples_of_a_task_missing_from_problems_are_refused_naming_the_task(warm):
     other = dict(PROBLEM, task_id="HumanEval/missing")
     with pytest.raises(ValueError, match="humaneval:HumanEval/missing"):
