@@ -1,6 +1,10 @@
 """The backend interface: check that it can run here, launch worker i, clean up after it.
 
-Every backend runs `python3 -I -S -c BOOT`. BOOT reads the fork-server's bundle from stdin (the
+Every backend runs `env -i PATH=... LANG=... PYTHONHASHSEED=0 python3 -s -S -c BOOT`: an
+environment of exactly those variables (so nothing else of the host's reaches the server), no
+user site directory, no site.py, and one fixed hash seed, so that a program whose result
+depends on the order of a set or dict of strings gets the same verdict and the same probe
+outcomes on every worker and in every run (`-I` would ignore PYTHONHASHSEED). BOOT reads the fork-server's bundle from stdin (the
 module sources of `sandbox.inside`, see `server_bundle`), installs an in-memory importer for
 them and runs `sandbox.inside.loop.main`, so the same code runs everywhere and an image never
 goes stale.
@@ -18,6 +22,7 @@ from typing import Callable, ClassVar
 #: Modules are compiled under `sandbox/inside/<module>.py`, so tracebacks name their files.
 BOOT = r"""
 import json, os, sys
+sys.path[:] = [p for p in sys.path if p]  # not the working directory (-c puts it first)
 def r(n):
     b = b''
     while len(b) < n:
@@ -46,6 +51,9 @@ sys.meta_path.insert(0, Bundle)
 from sandbox.inside.loop import main
 main()
 """
+
+#: the fork-server's whole environment (its samples get theirs from `confine.sample_environment`)
+SERVER_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
 
 INSIDE = Path(__file__).resolve().parents[1] / "inside"
 #: the bundle's `sandbox`: only `sandbox.inside` is sent, under its host name
@@ -95,4 +103,5 @@ class Backend:
         raise NotImplementedError
 
     def python_argv(self, python: str) -> list[str]:
-        return [python, "-I", "-S", "-c", BOOT]
+        return ["/usr/bin/env", "-i", *(f"{k}={v}" for k, v in SERVER_ENV.items()),
+                python, "-s", "-S", "-c", BOOT]

@@ -1,7 +1,7 @@
 """The fork-server that runs inside each sandbox: standard library only, no other project imports.
 
 Role in the pipeline: `sandbox.forkserver` starts one server per worker inside bwrap or a
-docker container (`python3 -I -S`) and sends it one job per unique program. The server is not
+docker container (`python3 -s -S`, hash seed 0) and sends it one job per unique program. The server is not
 installed there: the host sends this package's module sources as a bundle
 (`sandbox.backends.base.server_bundle`), and BOOT registers them under the same names
 (`sandbox.inside.*`) with an in-memory importer and calls `loop.main`. The same modules import

@@ -66,6 +66,23 @@ def test_without_dedup_every_sample_runs():
     assert verdicts.column("status").to_pylist() == ["pass"] * 3
 
 
+def test_a_program_that_depends_on_the_order_of_a_set_of_strings_gets_one_verdict_everywhere():
+    """Every fork-server runs with hash seed 0, so str hashes, and with them the order of a set
+    of strings, are the same on every worker and in every run: such a program's verdict
+    does not depend on which worker it lands on."""
+    import subprocess
+
+    python = SandboxConfig().python
+    order = subprocess.run([python, "-c", "print(''.join(set('abcdefghij')))"],
+                           env={"PYTHONHASHSEED": "0"}, capture_output=True, text=True).stdout.strip()
+    problem = dict(PROBLEM, task_id="HumanEval/order", prompt="def order():\n", entry_point="order",
+                   tests=f"def check(candidate):\n    assert candidate() == {order!r}\n")
+    samples = samples_for([problem] * 8, ["    return ''.join(set('abcdefghij'))\n"] * 8)
+    verdicts = execute(schemas.from_rows([problem], "problems"), samples,
+                       SandboxConfig(workers=2, dedup=False))
+    assert verdicts.column("status").to_pylist() == ["pass"] * 8
+
+
 def test_samples_of_a_task_missing_from_problems_are_refused_naming_the_task(warm):
     other = dict(PROBLEM, task_id="HumanEval/missing")
     with pytest.raises(ValueError, match="humaneval:HumanEval/missing"):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.backends.base import BOOT, server_bundle
+from sandbox.backends.base import Backend, server_bundle
 from sandbox.config import SandboxConfig
 from sandbox.inside.wire import HEADER, MAX_MSG, frame
 
@@ -115,11 +115,11 @@ def _read(stream):
 
 @pytest.mark.skipif(not Path(PYTHON).exists(), reason=f"{PYTHON} is not installed")
 def test_the_bundle_boots_in_a_bare_interpreter_and_tracebacks_name_the_module_files(tmp_path):
-    """BOOT in a plain `python3 -I -S` (no sandbox, so no samples: only the config, a ping
-    and a message over the size limit, which ends the server with a traceback)."""
-    proc = subprocess.Popen([PYTHON, "-I", "-S", "-c", BOOT], cwd=tmp_path,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={"PATH": "/usr/bin:/bin"})
+    """BOOT as every backend starts it (`Backend.python_argv`) but with no sandbox, so no
+    samples: only the config, a ping and a message over the size limit, which ends the server
+    with a traceback."""
+    proc = subprocess.Popen(Backend().python_argv(PYTHON), cwd=tmp_path,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         proc.stdin.write(server_bundle() + frame({"isolate": False, "tmp": str(tmp_path)}))
         proc.stdin.flush()
