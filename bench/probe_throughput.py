@@ -174,13 +174,18 @@ def against_revision(args, cfg, problems, samples, sets, checks) -> str:
               for r, row_a, row_b in zip(old.select(key).to_pylist(), a, b)
               for j, (x, y) in enumerate(zip(row_a, row_b)) if x != y]
     ratio = seconds[args.baseline_rev] / seconds["this checkout"]
+    ran = [o for row, hit in zip(b, new.column("cached").to_pylist()) if not hit for o in row]
+    timeouts = ran.count("timeout")
+    floor = timeouts * args.probe_timeout / args.workers
     print(f"ratio this checkout / {args.baseline_rev}: {ratio:.2f}x; same outcome on "
           f"{same}/{total} checks")
+    print(f"{timeouts} probes that ran timed out: at {args.probe_timeout:g} CPU s each, at least "
+          f"{floor:.1f} s of the stage on {args.workers} workers (a floor no speed-up removes)")
     for d in differ[:10]:
         print(f"  differs: {d[0]} sample {d[1]} {d[2]} probe {d[3]}: {d[4]!r} -> {d[5]!r}")
     return (f"stage (dedup on) {ratio:.2f}x the fork-server of {args.baseline_rev} "
             f"({seconds[args.baseline_rev]:.1f} s -> {seconds['this checkout']:.1f} s); same outcome "
-            f"on {same}/{total} checks")
+            f"on {same}/{total} checks; {timeouts} probe timeouts, a floor of {floor:.1f} s")
 
 
 @contextmanager
