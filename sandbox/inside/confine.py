@@ -72,6 +72,23 @@ def enter_child(keep, uid, cpu_s, memory_mb, nproc, stdin_fd=None, stdout_fd=Non
     become(uid)
 
 
+def fork_sample(keep, cpu_s, body, *args, stdin_fd=None, stdout_fd=None):
+    """Fork a sample process (S1, S, or S for one APPS case or probe run): `enter_child` under
+    the sample's uid with `cpu_s` CPU seconds, its work directory, then `body(*args)`; the
+    child never returns. Returns the child's pid (in the server)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            enter_child(keep, CFG["uid"], cpu_s, CFG["memory_mb"], CFG["max_procs"],
+                        stdin_fd=stdin_fd, stdout_fd=stdout_fd)
+            workdir(CFG["uid"])
+            body(*args)
+        except BaseException:  # noqa: BLE001
+            pass
+        os._exit(1)
+    return pid
+
+
 def workdir(uid):
     path = os.path.join(CFG.get("tmp", "/tmp"), f"w{uid}")
     try:

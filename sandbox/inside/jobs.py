@@ -14,8 +14,7 @@ import signal
 import time
 
 from . import own_run
-from .confine import (CFG, describe, enter_child, kill_group, reap, wait_cpu, wait_exit,
-                      workdir)
+from .confine import CFG, describe, fork_sample, kill_group, reap, wait_cpu, wait_exit
 from .judge import fork_judge
 from .sample import run_case, serve_calls
 from .watch import Watch, collect, limits_of, out_of_cpu, verdict
@@ -42,15 +41,7 @@ def run_calls_job(job, tests_fd):
     cpu_s, wall_s, blocked_s = limits_of(job)
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
-    s_pid = os.fork()
-    if s_pid == 0:
-        try:
-            enter_child([req_r, resp_w], uid, cpu_s, CFG["memory_mb"], CFG["max_procs"])
-            workdir(uid)
-            serve_calls(job, req_r, resp_w)
-        except BaseException:  # noqa: BLE001
-            pass
-        os._exit(1)
+    s_pid = fork_sample([req_r, resp_w], cpu_s, serve_calls, job, req_r, resp_w)
     os.close(req_r)
     os.close(resp_w)
     j_pid, result_r = fork_judge(job, (req_w, resp_r), None, uid + 1, wall_s, tests_fd,
@@ -94,19 +85,10 @@ def run_one_case(job, index):
         in_fd = os.memfd_create("stdin")
         os.write(in_fd, data.encode())
         os.lseek(in_fd, 0, os.SEEK_SET)
-    pid = os.fork()
-    if pid == 0:
-        try:
-            if job["kind"] == "stdin":
-                enter_child([], uid, limit, CFG["memory_mb"], CFG["max_procs"],
-                            stdin_fd=in_fd, stdout_fd=out_w)
-            else:
-                enter_child([out_w], uid, limit, CFG["memory_mb"], CFG["max_procs"])
-            workdir(uid)
-            run_case(job, index, out_w)
-        except BaseException:  # noqa: BLE001
-            pass
-        os._exit(1)
+    if job["kind"] == "stdin":
+        pid = fork_sample([], limit, run_case, job, index, out_w, stdin_fd=in_fd, stdout_fd=out_w)
+    else:
+        pid = fork_sample([out_w], limit, run_case, job, index, out_w)
     os.close(out_w)
     if in_fd is not None:
         os.close(in_fd)

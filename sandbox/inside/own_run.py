@@ -12,8 +12,8 @@ import signal
 import struct
 import time
 
-from .confine import (CFG, describe, enter_child, kill_group, no_int_digit_limit, reap, wait_cpu,
-                      workdir)
+from .confine import (CFG, describe, fork_sample, kill_group, no_int_digit_limit, reap,
+                      wait_cpu)
 from .seccomp import deny_kernel_stores
 from .values import exc_index, exc_name
 from .watch import Watch, limits_of, out_of_cpu
@@ -83,16 +83,7 @@ def run_own_process_first(job, tests_fd):
     uid = CFG["uid"]
     cpu_s, wall_s, blocked_s = limits_of(job)
     claim_r, claim_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            enter_child([claim_w], uid, cpu_s, CFG["memory_mb"], CFG["max_procs"],
-                        stdin_fd=tests_fd)
-            workdir(uid)
-            run_program_and_tests(job, claim_w)
-        except BaseException:  # noqa: BLE001
-            pass
-        os._exit(1)
+    pid = fork_sample([claim_w], cpu_s, run_program_and_tests, job, claim_w, stdin_fd=tests_fd)
     os.close(claim_w)
     watch = Watch(wall_s, pid, cpu_s, blocked_s, [pid])
     view = memoryview(_CLAIM_BUF)

@@ -20,7 +20,7 @@ import os
 import re
 import time
 
-from .confine import CFG, enter_child, kill_group, reap, wait_cpu, workdir
+from .confine import CFG, fork_sample, kill_group, reap, wait_cpu
 from .jobs import run_one_case
 from .judge import apps_equal_stdin
 from .sample import load_sample
@@ -151,16 +151,7 @@ def run_probe_job(job, tests_fd):
     while len(outcomes) < n:
         start = len(outcomes)
         out_r, out_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                enter_child([out_w], uid, cpu_s + per * (n - start), CFG["memory_mb"],
-                            CFG["max_procs"])
-                workdir(uid)
-                _serve_probes(job, start, out_w)
-            except BaseException:  # noqa: BLE001
-                pass
-            os._exit(1)
+        pid = fork_sample([out_w], cpu_s + per * (n - start), _serve_probes, job, start, out_w)
         os.close(out_w)
         frames = _Frames(out_r)
         msg = frames.next(Watch(wall_s, pid, cpu_s, blocked_s, [pid]))
