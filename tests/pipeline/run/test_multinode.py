@@ -5,9 +5,10 @@ until a new one joins. The run finishes on the remaining nodes without a resume,
 written once (its file's first mtime is its last), and the outputs equal an undisturbed
 in-process run's (pass_time aside).
 
-The fast cases run an imported run (6 HumanEval problems x 3 fixed completions, 3 execute
-shards; `imported_run`) on two sandbox actors; the `full` case generates with the tiny test
-Llama, executes, scores and probes on the cluster and kills the node of the generate actor.
+The cases run an imported run (6 HumanEval problems x 3 fixed completions, 3 execute shards;
+`imported_run`) on two sandbox actors; the `full` case (skipped: not yet seen to pass) generates
+with the tiny test Llama, executes, scores and probes on the cluster and kills the node of the
+generate actor.
 """
 
 from __future__ import annotations
@@ -166,3 +167,80 @@ def test_a_shard_waits_for_a_new_node_when_no_node_can_take_it_and_finishes_ther
     run.until(lambda: cluster.actors_on(joined, "ExecuteActor") != [])
     run.finish()
     run.check(reference)
+
+
+# -- the whole pipeline on the cluster (generate, execute, score, probe) --------------------------
+def generation_config(out: Path, model: str, humaneval_path, **changes) -> dict:
+    engine = {"dtype": "float32", "max_model_len": 1024, "kv_cache_space_gb": 1}
+    return {
+        "run_id": "multinode", "output_dir": str(out), "seed": 7, "shard_size": 2,
+        "models": [{"name": "tiny", "path": model, "engine": engine, "num_cpus": 1,
+                    "cost": {"flops_per_pass": 1.0e9}}],
+        "benchmarks": [{"name": "humaneval", "data": str(humaneval_path), "subset": {"limit": 4},
+                        "n": 3, "max_new_tokens": 24, "greedy": True}],
+        "ranker": {"name": "tiny", "path": model, "engine": engine, "num_cpus": 1},
+        "probes": {"prompt_examples": True},
+        "sandbox": {"backend": "bwrap", "workers": 1},
+        "reduce": {"n_boot": 50, "k_range": "full"},
+        **changes,
+    }
+
+
+def comparable(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    r = results.load(str(root))
+    samples = r.samples.sort_values(["task_id", "sample_idx"])[
+        ["task_id", "sample_idx", "completion", "status", "tests_passed", "mean_nll"]
+    ].reset_index(drop=True)
+    curves = r.curves[~r.curves.metric.isin(["pass_time", "rank_score_time"])]
+    curves = curves.sort_values(["model", "benchmark", "metric", "ranker", "x"]).reset_index(drop=True)
+    probes = r.probes.sort_values(list(r.probes.columns[:6])).reset_index(drop=True)
+    return samples, curves.drop(columns=["mc_se"], errors="ignore"), probes
+
+
+@pytest.mark.full
+@pytest.mark.skip(reason="not yet seen to pass: its one run (2 sandbox slots a node) waited for "
+                  "room for the replacement sandbox actors (docs/reliability.md); with 4 slots "
+                  "a node it has not been run to the end")
+def test_the_whole_pipeline_survives_losing_the_node_of_its_generator(
+        request, tmp_path, humaneval_path, monkeypatch):
+    from pipeline.jobs import evaluate
+    from workers.tiny_model import build_tiny_llama
+
+    model = build_tiny_llama(str(tmp_path / "tiny"), seed=0)
+    ref = config_mod.parse(generation_config(tmp_path / "reference", model, humaneval_path))
+    assert evaluate.run(ref, progress=False, in_process=True).reduced
+
+    marker = tmp_path / "hung"
+    monkeypatch.setenv("BUDGET_REALLOC_ACTOR_HANG", f"generate:{marker}")
+    # 4 sandbox slots a node: the surviving node holds a full set of execute and probe actors
+    # (a replacement that fits nowhere waits for a node: the test above)
+    cluster = start_cluster(request, workers=2, sandbox=4)
+    run = tmp_path / "run"
+    data = generation_config(run, model, humaneval_path, sandbox_actors=2,
+                             sandbox_resources={"sandbox": 1}, ray={"address": cluster.address})
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(data))
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(tmp_path / "cfg.yaml"),
+                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    deadline = time.monotonic() + 300
+    while not marker.exists():  # the first generate call blocks on its node
+        assert proc.poll() is None, proc.communicate()[0]
+        assert time.monotonic() < deadline, "the generate actor never got a shard"
+        time.sleep(0.05)
+    killed = cluster.kill(cluster.node_of(int(marker.read_text().split()[2])))
+    assert int(marker.read_text().split()[2]) in killed
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out
+
+    manifest = storage.read_table(run / "manifest.parquet", "manifest").to_pandas()
+    assert (manifest.state == "done").all(), manifest
+    assert set(manifest.stage) == {"generate", "execute", "score", "probe"}
+    assert manifest[manifest.stage == "generate"].attempts.max() == 2
+    r = results.load(str(run))
+    assert not r.samples[list(schemas.KEY)].duplicated().any()
+    got, want = comparable(run), comparable(tmp_path / "reference")
+    pd.testing.assert_frame_equal(got[0].drop(columns=["mean_nll"]), want[0].drop(columns=["mean_nll"]))
+    assert got[0].mean_nll.to_numpy() == pytest.approx(want[0].mean_nll.to_numpy(), rel=1e-4)
+    pd.testing.assert_frame_equal(got[1], want[1], check_exact=False, rtol=1e-6)
+    pd.testing.assert_frame_equal(got[2].drop(columns=["exec_ms"], errors="ignore"),
+                                  want[2].drop(columns=["exec_ms"], errors="ignore"))
