@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 LOCKS := requirements/cpu.lock requirements/smollm2.txt pyproject.toml
 STAMP := $(VENV)/.installed
 CONFIG ?= configs/default.yaml
+# What a sample may import beyond the stdlib (docs/sandbox.md); the sandbox image installs the same.
+SANDBOX_PY_PACKAGES := python3-numpy python3-pandas python3-scipy python3-matplotlib python3-requests python3-boto3
+SANDBOX_IMPORTS := numpy, pandas, scipy, matplotlib, requests, boto3
 PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
 .PHONY: setup sysdeps run test test-full bench clean-venv reproduce reproduce-doc gpu-lock image image-smoke
@@ -48,11 +51,17 @@ sysdeps:
 	    echo "note: docker.io/debootstrap missing and not root: the docker sandbox tests will skip"; \
 	  fi; \
 	fi
-	@# numpy for the sandbox's python3 (the APPS reference harness imports it); optional.
-	@if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c "import numpy" >/dev/null 2>&1 \
-	    && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo ">> installing python3-numpy for the sandbox's python3"; \
-	  apt-get install -y -qq python3-numpy >/dev/null 2>&1 || echo "warning: could not install python3-numpy (samples importing numpy will fail)"; \
+	@# The third-party packages a sample may import (docs/sandbox.md, "What a sample may import"):
+	@# Debian's builds for the sandbox's /usr/bin/python3. Optional: without root or apt, a
+	@# warning, and samples importing them fail with ModuleNotFoundError.
+	@if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c "import $(SANDBOX_IMPORTS)" >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo ">> installing $(SANDBOX_PY_PACKAGES) for the sandbox's python3"; \
+	    (apt-get install -y -qq --no-install-recommends $(SANDBOX_PY_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $(SANDBOX_PY_PACKAGES) >/dev/null)) \
+	      || echo "warning: apt-get could not install $(SANDBOX_PY_PACKAGES); samples importing them will fail"; \
+	  else \
+	    echo "warning: not root (or no apt-get): install $(SANDBOX_PY_PACKAGES) for /usr/bin/python3, or samples importing them fail"; \
+	  fi; \
 	fi
 
 run: setup

@@ -55,7 +55,7 @@ class SandboxConfig(BaseModel):
     #: memory+pids cgroup per worker (bwrap, cgroup v1 or v2, root only) as a backstop
     cgroup: bool = True
     #: docker image (built by deploy/sandbox/build_image.sh) and engine options
-    docker_image: str = "budget-realloc-sandbox:v2"
+    docker_image: str = "budget-realloc-sandbox:v3"
     docker_cpus: float = Field(default=1.0, gt=0)
     #: python inside the sandbox (the distribution's python3; starts faster than a venv's)
     python: str = "/usr/bin/python3"

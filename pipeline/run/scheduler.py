@@ -11,6 +11,7 @@ follow its generation as on Ray. Both write the same files, so either can resume
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import traceback
@@ -61,7 +62,8 @@ class RayScheduler:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         address = address or os.environ.get("RAY_ADDRESS")
         if address:
-            ray.init(address=address, log_to_driver=False)
+            with _loopback_join(ray, address):
+                ray.init(address=address, log_to_driver=False)
             return
         cpus = num_cpus or max(os.cpu_count() or 1, int(needed_cpus + 0.999))
         ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
@@ -128,6 +130,28 @@ class RayScheduler:
     def shutdown(self) -> None:
         if self.started:
             self.ray.shutdown()
+
+
+@contextlib.contextmanager
+def _loopback_join(ray, address: str):
+    """Join a cluster bound to 127.0.0.1 (`ray start --node-ip-address=127.0.0.1`: nodes of one
+    machine, nothing listening outside it) at its loopback address.
+
+    Ray replaces a loopback host with this machine's network address before joining
+    (`ray._private.services.resolve_ip_for_localhost`), where such a cluster does not listen;
+    with its cluster flag off for the join, the local address stays 127.0.0.1. Other addresses
+    are joined as given."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        yield
+        return
+    constants = ray._private.ray_constants
+    before = constants.ENABLE_RAY_CLUSTER
+    constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        constants.ENABLE_RAY_CLUSTER = before
 
 
 @dataclass(eq=False)  # a handle: hashed and compared by identity, like a Ray ObjectRef

@@ -1,8 +1,9 @@
 """bwrap backend: bubblewrap namespaces plus a per-worker memory+pids cgroup (the default).
 
 New pid, net, ipc and uts namespaces (no network at all), a read-only view of /usr only plus
-/etc/alternatives and /etc/ld.so.cache for shared libraries (no other host files: not /work,
-not /home, not the rest of /etc), a private size-limited /tmp, a minimal /dev and /proc;
+/etc/alternatives and /etc/ld.so.cache for shared libraries and /etc/matplotlibrc (no other
+host files: not /work, not /home, not the rest of /etc), a private size-limited /tmp, a
+minimal /dev and /proc;
 optionally a per-worker memory+pids cgroup (v1 or v2, root only) as a backstop.
 """
 
@@ -26,8 +27,13 @@ def _binds() -> list[str]:
             args += ["--symlink", os.readlink(p), f"/{name}"]
         elif p.is_dir():
             args += ["--ro-bind", str(p), f"/{name}"]
-    # Shared libraries (e.g. numpy's BLAS) resolve through these; no secrets in either.
-    for path in ("/etc/alternatives", "/etc/ld.so.cache"):
+    # Shared libraries (e.g. numpy's BLAS: libblas.so.3 -> /etc/alternatives/...) resolve
+    # through the first two; Debian's matplotlib keeps its only matplotlibrc in /etc. No secrets
+    # in any. /etc itself is made 0755 first: bwrap would create it 0700, and a sample (its own
+    # uid) could then not follow those links (numpy's BLAS "not found" when a sample imports
+    # pandas or scipy).
+    args += ["--perms", "0755", "--dir", "/etc"]
+    for path in ("/etc/alternatives", "/etc/ld.so.cache", "/etc/matplotlibrc"):
         args += ["--ro-bind-try", path, path]
     return args
 

@@ -34,7 +34,7 @@ _spec = importlib.util.spec_from_file_location("image_names", Path(__file__).wit
 _names = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_names)
 IMAGE = os.environ.get("PIPELINE_IMAGE", _names.IMAGE)
-SANDBOX_IMAGE = "budget-realloc-sandbox:v2"
+SANDBOX_IMAGE = "budget-realloc-sandbox:v3"
 CODET = "generations/codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl"
 
 pytestmark = [

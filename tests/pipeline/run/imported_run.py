@@ -16,14 +16,20 @@ from pipeline.run import importers
 LIMIT, N, SHARD = 6, 3, 2  # 6 problems x 3 samples, shards of 2 problems: 3 shards
 
 
-def config(out: str, humaneval_path) -> config_mod.RunConfig:
-    return config_mod.parse({
+def config_data(out: str, humaneval_path, **changes) -> dict:
+    """The run config as a dict (`changes` replace top-level fields, e.g. `ray` on a cluster)."""
+    return {
         "run_id": "faults", "output_dir": out, "shard_size": SHARD, "seed": 1,
         "models": [{"name": "theirs", "path": "imported", "cost": {"seconds_per_sample": 1.0}}],
         "benchmarks": [{"name": "humaneval", "data": str(humaneval_path), "n": N,
                         "subset": {"limit": LIMIT}}],
         "sandbox": {"backend": "bwrap", "workers": 1}, "reduce": {"n_boot": 20, "k_range": "full"},
-    })
+        **changes,
+    }
+
+
+def config(out: str, humaneval_path, **changes) -> config_mod.RunConfig:
+    return config_mod.parse(config_data(out, humaneval_path, **changes))
 
 
 def generations(path) -> str:

@@ -1,0 +1,212 @@
+"""Soak: 100,000 samples through the execute stage in one run, watched for drift and leaks.
+
+Role: a measurement (docs/reliability.md quotes its output). The CodeGen-16B HumanEval
+generations (16,400 samples) are imported as several models into one run directory, the same
+file each time (by default 8 models x the first 125 tasks x 100 samples: 100,000 samples),
+with the sandbox's dedup off, so every sample runs: bwrap, 2 workers, as in
+`configs/reproduce-codegen16b.yaml`. The run is `pipeline run --in-process` (the driver and
+its sandbox workers in one process tree, no Ray). Every --every seconds it records the verdict
+rows landed, the driver's resident memory and open file descriptors, and the resident memory of
+each sandbox worker (the fork-server processes inside bwrap). At the end it prints throughput
+per minute, memory over time, and what is left: processes of the run's session, and new
+entries in /tmp and /dev/shm.
+
+    .venv/bin/python deploy/tools/soak.py --out /tmp/soak [--copies 8] [--tasks 125] [--every 10]
+
+Run it on an otherwise quiet machine (e.g. `/work/tools/measure i28 ...`); every process it
+starts ends by itself (the run is bounded by --limit-s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+DATA = Path(os.environ.get("BUDGET_REALLOC_SHARED_DATA", REPO.parent / "shared" / "data"))
+GENERATIONS = DATA / "generations" / (
+    "codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl")
+
+
+def proc_tree() -> dict[int, tuple[int, str]]:
+    """pid -> (ppid, command line) for every process."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_text()
+            cmd = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        out[int(name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmd.strip())
+    return out
+
+
+def under(root: int, tree) -> list[int]:
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        kids = [p for p, (pp, _) in tree.items() if pp == parent]
+        found += kids
+        frontier += kids
+    return found
+
+
+def rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def fds(pid: int) -> int | None:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+
+
+def session_procs(sid: int) -> list[str]:
+    left = []
+    for pid, (_, cmd) in proc_tree().items():
+        try:
+            if os.getsid(pid) == sid:
+                left.append(f"{pid} {cmd[:80]}")
+        except OSError:
+            pass
+    return left
+
+
+def tmp_entries() -> set[str]:
+    out = set()
+    for d in ("/tmp", "/dev/shm", os.environ.get("TMPDIR", "/tmp")):
+        try:
+            out |= {os.path.join(d, n) for n in os.listdir(d)}
+        except OSError:
+            pass
+    return out
+
+
+def rows_landed(run: Path) -> int:
+    import pyarrow.parquet as pq
+
+    total = 0
+    for f in (run / "verdicts").rglob("*.parquet") if (run / "verdicts").exists() else []:
+        try:
+            total += pq.ParquetFile(f).metadata.num_rows
+        except Exception:  # noqa: BLE001  (a file being renamed into place)
+            pass
+    return total
+
+
+def prepare(out: Path, copies: int, tasks: int) -> Path:
+    from pipeline import config as config_mod
+    from pipeline.run import importers
+
+    models = [{"name": f"copy{i}", "path": "imported", "cost": {"seconds_per_sample": 1.0}}
+              for i in range(copies)]
+    bench = {"name": "humaneval", "n": 100, "temperature": 0.8, "top_p": 0.95,
+             "max_new_tokens": 300, "subset": {"limit": tasks}}
+    cfg = {"run_id": "soak", "output_dir": str(out / "run"), "seed": 0, "models": models,
+           "benchmarks": [bench], "sandbox": {"backend": "bwrap", "workers": 2, "dedup": False},
+           "shard_size": 41, "reduce": {"n_boot": 20, "k_range": "full"}}
+    path = out / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    parsed = config_mod.parse(cfg)
+    for m in models:
+        importers.import_to_run(parsed, GENERATIONS, model=m["name"], prompts="file")
+    return path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--copies", type=int, default=8, help="models importing the same file")
+    ap.add_argument("--tasks", type=int, default=125, help="first N HumanEval tasks (x100 samples)")
+    ap.add_argument("--every", type=float, default=10.0)
+    ap.add_argument("--limit-s", type=int, default=1200)
+    args = ap.parse_args()
+    out = Path(args.out)
+    if out.exists():
+        raise SystemExit(f"{out} exists")
+    out.mkdir(parents=True)
+    t0 = time.monotonic()
+    args.samples = args.copies * args.tasks * 100
+    cfg = prepare(out, args.copies, args.tasks)
+    print(f"imported {args.samples} samples in {time.monotonic() - t0:.0f} s; "
+          f"1-min load average {os.getloadavg()[0]:.2f}", flush=True)
+
+    tmp_before = tmp_entries()
+    proc = subprocess.Popen(
+        ["timeout", str(args.limit_s), sys.executable, "-m", "pipeline", "run", str(cfg),
+         "--in-process", "--no-progress"], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    sid = proc.pid
+    ticks = []  # (seconds, rows, driver rss, driver fds, {worker pid: rss})
+    start = time.monotonic()
+    while proc.poll() is None:
+        time.sleep(args.every)
+        tree = proc_tree()
+        driver = next((p for p in under(proc.pid, tree) if " -m pipeline run" in tree[p][1]), None)
+        if driver is None:
+            continue
+        workers = {p: rss_mib(p) for p in under(driver, tree)
+                   if tree[p][1].startswith("/usr/bin/python3 -I -S")
+                   and "bwrap" in tree.get(tree[p][0], (0, ""))[1]}
+        ticks.append((time.monotonic() - start, rows_landed(out / "run"), rss_mib(driver),
+                      fds(driver), workers))
+    output = proc.communicate()[0]
+    seconds = time.monotonic() - start
+    total = rows_landed(out / "run")
+    time.sleep(2)
+    left = session_procs(sid)
+    tmp_new = sorted(tmp_entries() - tmp_before)
+
+    print(f"run: exit {proc.returncode}, {seconds:.0f} s, {total} verdicts "
+          f"({total / seconds:.0f}/s overall); 1-min load average at the end "
+          f"{os.getloadavg()[0]:.2f}")
+    if proc.returncode:
+        print(output[-3000:])
+    print("to-min  verdicts  per-s   driver-RSS-MiB  driver-fds  worker-RSS-MiB (pid:MiB)")
+    last_rows, last_t, minute = 0, 0.0, 1
+    for t, rows, drss, dfds, w in ticks:
+        if t >= 60 * minute:
+            print(f"{t / 60:6.1f}  {rows - last_rows:8d}  {(rows - last_rows) / (t - last_t):6.0f}   "
+                  f"{drss or 0:14.0f}  {dfds or 0:10d}  "
+                  + " ".join(f"{pid}:{r:.0f}" for pid, r in sorted(w.items()) if r is not None))
+            last_rows, last_t, minute = rows, t, minute + 1
+    print(f"{seconds / 60:6.1f}  {total - last_rows:8d}  {(total - last_rows) / (seconds - last_t):6.0f}"
+          "   (to the end)")
+    seen = {}
+    for _, _, _, _, w in ticks:
+        for pid, r in w.items():
+            if r is not None:
+                seen.setdefault(pid, []).append(r)
+    for pid, series in sorted(seen.items()):
+        half = len(series) // 2 or 1
+        print(f"worker {pid}: RSS first {series[0]:.1f}, last {series[-1]:.1f}, max {max(series):.1f} MiB, "
+              f"mean 1st half {sum(series[:half]) / half:.1f}, 2nd half "
+              f"{sum(series[half:]) / max(1, len(series) - half):.1f} ({len(series)} samples)")
+    drss = [x[2] for x in ticks if x[2] is not None]
+    dfds = [x[3] for x in ticks if x[3] is not None]
+    if drss:
+        print(f"driver: RSS first {drss[0]:.0f}, last {drss[-1]:.0f}, max {max(drss):.0f} MiB; "
+              f"fds first {dfds[0]}, last {dfds[-1]}, max {max(dfds)}")
+    print(f"left after the run: {len(left)} processes of its session {left}; "
+          f"{len(tmp_new)} new entries in /tmp and /dev/shm {tmp_new[:10]}")
+    return 0 if proc.returncode == 0 and total == args.samples and not left else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
