@@ -17,7 +17,7 @@ from pathlib import Path
 from pipeline.benchmarks.base import DataError, read_jsonl, require
 
 ENV = "BUDGET_REALLOC_EVALPLUS_CONTRACTS"
-DEFAULT = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "evalplus" / \
+DEFAULT = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "evalplus" / \
     "HumanEvalPlus-base-contracts.jsonl"
 
 

@@ -96,3 +96,12 @@ def test_the_cache_returns_the_same_suite_without_regenerating(he_rows, sample_c
     first = generate.cached(rows, table, sha, seed=3, cap=5)
     monkeypatch.setattr(generate, "generate", lambda *a, **k: pytest.fail("regenerated"))
     assert generate.cached(rows, table, sha, seed=3, cap=5).digest == first.digest
+
+
+def test_the_default_contracts_file_is_the_staged_one_beside_the_checkout(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.delenv(contracts.ENV, raising=False)
+    repo = Path(__file__).resolve().parents[4]
+    want = (repo.parent / "shared" / "data" / "evalplus" / "HumanEvalPlus-base-contracts.jsonl")
+    assert contracts.default_path() == want.resolve()
