@@ -1,9 +1,10 @@
 """The extended-test generator's child process: mutate, filter, and compute expected outputs.
 
-Role: `pipeline.benchmarks.extended.generate` runs this file as a script (`python -I child.py`, one process per
-task, under rlimits, PYTHONHASHSEED=0) with a JSON job on stdin, because it executes code: the
-task's EvalPlus contract and reference and HumanEval's canonical solution (trusted, but still
-confined to a child with CPU, memory and per-input time limits). It imports only the stdlib and
+Role: `pipeline.benchmarks.extended.generate` runs this file as a script (`python -s -P
+child.py` in a clean environment, one process per task, under rlimits, PYTHONHASHSEED=0) with a
+JSON job on stdin, because it executes code: the task's EvalPlus contract and reference and
+HumanEval's canonical solution (trusted, but still confined to a child with CPU, memory and
+per-input time limits). It imports only the stdlib and
 `evalplus.gen.type_mut.TypedMutGen` (EvalPlus's type-aware mutation, Liu et al. 2023).
 
 The loop is `TypedMutGen.generate`'s (pick a seed from the pool, 1-5 mutation steps, skip inputs

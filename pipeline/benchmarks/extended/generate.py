@@ -113,9 +113,11 @@ def run_task(problem: dict, contract: Contract, *, seed: int, cap: int, attempts
            "reference": contract.reference, "canonical": problem["reference"],
            "base_inputs": contract.base_inputs, "atol": contract.atol or 1e-6,
            "cpu_s": cpu_s, "cap": cap, "attempts": attempts}
+    # A clean environment but for the hash seed: the order of EvalPlus's ingredient sets (and
+    # so the mutants) follows it. Not `-I`: it implies -E, which ignores PYTHONHASHSEED.
     env = {"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     try:
-        proc = subprocess.run([sys.executable, "-I", child.__file__], input=json.dumps(job),
+        proc = subprocess.run([sys.executable, "-s", "-P", child.__file__], input=json.dumps(job),
                               capture_output=True, text=True, timeout=TASK_WALL_S, env=env,
                               preexec_fn=_limits, cwd="/tmp")
     except subprocess.TimeoutExpired:

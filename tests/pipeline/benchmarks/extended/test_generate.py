@@ -105,3 +105,14 @@ def test_the_default_contracts_file_is_the_staged_one_beside_the_checkout(monkey
     repo = Path(__file__).resolve().parents[4]
     want = (repo.parent / "shared" / "data" / "evalplus" / "HumanEvalPlus-base-contracts.jsonl")
     assert contracts.default_path() == want.resolve()
+
+
+def test_string_tasks_are_deterministic_across_processes():
+    """String ingredients live in sets: their order follows the hash seed, which the child
+    fixes (PYTHONHASHSEED=0); each run_task is a new process."""
+    toy = {"task_id": "Toy/1", "entry_point": "shout",
+           "prompt": 'def shout(s):\n    """Upper case."""\n', "reference": "    return s.upper()\n"}
+    c = Contract("Toy/1", '\n    assert type(s) is str, "invalid inputs"\n',
+                 "\n    return s.upper()\n", [["ab cd"], ["hello world"], ["x y z w"]], 0.0)
+    runs = [generate.run_task(toy, c, seed=0, cap=40, attempts=400) for _ in range(3)]
+    assert runs[0].inputs and runs[0].inputs == runs[1].inputs == runs[2].inputs
