@@ -54,7 +54,7 @@ def test_the_size_trend_and_the_ci_overlap_are_read_from_the_rates():
     flat = result({"1b": (1, 1), "7b": (1, 1)}, {"1b": (0.10, (0.1, 0.1, 0.1)),
                                                   "7b": (0.11, (0.1, 0.1, 0.1))})
     text = " ".join(verifiers._fp_sentences(flat))
-    assert "does not fall at every step" in text and "overlap: these runs do not separate" in text
+    assert "rises at every step" in text and "overlap: these runs do not separate" in text
 
 
 def test_crossovers_say_whether_the_choice_changes_with_the_verifier():
@@ -77,3 +77,16 @@ def test_section_7_is_spliced_in_place_or_appended():
     out = splice(doc, "## 7. New\nnew\n\n")
     assert out == "# R\n\n## 6. Six\nsix\n\n## 7. New\nnew\n\n## 8. Eight\neight\n"
     assert splice("# R\n\n## 6. Six\n", "## 7. New\n") == "# R\n\n## 6. Six\n\n## 7. New\n"
+
+
+def test_the_reading_states_the_largest_drop_and_whether_the_verifier_changes_the_choice():
+    same = pd.DataFrame([{"metric": "pass_flops", "smaller": "1b", "larger": "7b",
+                          "smaller_wins_fraction_base": 0.0, "smaller_wins_from_budget_base": None,
+                          "smaller_wins_fraction_plus": 0.0, "smaller_wins_from_budget_plus": None,
+                          "cost_ratio": 6.5}])
+    star = result({"1b": (20.0, 19.5), "7b": (40.0, 37.0)},
+                  {"1b": (0.02, (0.02,) * 3), "7b": (0.08, (0.08,) * 3)}, same)
+    text = " ".join(verifiers.claim([star], star))
+    assert "at most 3.0 points" in text and "below the 95 % CI" in text  # 37.0 < 39.0
+    assert "does not change that" in text
+    assert "1b loses no more pass@k points to the extension than 7b" in text
