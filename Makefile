@@ -12,7 +12,7 @@ SANDBOX_PY_PACKAGES := python3-numpy python3-pandas python3-scipy python3-matplo
 SANDBOX_IMPORTS := numpy, pandas, scipy, matplotlib, requests, boto3
 PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup sysdeps run test test-full bench clean-venv reproduce reproduce-doc gpu-lock image image-smoke
+.PHONY: setup sysdeps run test test-full bench clean-venv reproduce reproduce-plus reproduce-doc gpu-lock image image-smoke
 
 setup: $(STAMP) sysdeps
 
@@ -99,6 +99,21 @@ reproduce: setup
 	$(PY) -m pipeline advise runs/reproduce-smollm2 --unit gpu-seconds --n-boot 1000
 	$(PY) -m pipeline advise runs/reproduce-astraios --unit flops --n-boot 1000
 	$(MAKE) reproduce-doc
+
+# Section 7 of docs/REPRODUCTION.md: the CodeGen-16B and StarCoderBase runs again on humaneval+
+# (HumanEval's tests + EvalPlus-style generated tests; needs ../shared/data/evalplus/), each
+# sample judged by both verifiers, reduced under both (about 10 minutes here), then render that
+# section into docs/REPRODUCTION.md (`make reproduce-doc` renders it with the others).
+reproduce-plus: setup
+	$(PY) -m pipeline run configs/reproduce-codegen16b-plus.yaml --from-samples $(CODET_FILE) --prompts file --in-process --no-progress
+	$(PY) -m pipeline reduce runs/reproduce-codegen16b-plus --full-k --verifier plus
+	@for s in 1b 3b 7b; do \
+	  $(PY) -m pipeline import-samples configs/reproduce-astraios-plus.yaml $(ASTRAIOS)-$$s-fft.json.gz --model starcoderbase-$$s || exit 1; \
+	done
+	$(PY) -m pipeline run configs/reproduce-astraios-plus.yaml --in-process --no-progress
+	$(PY) -m pipeline reduce runs/reproduce-astraios-plus --full-k --verifier plus
+	$(PY) -m pipeline advise runs/reproduce-astraios-plus --unit flops --n-boot 1000 --verifier plus
+	$(PY) -m pipeline.reproduce.document --section verifiers --out docs/REPRODUCTION.md
 
 reproduce-doc:
 	BUDGET_REALLOC_CODET_FILE=$(CODET_FILE) BUDGET_REALLOC_CODET_TESTS=$(CODET_TESTS) $(PY) -m pipeline.reproduce.document --out docs/REPRODUCTION.md

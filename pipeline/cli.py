@@ -51,6 +51,10 @@ def problems(
     typer.echo(f"wrote {table.num_rows} {benchmark} problems to {out}")
 
 
+#: `reduce --verifier` and `advise --verifier` (pipeline.reduce.verifiers)
+VERIFIER = typer.Option("base", help="base: HumanEval's own tests decide a pass; plus: base + "
+                        "extended tests (a run of humaneval+); outputs go to RUN_DIR/plus/")
+
 #: `reduce --rank-subsets` and `advise --rank-subsets` (pipeline.reduce.held.N_SUBSETS)
 RANK_SUBSETS = typer.Option(
     N_SUBSETS, help="random k-subsets per problem and k for rankers whose scores depend on the samples "
@@ -69,8 +73,10 @@ def reduce(
         False, "--exclude-errors", help="leave samples with a sandbox `error` verdict out of the "
         "curves (default: refuse them; `resume` re-executes them)"),
     rank_subsets: int = RANK_SUBSETS,
+    verifier: str = VERIFIER,
 ) -> None:
-    """Reduce a run: curves.parquet, Markdown/CSV tables and PNG/SVG figures."""
+    """Reduce a run: curves.parquet, Markdown/CSV tables and PNG/SVG figures (with
+    --verifier plus: under RUN_DIR/plus/, with both verifiers compared in plus/tables/)."""
     import warnings
 
     from pipeline.jobs.reduce import reduce as reduce_job
@@ -84,9 +90,11 @@ def reduce(
             warnings.simplefilter("always", SandboxErrorsExcluded)
             reduced = reduce_job(run_dir, ci=ci, n_boot=n_boot, seed=seed,
                                 k_range="full" if full_k else "half",
-                                exclude_errors=exclude_errors, rank_subsets=rank_subsets)
+                                exclude_errors=exclude_errors, rank_subsets=rank_subsets,
+                                verifier=verifier)
     except (ReduceError, CostError, storage.StorageError) as exc:
         _fail(str(exc))
+    run_dir = reduced.root  # RUN_DIR, or RUN_DIR/plus for --verifier plus
     for w in caught:
         if issubclass(w.category, SandboxErrorsExcluded):
             typer.echo(str(w.message))
@@ -152,6 +160,7 @@ def advise(
         False, "--exclude-errors", help="leave samples with a sandbox `error` verdict out, as "
         "`reduce --exclude-errors` does (default: refuse them; `resume` re-executes them)"),
     rank_subsets: int = RANK_SUBSETS,
+    verifier: str = VERIFIER,
 ) -> None:
     """The best strategy per budget: single models, mixes, cascades, early stopping; ranked
     choice vs greedy without tests. Writes RUN_DIR/advice.parquet and RUN_DIR/advice/."""
@@ -180,11 +189,12 @@ def advise(
                     run_dir, prices=prices, unit=unit,
                     budgets=budget or None, n_boot=n_boot, seed=seed, mixes=mixes,
                     cascades=cascades, early_stopping=early_stopping, mix_size=mix_size,
-                    exclude_errors=exclude_errors, rank_subsets=rank_subsets)
+                    exclude_errors=exclude_errors, rank_subsets=rank_subsets,
+                    verifier=verifier)
             for w in caught:
                 if issubclass(w.category, SandboxErrorsExcluded):
                     typer.echo(str(w.message))
-            target = run_dir
+            target = run_dir if verifier == "base" else storage.join(run_dir, "plus")
         if result.table.empty:
             _fail("nothing to advise on: " + "; ".join(result.notes or ["no strategy is defined"]))
         typer.echo(advice_mod.markdown(result))

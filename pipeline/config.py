@@ -60,7 +60,7 @@ class Subset(_Strict):
 
 #: a model's or benchmark's name where it is not looked up in a registry (imported counts):
 #: it names folders of the run directory
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
 class BenchmarkSpec(_Strict):
@@ -88,7 +88,7 @@ class BenchmarkSpec(_Strict):
 
         if (info.context or {}).get("counts_only"):
             if not NAME.match(value):
-                raise ValueError(f"benchmark name {value!r} must be letters, digits, '.', '_' "
+                raise ValueError(f"benchmark name {value!r} must be letters, digits, '.', '_', '+' "
                                  "or '-', starting with a letter or digit")
         elif value.lower() not in REGISTRY:
             raise ValueError(f"unknown benchmark {value!r}; choose one of: {', '.join(REGISTRY)}")

@@ -7,6 +7,7 @@ r.samples.groupby("task_id").passed.mean()                       # pass rate per
 r.samples[r.samples.passed].nlargest(5, "n_tokens")[["task_id", "completion"]]  # longest passing
 r.curves.query("metric == 'pass@k'").pivot(index="k", columns="model", values="value")  # pass@k
 r.advice.query("setting == 'tests'")[["budget", "best", "best_config", "value", "p_best"]]  # advise
+r.samples.query("passed and passed_plus == False")  # humaneval+: base passes the extension fails
 ```
 """
 
@@ -23,7 +24,9 @@ from pipeline.run.rundir import RunDir
 
 @dataclass
 class Results:
-    """A run's tables. `samples` is samples joined with verdicts and scores on the sample key."""
+    """A run's tables. `samples` is samples joined with verdicts and scores on the sample key;
+    `passed` is the verdict on the base tests, `passed_plus` (with `plus_status`,
+    `plus_detail`) the one on base + extended tests, null for problems without extended tests."""
 
     run_dir: str
     problems: pd.DataFrame
@@ -55,6 +58,8 @@ def load(run_dir: str) -> Results:
         run.scores.to_pandas().rename(columns={"n_tokens": "scored_tokens"}), on=key, how="left"
     )
     joined["passed"] = joined["status"].eq("pass")
+    # the verdict on base + extended tests (humaneval+): null where the problem has none
+    joined["passed_plus"] = joined["plus_status"].eq("pass").where(joined["plus_status"].notna())
 
     def table(rel: str, name: str) -> pd.DataFrame:
         path = rundir.uri(rel)

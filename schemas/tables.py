@@ -63,6 +63,9 @@ PROBLEMS = _schema(
         pa.field("stop", _strings(), nullable=False),  # stop sequences for generation
         pa.field("reference", pa.string(), nullable=True),  # a reference solution, as a completion
         pa.field("starter_code", pa.string(), nullable=False),  # APPS starter code, else ""
+        # extended tests (humaneval+): `check(candidate)` code over generated inputs, run as a
+        # second `function` job where the base tests passed; null: the benchmark has none
+        pa.field("plus_tests", pa.string(), nullable=True, metadata={OPTIONAL: b"1"}),
     ],
 )
 
@@ -93,6 +96,13 @@ VERDICTS = _schema(
         pa.field("detail", pa.string(), nullable=False),  # first error line, "" on pass
         pa.field("exec_ms", pa.float64(), nullable=False),  # wall ms the program ran (0: cached)
         pa.field("cached", pa.bool_(), nullable=False),  # verdict fanned out from an identical program
+        # the verdict on the base tests plus the problem's extended tests (`plus_tests`): the
+        # extension's status where `status` is pass, else `status` itself; null where the
+        # problem has no extended tests
+        pa.field("plus_status", pa.string(), nullable=True, metadata={OPTIONAL: b"1"}),
+        pa.field("plus_detail", pa.string(), nullable=True, metadata={OPTIONAL: b"1"}),
+        # wall ms the extension ran (0: cached or not run); null without extended tests
+        pa.field("plus_exec_ms", pa.float64(), nullable=True, metadata={OPTIONAL: b"1"}),
     ],
 )
 

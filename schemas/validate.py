@@ -15,7 +15,8 @@ import pyarrow.compute as pc
 from schemas.tables import KEY, OPTIONAL, PROBE_SETS, SCHEMA_VERSION, TABLES, VERDICT_STATUSES
 
 #: Columns whose values come from a fixed set, per table.
-ENUMS = {("verdicts", "status"): VERDICT_STATUSES, ("probes", "probe_set"): PROBE_SETS}
+ENUMS = {("verdicts", "status"): VERDICT_STATUSES, ("verdicts", "plus_status"): VERDICT_STATUSES,
+         ("probes", "probe_set"): PROBE_SETS}
 
 
 class SchemaError(ValueError):
@@ -55,7 +56,9 @@ def _check_values(table: pa.Table, name: str, where: str) -> None:
     for (table_name, col), allowed in ENUMS.items():
         if name != table_name or not table.num_rows:
             continue
-        bad = pc.invert(pc.is_in(table.column(col), value_set=pa.array(allowed)))
+        column = table.column(col)  # a null is no value to check (nullable enums)
+        bad = pc.fill_null(pc.and_(pc.invert(pc.is_in(column, value_set=pa.array(allowed))),
+                                   pc.is_valid(column)), False)
         if pc.any(bad).as_py():
             row = int(pc.index(bad, True).as_py())
             value = table.column(col)[row].as_py()

@@ -10,10 +10,11 @@ completion becomes is decided by the problem row's `io_kind` in `sandbox.harness
 
 from __future__ import annotations
 
-from pipeline.benchmarks import apps, humaneval, mbpp
+from pipeline.benchmarks import apps, humaneval, humaneval_plus, mbpp
 from pipeline.benchmarks.base import Benchmark, DataError, Sampling
 
-REGISTRY: dict[str, Benchmark] = {b.name: b for b in (humaneval.BENCHMARK, mbpp.BENCHMARK, apps.BENCHMARK)}
+REGISTRY: dict[str, Benchmark] = {b.name: b for b in (
+    humaneval.BENCHMARK, humaneval_plus.BENCHMARK, mbpp.BENCHMARK, apps.BENCHMARK)}
 
 
 def register(benchmark: Benchmark) -> Benchmark:

@@ -12,7 +12,7 @@ import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import pyarrow as pa
 
@@ -63,6 +63,9 @@ class Benchmark:
     #: named subsets and their sizes (APPS difficulties); a run config picks them as
     #: `difficulties`, and the paper reports each as "<name>-<split>"
     splits: dict[str, int] = field(default_factory=dict)
+    #: run_files(problems table) -> {file name: text} a run directory keeps beside the table
+    #: (RUN_DIR/extended_tests/; humaneval+ keeps its generated suite there); None: nothing
+    run_files: Optional[Callable[[pa.Table], dict[str, str]]] = None
 
     def load_for(self, spec) -> pa.Table:
         """The problems table a run config's benchmark spec asks for (data path, splits)."""

@@ -18,10 +18,27 @@ from pipeline.report.outputs import write_curves, write_reduced
 
 def reduce(run_dir: str, **options) -> Reduced:
     """Reduce `run_dir` (options: `pipeline.reduce.curves.reduce_run`'s), write RUN_DIR/
-    curves.parquet, tables/ and figures/, and return what was written (`Reduced`)."""
+    curves.parquet, tables/ and figures/, and return what was written (`Reduced`). With
+    `verifier="plus"` they go to RUN_DIR/plus/, with the comparison of both verifiers
+    (`pipeline.report.verifiers`) in RUN_DIR/plus/tables/."""
     reduced = reduce_run(run_dir, **options)
     write_reduced(reduced)
+    if options.get("verifier", "base") == "plus":
+        base = reduce_run(run_dir, **dict(options, verifier="base"))
+        write_comparison(run_dir, base, reduced, n_boot=options.get("n_boot", 1000),
+                         seed=options.get("seed", 0), ci=options.get("ci", 0.95))
     return reduced
+
+
+def write_comparison(run_dir: str, base: Reduced, plus: Reduced, *, n_boot: int = 1000,
+                     seed: int = 0, ci: float = 0.95) -> list[str]:
+    """RUN_DIR/plus/tables/: pass@k and crossovers under both verifiers, false positives."""
+    from pipeline.reduce.run_data import RunData
+    from pipeline.reduce.verifiers import false_positives
+    from pipeline.report import verifiers as report
+
+    fp = false_positives(RunData.load(run_dir).verdicts, n_boot=n_boot, seed=seed, ci=ci)
+    return report.write(plus.root, report.compare(base.curves, plus.curves, fp))
 
 
 def paper(benchmarks: list[str], small: str, large: str, budget: str = "flops",

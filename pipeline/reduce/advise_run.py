@@ -111,18 +111,19 @@ def unit_costs(unit: str, models, benchmarks, flops, secs, prices: Mapping[str, 
 def advise_run(run_dir: str | Path, *, unit: str = "flops", prices: Mapping[str, Any] = None,
                budgets=None, n_boot: int = 200, seed: int = 0, ci: float = 0.95,
                exclude_errors: bool = False, rank_subsets: int = held.N_SUBSETS,
-               **strategy_options) -> Advice:
+               verifier: str = "base", **strategy_options) -> Advice:
     """The advice for every benchmark of a run directory, with tests and (if it has scores,
     probes or greedy samples) without. The run is read as the reducer reads it
     (`pipeline.reduce.run_data.RunData`): sandbox `error` verdicts are refused unless
-    `exclude_errors`, and rank-scores are the reducer's (`rank_subsets`, `seed`)."""
+    `exclude_errors`, and rank-scores are the reducer's (`rank_subsets`, `seed`); `verifier`
+    "plus" reads passes on base + extended tests (`pipeline.reduce.verifiers`)."""
     from pipeline.reduce.cost import curve_costs
     from pipeline.reduce.joined import JoinError
     from pipeline.reduce.ranked import RankedError
     from pipeline.reduce.run_data import RunData, RunDataError
 
     try:
-        run = RunData.load(str(run_dir))
+        run = RunData.load(str(run_dir), verifier=verifier)
         frame, excluded = run.joined(exclude_errors=exclude_errors)
         rk = run.ranked(frame, excluded)
         costs = run.costs

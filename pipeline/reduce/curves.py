@@ -305,17 +305,19 @@ class Reduced:
 
 def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int = 0,
                k_range: str = "half", exclude_errors: bool = False,
-               rank_subsets: int = held.N_SUBSETS) -> Reduced:
+               rank_subsets: int = held.N_SUBSETS, verifier: str = "base") -> Reduced:
     """Reduce a run directory (a local path or a filesystem URI) to numbers; writes nothing.
 
     The run is read through `pipeline.reduce.run_data.RunData` (its tables, config.yaml for
     the costs, and its own copy of the generated tests), so it reduces the same from any
-    working directory and machine.
+    working directory and machine. `verifier` "plus": every pass is a pass of base + extended
+    tests (`pipeline.reduce.verifiers`), and `Reduced.root` is RUN_DIR/plus.
     """
+    from pipeline.run import storage
     from pipeline.reduce.run_data import RunData, RunDataError
 
     try:
-        data = RunData.load(run_dir)
+        data = RunData.load(run_dir, verifier=verifier)
         costs = data.costs
     except RunDataError as exc:
         raise ReduceError(str(exc)) from None
@@ -325,5 +327,6 @@ def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int 
                            exclude_errors=exclude_errors,
                            probes=data.probes if data.probes.num_rows else None,
                            test_pools=data.test_pools, rank_subsets=rank_subsets)
-    return Reduced(data.root, curves, status_counts(data.verdicts),
+    root = data.root if verifier == "base" else storage.join(data.root, "plus")
+    return Reduced(root, curves, status_counts(data.verdicts),
                    priced_costs(data.samples, costs))

@@ -19,6 +19,7 @@ import pyarrow as pa
 from pipeline.reduce import joined as joined_mod
 from pipeline.reduce import ranked as ranked_mod
 from pipeline.reduce.cost import ModelCost
+from pipeline.reduce.verifiers import VerifierError, as_verifier
 
 
 class RunDataError(ValueError):
@@ -37,11 +38,15 @@ class RunData:
     probes: pa.Table
     problems: pa.Table
     tests: dict = field(default_factory=dict)  # (benchmark, task_id) -> GeneratedTests
+    verifier: str = "base"  # whose verdict `verdicts.status` is (pipeline.reduce.verifiers)
 
     @classmethod
-    def load(cls, run_dir: str, *, need_results: bool = True) -> "RunData":
+    def load(cls, run_dir: str, *, need_results: bool = True,
+             verifier: str = "base") -> "RunData":
         """Read `run_dir`; RunDataError if it is missing, holds a config or test copy that
-        cannot be read, or (with `need_results`) has no samples or no verdicts."""
+        cannot be read, or (with `need_results`) has no samples or no verdicts. `verifier`
+        "plus": `verdicts.status` is the verdict on base + extended tests
+        (`pipeline.reduce.verifiers.as_verifier`), so every reading uses it."""
         from pipeline.benchmarks.base import DataError
         from pipeline.config import ConfigError
         from pipeline.run import storage
@@ -66,6 +71,11 @@ class RunData:
         if need_results and data.verdicts.num_rows == 0:
             raise RunDataError(f"{run_dir}: no verdicts yet; run or resume the execute stage "
                                "first")
+        try:
+            data.verdicts = as_verifier(data.verdicts, verifier)
+        except VerifierError as exc:
+            raise RunDataError(f"{run_dir}: {exc}") from None
+        data.verifier = verifier
         return data
 
     # -- what the config says ---------------------------------------------------------------

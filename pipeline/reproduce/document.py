@@ -356,6 +356,30 @@ def _rankers_lines(probes_run: str, smol_dir, figures: Path) -> list[str]:
     return lines
 
 
+def splice(text: str, section: str, heading: str = "## 7. ") -> str:
+    """`text` with its section starting at `heading` (up to the next "## " heading) replaced
+    by `section`, or `section` appended where there is none."""
+    start = text.find("\n" + heading)
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + section
+    end = text.find("\n## ", start + 1)
+    return text[:start + 1] + section + (text[end + 1:] if end >= 0 else "")
+
+
+def _verifier_lines(args, figures: Path) -> list[str]:
+    """Section 7: the humaneval+ runs under both verifiers (`pipeline.reproduce.verifiers`)."""
+    from pipeline.reproduce import verifiers
+
+    codegen = verifiers.result(args.codegen_plus_run)
+    star = verifiers.result(args.astraios_plus_run, ks=(1, 10, 20))
+    if star is not None:
+        (figures / "astraios_humaneval_plus_pass_flops.png").write_bytes(
+            (Path(args.astraios_plus_run) / "plus" / "figures" / "humaneval+_pass_flops.png"
+             ).read_bytes())
+    cost = Path(args.extension_cost)
+    return verifiers.section(codegen, star, verifiers.measured(cost) if cost.exists() else None)
+
+
 def _pngs(run_dir) -> list[str]:
     """Names of the PNG figures of a run (a local path or a filesystem URI)."""
     from pipeline.run import storage
@@ -371,9 +395,23 @@ def main(argv=None) -> None:
     ap.add_argument("--smollm2-run", default="runs/reproduce-smollm2")
     ap.add_argument("--probes-run", default="runs/reproduce-codegen16b-codet-probes")
     ap.add_argument("--astraios-run", default="runs/reproduce-astraios")
+    ap.add_argument("--codegen-plus-run", default="runs/reproduce-codegen16b-plus")
+    ap.add_argument("--astraios-plus-run", default="runs/reproduce-astraios-plus")
+    ap.add_argument("--extension-cost", default="docs/extended_tests_cost.json")
     ap.add_argument("--out", default="docs/REPRODUCTION.md")
+    ap.add_argument("--section", choices=("all", "verifiers"), default="all",
+                    help="verifiers: re-render only section 7 (the humaneval+ runs) into --out, "
+                    "keeping the other sections as they are")
     args = ap.parse_args(argv)
     from pipeline.run import storage
+
+    if args.section == "verifiers":
+        figures = Path(args.out).parent / "figures"
+        figures.mkdir(parents=True, exist_ok=True)
+        old = Path(args.out).read_text() if Path(args.out).exists() else ""
+        Path(args.out).write_text(splice(old, "\n".join(_verifier_lines(args, figures)) + "\n"))
+        print(f"wrote section 7 of {args.out}")
+        return
 
     # run directories may be local paths or filesystem URIs (s3://...)
     smol_dir = args.smollm2_run
@@ -401,6 +439,7 @@ def main(argv=None) -> None:
     text += "\n".join(astraios.section(star, astraios.PUBLISHED_PASS1)) + "\n"
     text += "\n".join(advice_lines(codet_run, smol_dir, args.astraios_run, figures)) + "\n"
     text += "\n".join(_rankers_lines(args.probes_run, smol_dir if smol else None, figures)) + "\n"
+    text += "\n".join(_verifier_lines(args, figures)) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipeline.run.both_verdicts import execute_both
 from pipeline.run import storage
 from pipeline.run.faults import actor_crash, actor_hang
 from pipeline.run.scheduler import ActorSpec
@@ -89,7 +90,8 @@ class ExecuteActor:
         actor_hang("execute")
         started = time.monotonic()
         samples = storage.read_table(samples_uri, "samples")
-        verdicts = self.executor.execute(problems, samples)
+        # both verdicts: base tests, and base + extended tests where the problem has them
+        verdicts = execute_both(self.executor, problems, samples)
         return _timed_write(verdicts, out, "verdicts", started)
 
     def close(self) -> None:

@@ -59,7 +59,7 @@ def import_to_run(config: RunConfig, path: str | Path, *, model: Optional[str] =
     completion); `prompts="file"` stores the file's own prompts (CodeT) in the run's problems
     table, so each program is run as the generator saw it. Writes RUN_DIR/imports/M-B.json.
     """
-    from pipeline.run.problems import select
+    from pipeline.run.problems import keep, select
     from pipeline.run.rundir import RunDir
     from pipeline.run.shards import plan
 
@@ -104,7 +104,7 @@ def import_to_run(config: RunConfig, path: str | Path, *, model: Optional[str] =
                 f"{ppath} already holds other problems (prompts={prompts!r} differs from an "
                 "earlier import or run?); use another output_dir")
     else:
-        storage.write_table(table, ppath, "problems")
+        keep(rundir, spec_b.name, table)
 
     temperature = _temperature(spec_b)
     for shard in plan(config, {spec_b.name: run_ids} | {

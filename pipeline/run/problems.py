@@ -3,7 +3,8 @@
 Role in the pipeline: the first step of a run and of an import. `select` applies a benchmark
 spec's `subset` (task ids, then a limit) to a problems table; `prepare_problems` builds each
 benchmark's table once and keeps it in RUN_DIR/problems/, so a resumed run and an import see
-exactly the problems the run started with.
+exactly the problems the run started with (and, for humaneval+, the extended-test suite they
+were made from, in RUN_DIR/extended_tests/).
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ def prepare_problems(config: RunConfig, rundir: RunDir) -> dict[str, pa.Table]:
             out[spec.name] = storage.read_table(path, "problems")
             continue
         table = select(get_benchmark(spec.name).load_for(spec), spec)
-        storage.write_table(table, path, "problems")
+        keep(rundir, spec.name, table)
         out[spec.name] = table
     return out
+
+
+def keep(rundir: RunDir, name: str, table: pa.Table) -> None:
+    """Write benchmark `name`'s problems into the run directory, with the files its benchmark
+    keeps beside them (`Benchmark.run_files`: humaneval+'s generated suite, its hash and the
+    generator's version) under RUN_DIR/extended_tests/."""
+    storage.write_table(table, rundir.problems_path(name), "problems")
+    extra = get_benchmark(name).run_files
+    for fname, text in (extra(table) if extra else {}).items():
+        storage.write_text(rundir.uri(f"extended_tests/{fname}"), text)

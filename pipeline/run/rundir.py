@@ -136,11 +136,14 @@ class RunDir:
         return storage.probe(self.shard_path(stage, shard), stages.get(stage).output)
 
     def sandbox_errors(self, stage: str, shard: Shard) -> int:
-        """`error` verdicts (the sandbox could not judge) in a shard's verdicts file; 0 for other
-        stages or a missing file. Reads the status column only."""
+        """`error` verdicts (the sandbox could not judge) in a shard's verdicts file, on the base
+        tests or on the extended ones (`plus_status`, humaneval+); 0 for other stages or a
+        missing file. Reads the two status columns only."""
         if stages.get(stage).output != "verdicts":
             return 0
-        return storage.count_equal(self.shard_path(stage, shard), "status", "error")
+        path = self.shard_path(stage, shard)
+        return (storage.count_equal(path, "status", "error")
+                + storage.count_equal(path, "plus_status", "error"))
 
     def reconcile(self, shards: list[Shard], stages: tuple[str, ...]) -> dict[tuple[str, str], Entry]:
         """Manifest entries for every (stage, shard), with state taken from the files.

@@ -1,5 +1,5 @@
-"""Fixtures of the reducer tests: a small synthetic run (samples, verdicts, scores) and a
-writer that lays it out as a run directory."""
+"""Fixtures of the pipeline tests: a small synthetic run (samples, verdicts, scores), a
+writer that lays it out as a run directory, and the extended-test (humaneval+) fixtures."""
 
 from __future__ import annotations
 
@@ -88,3 +88,40 @@ def write_run():
 def config_yaml():
     """A function (models [(name, cost)], benchmarks, n) -> a run's frozen config.yaml text."""
     return _config_yaml
+
+
+# -- extended tests (humaneval+): HumanEval rows and the committed EvalPlus subset (7 tasks:
+# tests/fixtures/evalplus/contracts-sample.jsonl) with four real CodeGen-16B completions that
+# pass HumanEval's tests and are wrong (codegen16b-false-positives.jsonl; README there)
+EVALPLUS_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "evalplus"
+
+
+@pytest.fixture(scope="session")
+def he_rows(humaneval_path):
+    from pipeline.benchmarks import humaneval
+
+    return {r["task_id"]: r for r in humaneval.load(humaneval_path).to_pylist()}
+
+
+@pytest.fixture(scope="session")
+def sample_contracts():
+    from pipeline.benchmarks.extended import contracts
+
+    return contracts.load(EVALPLUS_FIXTURES / "contracts-sample.jsonl")
+
+
+@pytest.fixture(scope="session")
+def sample_suite(he_rows, sample_contracts):
+    """The committed tasks' extended suite at the default cap, seed 0 (made once a session)."""
+    from pipeline.benchmarks.extended import generate
+
+    table, sha = sample_contracts
+    return generate.generate([he_rows[t] for t in table], table, sha, seed=0)
+
+
+@pytest.fixture(scope="session")
+def wrong_completions():
+    import json
+
+    text = (EVALPLUS_FIXTURES / "codegen16b-false-positives.jsonl").read_text()
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -26,6 +26,32 @@ def test_reduce_writes_curves_tables_and_figures_and_says_where(tmp_path, synthe
     assert (tmp_path / "figures" / "mbpp_pass_flops.svg").exists()
 
 
+def test_reduce_and_advise_take_the_verifier(tmp_path, synthetic_run, write_run):
+    samples, verdicts, scores = synthetic_run(n_problems=5, n=8, benchmarks=("humaneval",))
+    rows = verdicts.to_pylist()
+    for v in rows:  # every second base pass fails the extended tests
+        wrong = v["status"] == "pass" and v["sample_idx"] % 2 == 0
+        v.update(plus_status="fail" if wrong else v["status"], plus_detail="", plus_exec_ms=1.0)
+    import schemas
+
+    write_run(tmp_path, samples, schemas.from_rows(rows, "verdicts"), scores)
+    result = runner.invoke(app, ["reduce", str(tmp_path), "--n-boot", "20", "--verifier", "plus"])
+    assert result.exit_code == 0, result.output
+    assert f"to {tmp_path}/plus/curves.parquet" in result.output
+    assert (tmp_path / "plus" / "tables" / "false_positives.md").exists()
+    result = runner.invoke(app, ["advise", str(tmp_path), "--n-boot", "0", "--verifier", "plus"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "plus" / "advice.parquet").exists()
+    assert not (tmp_path / "advice.parquet").exists()
+
+
+def test_reduce_with_plus_on_a_run_without_extended_tests_exits_2(tmp_path, synthetic_run,
+                                                                  write_run):
+    write_run(tmp_path, *synthetic_run(n_problems=3, n=4, benchmarks=("mbpp",)))
+    result = runner.invoke(app, ["reduce", str(tmp_path), "--verifier", "plus"])
+    assert result.exit_code == 2 and "humaneval+" in result.output
+
+
 def test_reduce_on_a_missing_run_dir_exits_2_with_one_line(tmp_path):
     result = runner.invoke(app, ["reduce", str(tmp_path / "nope")])
     assert result.exit_code == 2

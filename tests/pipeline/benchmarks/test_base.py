@@ -38,16 +38,16 @@ def test_a_wrongly_typed_field_is_named(tmp_path):
         apps.load(path)
 
 
-@pytest.mark.parametrize("name", ["humaneval", "mbpp", "apps"])
+@pytest.mark.parametrize("name", ["humaneval", "humaneval+", "mbpp", "apps"])
 def test_a_missing_file_is_named(name, tmp_path):
     with pytest.raises(DataError, match=r"nope.jsonl: file not found"):
         benchmarks.get(name).load(tmp_path / "nope.jsonl")
 
 
 def test_an_unknown_benchmark_lists_the_known_ones():
-    message = "unknown benchmark 'humaneval+'; choose one of: humaneval, mbpp, apps"
+    message = "unknown benchmark 'humaneval-x'; choose one of: humaneval, humaneval+, mbpp, apps"
     with pytest.raises(DataError, match=re.escape(message)):
-        benchmarks.get("humaneval+")
+        benchmarks.get("humaneval-x")
 
 
 def test_sampling_settings_follow_the_paper():

@@ -90,3 +90,20 @@ def test_a_verdicts_shard_with_sandbox_errors_is_pending_so_resume_re_executes_i
         "1 sandbox error verdicts (not judged); re-executed")
     assert rundir.sandbox_errors("execute", unjudged) == 1
     assert rundir.sandbox_errors("generate", unjudged) == 0
+
+
+def test_a_sandbox_error_on_the_extended_tests_also_sends_the_shard_back(tmp_path, make_config):
+    cfg = make_config(subset={"limit": 8})
+    rundir = RunDir(cfg.output_dir)
+    problems = prepare_problems(cfg, rundir)
+    shard = plan(cfg, {"humaneval": problems["humaneval"].column("task_id").to_pylist()})[0]
+    rows = [{"run_id": "r", "model": shard.model, "benchmark": "humaneval", "task_id": t,
+             "sample_idx": 0, "status": "pass", "tests_passed": 1, "tests_total": 1,
+             "detail": "", "exec_ms": 1.0, "cached": False,
+             "plus_status": "error" if i == 0 else "pass",
+             "plus_detail": "sandbox: worker died" if i == 0 else "", "plus_exec_ms": 1.0}
+            for i, t in enumerate(shard.task_ids)]
+    storage.write_table(schemas.from_rows(rows, "verdicts"), rundir.shard_path("execute", shard),
+                        "verdicts")
+    assert rundir.sandbox_errors("execute", shard) == 1
+    assert rundir.reconcile([shard], ("execute",))[("execute", shard.name)].state == "pending"
