@@ -4,10 +4,10 @@ Every backend runs `env -i PATH=... LANG=... PYTHONHASHSEED=0 python3 -s -S -c B
 environment of exactly those variables (so nothing else of the host's reaches the server), no
 user site directory, no site.py, and one fixed hash seed, so that a program whose result
 depends on the order of a set or dict of strings gets the same verdict and the same probe
-outcomes on every worker and in every run (`-I` would ignore PYTHONHASHSEED). BOOT reads the fork-server's bundle from stdin (the
-module sources of `sandbox.inside`, see `server_bundle`), installs an in-memory importer for
-them and runs `sandbox.inside.loop.main`, so the same code runs everywhere and an image never
-goes stale.
+outcomes on every worker and in every run (`-I` would ignore PYTHONHASHSEED). BOOT reads the
+fork-server's bundle from stdin (the module sources of `sandbox.inside`, see `server_bundle`),
+installs an in-memory importer for them and runs `sandbox.inside.loop.main`, so the same code
+runs everywhere and an image never goes stale.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The fork-server that runs inside each sandbox: standard library only, no other project imports.
 
 Role in the pipeline: `sandbox.forkserver` starts one server per worker inside bwrap or a
-docker container (`python3 -s -S`, hash seed 0) and sends it one job per unique program. The server is not
-installed there: the host sends this package's module sources as a bundle
+docker container (`python3 -s -S`, hash seed 0) and sends it one job per unique program. The
+server is not installed there: the host sends this package's module sources as a bundle
 (`sandbox.backends.base.server_bundle`), and BOOT registers them under the same names
 (`sandbox.inside.*`) with an in-memory importer and calls `loop.main`. The same modules import
 on the host, where the tests use them and `sandbox.forkserver` takes its framing from `wire`.
