@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -158,7 +158,7 @@ def against_revision(args, cfg, problems, samples, sets, checks) -> str:
     """Run 4: the stage (dedup on) with REV's fork-server, then with this one; same outcomes?"""
     tables, seconds = {}, {}
     for label in (args.baseline_rev, "this checkout"):
-        with (inside_of(label) if label != "this checkout" else _nothing()):
+        with (inside_of(label) if label != "this checkout" else nullcontext()):
             with Executor(SandboxConfig(dedup=True, **cfg)) as ex:
                 t0 = time.perf_counter()
                 tables[label] = ex.probe(problems, samples, sets, probe_timeout_s=args.probe_timeout)
@@ -186,11 +186,6 @@ def against_revision(args, cfg, problems, samples, sets, checks) -> str:
     return (f"stage (dedup on) {ratio:.2f}x the fork-server of {args.baseline_rev} "
             f"({seconds[args.baseline_rev]:.1f} s -> {seconds['this checkout']:.1f} s); same outcome "
             f"on {same}/{total} checks; {timeouts} probe timeouts, a floor of {floor:.1f} s")
-
-
-@contextmanager
-def _nothing():
-    yield
 
 
 def main() -> None:

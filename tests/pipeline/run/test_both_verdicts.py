@@ -39,16 +39,23 @@ def executor():
         yield ex
 
 
-def test_every_reference_passes_every_generated_test(executor, he_rows, sample_contracts,
-                                                     sample_suite):
-    table, _ = sample_contracts
-    items = [(who, t, code) for t in sample_suite.tasks
+def _references_on_both(executor, he_rows, table, suite):
+    """Both verdicts of HumanEval's canonical solution and EvalPlus's reference of each task
+    in `suite`, and the (model, task, statuses, detail) of those not passing both."""
+    items = [(who, t, code) for t in suite.tasks
              for who, code in (("canonical", he_rows[t]["reference"]),
                                ("evalplus", table[t].reference))]
-    out = verdicts.execute_both(executor, problems_of(he_rows, sample_suite),
+    out = verdicts.execute_both(executor, problems_of(he_rows, suite),
                                 samples_of(items)).to_pylist()
     bad = [(v["model"], v["task_id"], v["status"], v["plus_status"], v["plus_detail"])
            for v in out if (v["status"], v["plus_status"]) != ("pass", "pass")]
+    return out, bad
+
+
+def test_every_reference_passes_every_generated_test(executor, he_rows, sample_contracts,
+                                                     sample_suite):
+    table, _ = sample_contracts
+    out, bad = _references_on_both(executor, he_rows, table, sample_suite)
     assert not bad
     assert all(v["plus_exec_ms"] > 0 or v["cached"] for v in out)
 
@@ -87,11 +94,5 @@ def test_every_reference_passes_the_full_164_task_suite(executor, he_rows, share
 
     table, sha = contracts.load(shared_data / "evalplus" / "HumanEvalPlus-base-contracts.jsonl")
     suite = generate.cached(list(he_rows.values()), table, sha, seed=0)
-    items = [(who, t, code) for t in suite.tasks
-             for who, code in (("canonical", he_rows[t]["reference"]),
-                               ("evalplus", table[t].reference))]
-    out = verdicts.execute_both(executor, problems_of(he_rows, suite),
-                                samples_of(items)).to_pylist()
-    bad = [(v["model"], v["task_id"], v["status"], v["plus_status"], v["plus_detail"])
-           for v in out if (v["status"], v["plus_status"]) != ("pass", "pass")]
+    _, bad = _references_on_both(executor, he_rows, table, suite)
     assert not bad
