@@ -228,8 +228,8 @@ class ForkServer:
 
     def ping(self, timeout_s: float = 10.0) -> dict:
         """The server's state: `procs` (sample and judge processes alive between jobs: 0),
-        `numpy` (loaded in the server itself: never, see the server's `_Zygote`) and
-        `numpy_zygote` (started: a program that mentions numpy has run)."""
+        `numpy` (loaded in the server itself: never, see the server's `Zygote`) and
+        `zygotes` (the names of those started: a program that mentions their modules ran)."""
         self._send(frame({"kind": "ping"}))
         return self._recv(time.monotonic() + timeout_s)
 

@@ -38,7 +38,7 @@ server answers each job with one message: {"status", "passed", "total", "detail"
 
 Modules: `wire` (framing), `values` (encode / decode), `confine` (limits, uids, reaping),
 `seccomp`, `sample` (S), `own_run` (S1), `judge` (J), `watch` (limits, verdict), `jobs`
-(calls and APPS runners), `probes` (probe runners), `loop` (main, dispatch, numpy zygote).
+(calls and APPS runners), `probes` (probe runners), `loop` (main, dispatch, zygotes).
 Shared state lives in one module each and is changed in place, never rebound: `confine.CFG`,
-`seccomp.PRCTL`, `own_run.OWN_CPU`, `loop.NUMPY_ZYGOTE`.
+`seccomp.PRCTL`, `own_run.OWN_CPU`, `loop.ZYGOTES`.
 """

@@ -4,9 +4,9 @@ Role: BOOT (`sandbox.backends.base`) installs the bundle's importer and calls `m
 the config (the host's first message) into `confine.CFG`, preloads common stdlib modules,
 prepares the `seccomp` call, freezes the heap and says ready; then for each job it reads
 message A, copies message B (the tests) into a sealed memfd (`wire.take_tests`) and answers
-with the runner `RUNNERS` names for the job's kind. Programs that mention numpy go to
-`NUMPY_ZYGOTE`, a fork of this server with numpy loaded, so that other samples' forks stay
-cheap.
+with the runner `RUNNERS` names for the job's kind. Programs that mention numpy, pandas or
+matplotlib go to one of `ZYGOTES`, forks of this server with those loaded, so that they do not
+import them per sample and other samples' forks stay cheap.
 """
 
 import gc
@@ -81,14 +81,12 @@ def main():
         if job.get("kind") == "ping":
             write_msg(1, {"pong": True, "procs": len(procs_of({CFG["uid"], CFG["uid"] + 1}))
                           if CFG.get("isolate") else 0, "numpy": "numpy" in sys.modules,
-                          "numpy_zygote": NUMPY_ZYGOTE.pid is not None})
+                          "zygotes": [z.name for z in ZYGOTES if z.pid is not None]})
             continue
         tests_fd = take_tests()
         try:
-            if "numpy" in job.get("program", ""):
-                out = NUMPY_ZYGOTE.run(job, tests_fd)
-            else:
-                out = run_job(job, tests_fd)
+            zygote = zygote_for(job.get("program", ""))
+            out = zygote.run(job, tests_fd) if zygote else run_job(job, tests_fd)
         finally:
             os.close(tests_fd)
         write_msg(1, out)
@@ -105,18 +103,43 @@ def run_job(job, tests_fd):
 
 
 class Zygote:
-    """A fork of this server with numpy loaded, started on the first program that mentions
-    numpy (every APPS job does, through the reference header), which runs those jobs.
+    """A fork of this server with `modules` loaded, started on the first program that
+    mentions one of `words`, which runs those jobs.
 
     Forks cost in proportion to what the forking process has mapped: with numpy loaded a
     sample process costs about 3 ms more to fork and end (measured here: fork + exit 1.3 ms
     without it, 3.6-4.6 ms with it), which every later sample would pay if this server
-    loaded it itself. The zygote is this process (same limits, same uids, one job at a time:
-    this server waits for its answer), so it runs the same code on the same job; the tests
-    go to it by splice, never through this process's memory."""
+    loaded it itself; importing pandas or matplotlib.pyplot costs a sample 0.5-0.9 s (with
+    matplotlib's font cache built in the sample's empty home), more than a fork from a
+    process that has them. The zygote is this process (same limits, same uids, one job at a
+    time: this server waits for its answer), so it runs the same code on the same job; the
+    tests go to it by splice, never through this process's memory."""
 
-    def __init__(self):
+    def __init__(self, name, modules, words):
+        self.name, self.modules, self.words = name, modules, words
         self.pid = None
+
+    def _load(self):
+        """Import the modules (those not installed are left out, as a sample would find).
+        They import with HOME set to a directory of the zygote's own (read-only to samples),
+        then the samples' HOME comes back: what they write on import (matplotlib's config
+        and font cache, fontconfig's cache) is written once, there, and never into the
+        sample's work directory, which would then be root's and refuse the sample's uid."""
+        home = os.path.join(CFG.get("tmp", "/tmp"), f"zygote-{self.name}")
+        os.makedirs(home, mode=0o755, exist_ok=True)
+        samples_home = os.environ.get("HOME")
+        os.environ["HOME"] = home
+        try:
+            for name in self.modules:
+                try:
+                    __import__(name)
+                except ImportError:
+                    pass
+        finally:
+            if samples_home is None:
+                os.environ.pop("HOME", None)
+            else:
+                os.environ["HOME"] = samples_home
 
     def _start(self):
         job_r, job_w = os.pipe()
@@ -131,10 +154,7 @@ class Zygote:
                 os.dup2(null, 0)  # the host's pipes stay this server's alone
                 os.dup2(null, 1)
                 os.close(null)
-                try:
-                    __import__("numpy")
-                except ImportError:
-                    pass
+                self._load()
                 gc.collect()
                 gc.freeze()
                 while True:
@@ -171,4 +191,20 @@ class Zygote:
         return read_msg(self.out_r)  # Gone if the zygote died: this server ends, the host restarts it
 
 
-NUMPY_ZYGOTE = Zygote()
+#: the zygotes, the first whose words a program mentions runs it: the scientific stack for
+#: programs that name pandas or matplotlib (a fork of it is dearer than one of the numpy
+#: zygote, but far cheaper than importing them), numpy alone for the rest that name numpy
+#: (every APPS job does, through the reference header)
+ZYGOTES = (
+    Zygote("scientific", ("numpy", "pandas", "matplotlib", "matplotlib.pyplot"),
+           ("pandas", "matplotlib")),
+    Zygote("numpy", ("numpy",), ("numpy",)),
+)
+
+
+def zygote_for(program):
+    """The zygote that runs `program`, or None (this server runs it)."""
+    for z in ZYGOTES:
+        if any(w in program for w in z.words):
+            return z
+    return None
