@@ -73,3 +73,23 @@ def test_a_package_outside_the_list_is_a_plain_module_not_found_failure(bwrap_ex
     verdicts = bwrap_executor.execute(schemas.from_rows([PROBLEM], "problems"), samples)
     assert verdicts.column("status").to_pylist() == ["fail"]
     assert "ModuleNotFoundError" in verdicts.column("detail")[0].as_py()
+
+
+def test_pandas_and_matplotlib_programs_run_in_the_scientific_zygote_and_leave_the_sample_home_usable():
+    """The first job of a fresh worker is a pandas program: it runs in the zygote that has
+    the stack loaded (the server itself never loads it), and the plain program after it, run
+    by the server, still gets its work directory (the zygote's imports wrote to a home of
+    their own, not to the sample's, which would then refuse the sample's uid)."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed (make sysdeps)")
+    if not _host_has("pandas"):
+        pytest.skip("/usr/bin/python3 cannot import pandas: run `make sysdeps` as root")
+    problems = schemas.from_rows([PROBLEM], "problems")
+    with Executor(SandboxConfig(backend="bwrap", workers=1, timeout_s=10.0, dedup=False)) as ex:
+        first = ex.execute(problems, samples_for([PROBLEM], [COMPLETIONS["pandas"]]))
+        state = ex.workers[0].ping()
+        then = ex.execute(problems, samples_for([PROBLEM, PROBLEM],
+                                                ["    return sum(xs) / len(xs)\n", "    return 0\n"]))
+    assert first.column("status").to_pylist() == ["pass"], first.column("detail").to_pylist()
+    assert (state["zygotes"], state["numpy"]) == (["scientific"], False)
+    assert then.column("status").to_pylist() == ["pass", "fail"], then.column("detail").to_pylist()
