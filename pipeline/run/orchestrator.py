@@ -139,8 +139,9 @@ class Runner:
         self.stages = stages.names_for(config)
         self.problems: dict[str, pa.Table] = {}
         self.shards: list[Shard] = []
+        self._by_name: dict[str, Shard] = {}
         self.entries: dict[tuple[str, str], Entry] = {}
-        self.pools: dict[str, _Pool] = {}
+        self.pools: dict[tuple[str, str | None], _Pool] = {}  # (actor kind, model) -> pool
         self.scheduler = None
         self.host = actors.colocated_ranker(config)
         self.inflight: dict[Any, tuple[str, Shard, Any, float]] = {}
@@ -164,8 +165,18 @@ class Runner:
         return table.filter(pc.is_in(table.column("task_id"), value_set=pa.array(shard.task_ids)))
 
     # actors
+    def _pool_key(self, stage: str, shard: Shard) -> tuple[str, str | None]:
+        """(actor kind, model) of the pool that runs a stage's shard: generate actors per
+        model, which also score when the ranker is one of them (`colocated_ranker`)."""
+        kind = stages.get(stage).actor
+        if kind == "generate":
+            return kind, shard.model
+        if kind == "score" and self.host is not None:
+            return "generate", self.host
+        return kind, None
+
     def _pool(self, kind: str, model: str | None = None) -> _Pool:
-        key = f"{kind}:{model}" if model else kind
+        key = (kind, model)
         if key not in self.pools:
             self.pools[key] = _Pool(self.scheduler, actors.actor_spec(kind, self.config, model,
                                                                        run_root=self.rundir.root))
@@ -177,17 +188,15 @@ class Runner:
         out = self.rundir.shard_path(stage, shard)
         problems = self._shard_problems(shard)
         samples = self.rundir.shard_path("generate", shard)
-        kind = stages.get(stage).actor
+        kind, model = self._pool_key(stage, shard)
+        actor = self._pool(kind, model).next()
         priority = self.stages.index(stage)
-        if kind == "generate":
-            actor = self._pool("generate", shard.model).next()
+        if stage == "generate":
             ref = self.scheduler.call(actor, "run", shard, problems, out, priority=priority)
-        elif kind == "score" and self.host is not None:
-            actor = self._pool("generate", self.host).next()
+        elif kind == "generate":  # a score shard on the generator that is also the ranker
             ref = self.scheduler.call(actor, "score", self.config.ranker.name, shard, problems,
                                       samples, out, priority=priority)
         else:
-            actor = self._pool(kind).next()
             ref = self.scheduler.call(actor, "run", shard, problems, samples, out, priority=priority)
         self.inflight[ref] = (stage, shard, actor, time.monotonic())
         queue = self.queues.setdefault(id(actor), [])
@@ -255,6 +264,28 @@ class Runner:
         if stage == self.stages[0]:
             self._downstream(shard)
 
+    def _retire_finished_pools(self) -> None:
+        """Stop the actors of every pool that has no work left, to give their CPUs, GPUs and
+        sandbox slots back to the cluster: once every generate shard has ended (so no new
+        downstream shard can come), a pool none of whose shards is waiting or running.
+        Without this a finished stage's actors held their places to the end of the run, and a
+        cluster that had lost a node could not place the replacement actors that the
+        remaining shards were queued on (docs/reliability.md)."""
+        first = self.stages[0]
+        needed = set()
+        for (stage, name), e in self.entries.items():
+            if e.state in ("done", "failed"):
+                continue
+            if stage == first:
+                return
+            if self.entries[(first, name)].state == "done":  # else it never runs
+                needed.add(self._pool_key(stage, self._by_name[name]))
+        for key in [k for k in self.pools if k not in needed]:
+            if any(self.queues.get(id(a)) for a in self.pools[key].actors):
+                continue
+            for actor in self.pools.pop(key).actors:
+                self.scheduler.stop(actor)
+
     def _landed(self, stage: str, shard: Shard, entry: Entry, bars) -> bool:
         """After an actor died: if the shard's output file is complete (written atomically by
         this call before the actor or its node went), mark the shard done instead of writing it
@@ -305,6 +336,7 @@ class Runner:
                    [b.model_dump() for b in cfg.benchmarks])
         task_ids = {b: t.column("task_id").to_pylist() for b, t in self.problems.items()}
         self.shards = plan(cfg, task_ids)
+        self._by_name = {sh.name: sh for sh in self.shards}
         self.entries = self.rundir.reconcile(self.shards, self.stages)
         self._save_manifest(force=True)
         self._check_imported()
@@ -322,6 +354,7 @@ class Runner:
                 while self.inflight:
                     for ref in self.scheduler.wait(list(self.inflight), timeout=5.0):
                         self._on_result(ref, bars)
+                        self._retire_finished_pools()
                     self._cancel_hung()
                     self._save_manifest()
                 self._save_manifest(force=True)

@@ -110,7 +110,9 @@ class RayScheduler:
             raise CallFailed(exc) from None
 
     def stop(self, actor) -> None:
-        if hasattr(actor, "close"):
+        """Close and kill an actor; one not yet constructed (waiting for room on the cluster)
+        is only killed: its close would wait for a place it may never get."""
+        if hasattr(actor, "close") and self.is_ready(actor):
             try:
                 self.ray.get(actor.close.remote(), timeout=30)
             except Exception:  # noqa: BLE001  (an actor without close, or already dead)

@@ -123,3 +123,31 @@ def test_sandbox_error_verdicts_stop_reduce_and_resume_re_executes_their_shard(t
     after = results.load(cfg.output_dir).samples.sort_values(["task_id", "sample_idx"])
     assert (after.status != "error").all()
     assert after.status.tolist() == before.status.tolist()  # re-executed, judged as before
+
+
+def test_a_pool_whose_shards_have_all_ended_is_stopped_while_the_run_goes_on(
+        tmp_path, humaneval_path, monkeypatch):
+    """Actors give their places back once their stage has nothing left (on a cluster that
+    lost a node, the replacements of other stages' actors need them): in process, downstream
+    shards run first, so the probe actor is stopped after its 3 shards and before any
+    execute shard has run; every actor is stopped once, the execute actor at the end."""
+    from pipeline import config as config_mod
+    from pipeline.jobs import evaluate
+    from pipeline.run import importers
+    from pipeline.run.scheduler import InProcessScheduler
+    from tests.pipeline.run.imported_run import config_data, generations
+
+    stopped = []
+    real_stop = InProcessScheduler.stop
+
+    def stop(self, actor):
+        verdicts = list((tmp_path / "run" / "verdicts").rglob("*.parquet"))
+        stopped.append((type(actor).__name__, len(verdicts)))
+        real_stop(self, actor)
+
+    monkeypatch.setattr(InProcessScheduler, "stop", stop)
+    cfg = config_mod.parse(config_data(str(tmp_path / "run"), humaneval_path,
+                                       probes={"prompt_examples": True}))
+    importers.import_to_run(cfg, generations(tmp_path / "g.jsonl"))
+    assert evaluate.run(cfg, progress=False, in_process=True).reduced
+    assert stopped == [("ProbeActor", 0), ("ExecuteActor", 3)]
