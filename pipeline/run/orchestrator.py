@@ -86,7 +86,7 @@ def _check_model_paths(config: RunConfig) -> None:
 
 # -- actors --------------------------------------------------------------------------------------
 class _Pool:
-    """Actors of one kind, used round-robin; a dead one is replaced."""
+    """Actors of one kind, used round-robin while all are up; a dead one is replaced."""
 
     def __init__(self, scheduler, spec: actors.ActorSpec):
         self.scheduler = scheduler
@@ -94,7 +94,14 @@ class _Pool:
         self.actors = [scheduler.start(spec) for _ in range(spec.replicas)]
         self.i = 0
 
-    def next(self):
+    def next(self, queued: dict[int, list]):
+        """The actor for the next call. While some of the pool's actors are up and others are
+        not (a replacement waiting for room on the cluster, one still loading), the least
+        busy of those up (`queued`: id(actor) -> its calls in flight): a call queued on an
+        actor that never gets a place would never run."""
+        up = [a for a in self.actors if self.scheduler.is_ready(a)]
+        if up and len(up) < len(self.actors):
+            return min(up, key=lambda a: len(queued.get(id(a), ())))
         actor = self.actors[self.i % len(self.actors)]
         self.i += 1
         return actor
@@ -189,7 +196,7 @@ class Runner:
         problems = self._shard_problems(shard)
         samples = self.rundir.shard_path("generate", shard)
         kind, model = self._pool_key(stage, shard)
-        actor = self._pool(kind, model).next()
+        actor = self._pool(kind, model).next(self.queues)
         priority = self.stages.index(stage)
         if stage == "generate":
             ref = self.scheduler.call(actor, "run", shard, problems, out, priority=priority)
@@ -226,6 +233,23 @@ class Runner:
                 self.hung.add(queue[0])
                 self.killed.add(key)
                 self.scheduler.kill(self.inflight[queue[0]][2])
+
+    def _unstick(self) -> None:
+        """Calls queued on an actor that is not up (a replacement, or one of more actors than
+        the cluster could place, waiting for room) while an actor of the same pool is up with
+        nothing to do: that actor is killed, so that its calls fail as ActorDied and go to the
+        one that is up (`_Pool.next`), without counting as the shards' failures. Otherwise a
+        cluster that lost a node waits for room that may never come. In process every actor
+        is up, so this never kills."""
+        for pool in self.pools.values():
+            if not any(self.scheduler.is_ready(a) and not self.queues.get(id(a))
+                       for a in pool.actors):
+                continue
+            for actor in pool.actors:
+                if (self.queues.get(id(actor)) and id(actor) not in self.killed
+                        and not self.scheduler.is_ready(actor)):
+                    self.killed.add(id(actor))
+                    self.scheduler.kill(actor)
 
     def _downstream(self, shard: Shard) -> None:
         for stage in self.stages[1:]:
@@ -356,6 +380,7 @@ class Runner:
                         self._on_result(ref, bars)
                         self._retire_finished_pools()
                     self._cancel_hung()
+                    self._unstick()
                     self._save_manifest()
                 self._save_manifest(force=True)
         finally:

@@ -1,14 +1,14 @@
 """A run on several Ray nodes (a head and worker nodes on this machine, `cluster.LocalCluster`)
 survives losing a worker node: its raylet and workers SIGKILLed while a shard runs on it, or as
-the last shard lands (the actors' stop and the reduce), or with no node left to take its place
-until a new one joins. The run finishes on the remaining nodes without a resume, every shard is
-written once (its file's first mtime is its last), and the outputs equal an undisturbed
-in-process run's (pass_time aside).
+the last shard lands (the actors' stop and the reduce), or with no room left for its actor's
+replacement, with or without a node joining later. The run finishes on the remaining nodes
+without a resume, every shard is written once (its file's first mtime is its last), and the
+outputs equal an undisturbed in-process run's (pass_time aside).
 
 The cases run an imported run (6 HumanEval problems x 3 fixed completions, 3 execute shards;
-`imported_run`) on two sandbox actors; the `full` case (skipped: not yet seen to pass) generates
-with the tiny test Llama, executes, scores and probes on the cluster and kills the node of the
-generate actor.
+`imported_run`) on two sandbox actors; the `full` case (`make test-full`, about a minute)
+generates with the tiny test Llama, executes, scores and probes on the cluster and kills the
+node of the generate actor.
 """
 
 from __future__ import annotations
@@ -148,25 +148,31 @@ def test_a_node_killed_as_the_last_shard_lands_does_not_stop_the_run_or_its_redu
     assert (manifest[manifest.stage == "execute"].attempts == 1).all()  # nothing was redone
 
 
-def test_a_shard_waits_for_a_new_node_when_no_node_can_take_it_and_finishes_there(
+def test_a_shard_queued_for_a_replacement_that_has_no_place_moves_to_the_surviving_actor(
         request, tmp_path, humaneval_path, hang_marker, reference):
     # one sandbox slot per node, two sandbox actors: once a node is gone, its actor's
-    # replacement fits nowhere until a node joins
+    # replacement fits nowhere; the shards given to it go to the surviving actor once that
+    # one is idle (`Runner._unstick`), and the run ends without a new node
     cluster = start_cluster(request, workers=2, sandbox=1)
     run = Run(tmp_path, humaneval_path, cluster.address)
     run.until(hang_marker.exists)
     cluster.kill(cluster.node_of(int(hang_marker.read_text().split()[2])))
-    # the surviving actor finishes the shards it was given; the one given to the replacement
-    # waits for a node
-    run.until(lambda: len(run.verdict_files()) == SHARDS - 1)
-    for _ in range(50):  # 1 s more: still waiting
-        run.until(lambda: True)
-        time.sleep(0.02)
-    assert len(run.verdict_files()) == SHARDS - 1 and run.proc.poll() is None
-    joined = cluster.add_worker()
-    run.until(lambda: cluster.actors_on(joined, "ExecuteActor") != [])
     run.finish()
-    run.check(reference)
+    manifest = run.check(reference)
+    # the shard in flight ran again; a shard moved off the unplaced replacement is not a failure
+    assert manifest[manifest.stage == "execute"].attempts.max() == 2
+
+
+def test_a_node_that_joins_after_one_is_lost_does_not_disturb_the_run(
+        request, tmp_path, humaneval_path, hang_marker, reference):
+    cluster = start_cluster(request, workers=2, sandbox=1)
+    run = Run(tmp_path, humaneval_path, cluster.address)
+    run.until(hang_marker.exists)
+    cluster.kill(cluster.node_of(int(hang_marker.read_text().split()[2])))
+    cluster.add_worker()  # room for the replacement comes back while the run goes on
+    run.finish()
+    manifest = run.check(reference)
+    assert manifest[manifest.stage == "execute"].attempts.max() == 2
 
 
 # -- the whole pipeline on the cluster (generate, execute, score, probe) --------------------------
@@ -198,9 +204,6 @@ def comparable(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.mark.full
-@pytest.mark.skip(reason="not yet seen to pass: its one run (2 sandbox slots a node) waited for "
-                  "room for the replacement sandbox actors (docs/reliability.md); with 4 slots "
-                  "a node it has not been run to the end")
 def test_the_whole_pipeline_survives_losing_the_node_of_its_generator(
         request, tmp_path, humaneval_path, monkeypatch):
     from pipeline.jobs import evaluate
@@ -212,8 +215,10 @@ def test_the_whole_pipeline_survives_losing_the_node_of_its_generator(
 
     marker = tmp_path / "hung"
     monkeypatch.setenv("BUDGET_REALLOC_ACTOR_HANG", f"generate:{marker}")
-    # 4 sandbox slots a node: the surviving node holds a full set of execute and probe actors
-    # (a replacement that fits nowhere waits for a node: the test above)
+    # 2 CPUs a node, 5 actors (generate, 2 execute, 2 probe; the ranker is the generator):
+    # never all placed at once, and after the kill the surviving node holds 2. The run gets
+    # through because finished pools give their places back (`Runner._retire_finished_pools`)
+    # and calls queued on an actor that has no place move to one that is up (`_unstick`).
     cluster = start_cluster(request, workers=2, sandbox=4)
     run = tmp_path / "run"
     data = generation_config(run, model, humaneval_path, sandbox_actors=2,

@@ -151,3 +151,67 @@ def test_a_pool_whose_shards_have_all_ended_is_stopped_while_the_run_goes_on(
     importers.import_to_run(cfg, generations(tmp_path / "g.jsonl"))
     assert evaluate.run(cfg, progress=False, in_process=True).reduced
     assert stopped == [("ProbeActor", 0), ("ExecuteActor", 3)]
+
+
+def test_calls_go_to_actors_that_are_up_while_a_replacement_waits_for_room():
+    """A call queued on an actor that never gets a place on the cluster would never run:
+    while some of a pool's actors are up and one is not, calls go to the least busy of those
+    up; once all are up (or none is, at the start), round-robin."""
+    from pipeline.run.orchestrator import _Pool
+    from pipeline.run.scheduler import ActorSpec
+
+    class Cluster:
+        up: set = set()
+
+        def start(self, spec):
+            return object()
+
+        def is_ready(self, actor):
+            return id(actor) in self.up
+
+    cluster = Cluster()
+    pool = _Pool(cluster, ActorSpec(object, (), replicas=3))
+    a, b, c = pool.actors
+    assert [pool.next({}) for _ in range(4)] == [a, b, c, a]  # none up yet: round-robin
+    cluster.up = {id(a), id(b)}
+    queued = {id(a): ["x", "y"], id(b): ["z"]}
+    assert [pool.next(queued) for _ in range(2)] == [b, b]
+    queued[id(b)] += ["w", "v"]
+    assert pool.next(queued) is a
+    cluster.up.add(id(c))
+    assert {id(pool.next(queued)) for _ in range(3)} == {id(a), id(b), id(c)}
+
+
+def test_an_actor_not_up_with_calls_queued_is_killed_when_one_of_its_pool_is_up_and_idle():
+    """Its calls then fail as ActorDied and are retried on the idle actor (without counting
+    as the shards' failures: `Runner.killed`); an actor not up while the others are busy,
+    or with nothing queued, is left to come up."""
+    from pipeline.run.orchestrator import Runner, _Pool
+    from pipeline.run.scheduler import ActorSpec
+
+    class Cluster:
+        def __init__(self):
+            self.up, self.killed = set(), []
+
+        def start(self, spec):
+            return object()
+
+        def is_ready(self, actor):
+            return id(actor) in self.up
+
+        def kill(self, actor):
+            self.killed.append(actor)
+
+    runner = Runner.__new__(Runner)
+    runner.scheduler = cluster = Cluster()
+    pool = _Pool(cluster, ActorSpec(object, (), replicas=3))
+    up, waiting, empty = pool.actors
+    runner.pools, runner.killed = {("execute", None): pool}, set()
+    cluster.up = {id(up)}
+    runner.queues = {id(up): ["busy"], id(waiting): ["queued"], id(empty): []}
+    runner._unstick()
+    assert cluster.killed == []  # the actor that is up has work: wait
+    runner.queues[id(up)] = []
+    runner._unstick()
+    runner._unstick()
+    assert cluster.killed == [waiting] and runner.killed == {id(waiting)}
