@@ -109,9 +109,8 @@ class Zygote:
     Forks cost in proportion to what the forking process has mapped: with numpy loaded a
     sample process costs about 3 ms more to fork and end (measured here: fork + exit 1.3 ms
     without it, 3.6-4.6 ms with it), which every later sample would pay if this server
-    loaded it itself; importing pandas or matplotlib.pyplot costs a sample 0.5-0.9 s (with
-    matplotlib's font cache built in the sample's empty home), more than a fork from a
-    process that has them. The zygote is this process (same limits, same uids, one job at a
+    loaded it itself; importing pandas or matplotlib.pyplot costs a sample 0.5-0.9 s, far
+    more than a fork from a process that has them. The zygote is this process (same limits, same uids, one job at a
     time: this server waits for its answer), so it runs the same code on the same job; the
     tests go to it by splice, never through this process's memory."""
 
