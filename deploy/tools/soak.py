@@ -12,6 +12,13 @@ per minute, memory over time, and what is left: processes of the run's session, 
 entries in /tmp and /dev/shm.
 
     .venv/bin/python deploy/tools/soak.py --out /tmp/soak [--copies 8] [--tasks 125] [--every 10]
+        [--time-limit-factor 0] [--trace-memory]
+
+With the default limits (5 CPU s per sample) the CodeGen-16B samples that loop take most of the
+stage's time: each of the 0.3 % that time out holds a worker for 5 s. `--time-limit-factor 4`
+calibrates the limits as `bench/sandbox_throughput.py` does (1 s floor). `--trace-memory` runs
+the driver with tracemalloc and logs, every minute, the Python allocations that grew most since
+the first minute, pyarrow's pool and the C heap (RUN/../memory.log): for finding what grows.
 
 Run it on an otherwise quiet machine (e.g. `/work/tools/measure i28 ...`); every process it
 starts ends by itself (the run is bounded by --limit-s).
@@ -110,7 +117,45 @@ def rows_landed(run: Path) -> int:
     return total
 
 
-def prepare(out: Path, copies: int, tasks: int) -> Path:
+#: Loaded into the driver by `--trace-memory` (as sitecustomize.py): a daemon thread that
+#: writes, every minute, what grew since the first minute.
+TRACER = r"""
+import ctypes, gc, os, sys, threading, time, tracemalloc
+
+def _trace(path, every):
+    tracemalloc.start(8)
+    time.sleep(every)
+    first = tracemalloc.take_snapshot()
+    libc = ctypes.CDLL("libc.so.6")
+    while True:
+        time.sleep(every)
+        snap = tracemalloc.take_snapshot()
+        pa = sys.modules.get("pyarrow")
+        with open(path, "a") as f:
+            cur, peak = tracemalloc.get_traced_memory()
+            f.write(f"--- pid {os.getpid()} t={time.monotonic():.0f} traced {cur / 2**20:.1f} MiB "
+                    f"(peak {peak / 2**20:.1f}), gc objects {len(gc.get_objects())}, "
+                    f"pyarrow pool {pa.total_allocated_bytes() / 2**20 if pa else 0:.1f} MiB "
+                    f"({pa.default_memory_pool().backend_name if pa else '-'})\n")
+            for st in snap.compare_to(first, "traceback")[:6]:
+                f.write(f"{st.size_diff / 2**20:+.2f} MiB {st.count_diff:+d} blocks\n")
+                f.write("".join("    " + line + "\n" for line in st.traceback.format()[-8:]))
+            m = libc.mallinfo2  # C heap: arena + mmapped bytes, in use vs free
+            m.restype = type("MI", (ctypes.Structure,), {"_fields_": [
+                (n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                "usmblks", "fsmblks", "uordblks", "fordblks",
+                                                "keepcost")]})
+            mi = m()
+            f.write(f"C heap: arena {mi.arena / 2**20:.1f} MiB, mmapped {mi.hblkhd / 2**20:.1f}, "
+                    f"in use {mi.uordblks / 2**20:.1f}, free {mi.fordblks / 2**20:.1f}\n")
+
+if os.environ.get("SOAK_MEMORY_LOG"):  # only the driver: the sandbox starts with env -i
+    threading.Thread(target=_trace, args=(os.environ["SOAK_MEMORY_LOG"], 60.0),
+                     daemon=True).start()
+"""
+
+
+def prepare(out: Path, copies: int, tasks: int, factor: float) -> Path:
     from pipeline import config as config_mod
     from pipeline.run import importers
 
@@ -119,7 +164,8 @@ def prepare(out: Path, copies: int, tasks: int) -> Path:
     bench = {"name": "humaneval", "n": 100, "temperature": 0.8, "top_p": 0.95,
              "max_new_tokens": 300, "subset": {"limit": tasks}}
     cfg = {"run_id": "soak", "output_dir": str(out / "run"), "seed": 0, "models": models,
-           "benchmarks": [bench], "sandbox": {"backend": "bwrap", "workers": 2, "dedup": False},
+           "benchmarks": [bench], "sandbox": {"backend": "bwrap", "workers": 2, "dedup": False,
+                       "time_limit_factor": factor},
            "shard_size": 41, "reduce": {"n_boot": 20, "k_range": "full"}}
     path = out / "config.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -135,7 +181,11 @@ def main() -> int:
     ap.add_argument("--copies", type=int, default=8, help="models importing the same file")
     ap.add_argument("--tasks", type=int, default=125, help="first N HumanEval tasks (x100 samples)")
     ap.add_argument("--every", type=float, default=10.0)
-    ap.add_argument("--limit-s", type=int, default=1200)
+    ap.add_argument("--limit-s", type=int, default=1800)
+    ap.add_argument("--time-limit-factor", type=float, default=0.0,
+                    help="sandbox.time_limit_factor (0: the fixed 5 CPU s limit)")
+    ap.add_argument("--trace-memory", action="store_true",
+                    help="tracemalloc in the driver; OUT/memory.log")
     args = ap.parse_args()
     out = Path(args.out)
     if out.exists():
@@ -143,14 +193,21 @@ def main() -> int:
     out.mkdir(parents=True)
     t0 = time.monotonic()
     args.samples = args.copies * args.tasks * 100
-    cfg = prepare(out, args.copies, args.tasks)
+    cfg = prepare(out, args.copies, args.tasks, args.time_limit_factor)
+    env = dict(os.environ)
+    if args.trace_memory:
+        (out / "trace").mkdir()
+        (out / "trace" / "sitecustomize.py").write_text(TRACER)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(out / "trace"),
+                                                          env.get("PYTHONPATH")]))
+        env["SOAK_MEMORY_LOG"] = str(out / "memory.log")
     print(f"imported {args.samples} samples in {time.monotonic() - t0:.0f} s; "
           f"1-min load average {os.getloadavg()[0]:.2f}", flush=True)
 
     tmp_before = tmp_entries()
     proc = subprocess.Popen(
         ["timeout", str(args.limit_s), sys.executable, "-m", "pipeline", "run", str(cfg),
-         "--in-process", "--no-progress"], cwd=REPO, stdout=subprocess.PIPE,
+         "--in-process", "--no-progress"], cwd=REPO, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True)
     sid = proc.pid
     ticks = []  # (seconds, rows, driver rss, driver fds, {worker pid: rss})
@@ -161,8 +218,9 @@ def main() -> int:
         driver = next((p for p in under(proc.pid, tree) if " -m pipeline run" in tree[p][1]), None)
         if driver is None:
             continue
+        # the fork-servers: the python whose parent is bwrap (`sandbox.backends.base`)
         workers = {p: rss_mib(p) for p in under(driver, tree)
-                   if tree[p][1].startswith("/usr/bin/python3 -I -S")
+                   if " -S -c " in tree[p][1] and "bwrap" not in tree[p][1].split(" ", 1)[0]
                    and "bwrap" in tree.get(tree[p][0], (0, ""))[1]}
         ticks.append((time.monotonic() - start, rows_landed(out / "run"), rss_mib(driver),
                       fds(driver), workers))
