@@ -31,6 +31,9 @@ from pipeline.run.scheduler import ActorDied, CallFailed, InProcessScheduler, Ra
 from pipeline.run.shards import Shard, plan
 
 MANIFEST_EVERY_S = 2.0
+#: how long calls wait on an actor that is not up while one of its pool is up and idle before
+#: they are moved (`Runner._unstick`): an engine that is about to finish loading is not killed
+UNSTICK_AFTER_S = 20.0
 
 
 @dataclass
@@ -155,7 +158,8 @@ class Runner:
         self.queues: dict[int, list] = {}  # id(actor) -> its calls in flight, oldest first
         self.began: dict[int, float] = {}  # id(actor) -> when its oldest call began running
         self.hung: set = set()  # calls cancelled as hung
-        self.killed: set[int] = set()  # id() of actors killed for a hang
+        self.killed: set[int] = set()  # id() of actors killed for a hang, or to move calls
+        self.stuck_since: dict[tuple[str, str | None], float] = {}  # pool -> see `_unstick`
         self._last_manifest = 0.0
 
     # bookkeeping
@@ -235,21 +239,27 @@ class Runner:
                 self.scheduler.kill(self.inflight[queue[0]][2])
 
     def _unstick(self) -> None:
-        """Calls queued on an actor that is not up (a replacement, or one of more actors than
-        the cluster could place, waiting for room) while an actor of the same pool is up with
-        nothing to do: that actor is killed, so that its calls fail as ActorDied and go to the
-        one that is up (`_Pool.next`), without counting as the shards' failures. Otherwise a
-        cluster that lost a node waits for room that may never come. In process every actor
-        is up, so this never kills."""
-        for pool in self.pools.values():
-            if not any(self.scheduler.is_ready(a) and not self.queues.get(id(a))
-                       for a in pool.actors):
+        """Calls queued on an actor that is not up (a replacement or one of more actors than
+        the cluster could place, waiting for room; or one still loading) while an actor of
+        the same pool has been up with nothing to do for UNSTICK_AFTER_S: the actor that is
+        not up is killed, so that its calls fail as ActorDied and go to one that is up
+        (`_Pool.next`), without counting as the shards' failures. Otherwise a cluster that
+        lost a node waits for room that may never come. In process every actor is up, so
+        this never kills."""
+        now = time.monotonic()
+        for key, pool in self.pools.items():
+            stuck = [a for a in pool.actors if self.queues.get(id(a))
+                     and id(a) not in self.killed and not self.scheduler.is_ready(a)]
+            if not stuck or not any(self.scheduler.is_ready(a) and not self.queues.get(id(a))
+                                    for a in pool.actors):
+                self.stuck_since.pop(key, None)
                 continue
-            for actor in pool.actors:
-                if (self.queues.get(id(actor)) and id(actor) not in self.killed
-                        and not self.scheduler.is_ready(actor)):
-                    self.killed.add(id(actor))
-                    self.scheduler.kill(actor)
+            if now - self.stuck_since.setdefault(key, now) < UNSTICK_AFTER_S:
+                continue
+            for actor in stuck:
+                self.killed.add(id(actor))
+                self.scheduler.kill(actor)
+            del self.stuck_since[key]
 
     def _downstream(self, shard: Shard) -> None:
         for stage in self.stages[1:]:

@@ -182,10 +182,11 @@ def test_calls_go_to_actors_that_are_up_while_a_replacement_waits_for_room():
     assert {id(pool.next(queued)) for _ in range(3)} == {id(a), id(b), id(c)}
 
 
-def test_an_actor_not_up_with_calls_queued_is_killed_when_one_of_its_pool_is_up_and_idle():
-    """Its calls then fail as ActorDied and are retried on the idle actor (without counting
-    as the shards' failures: `Runner.killed`); an actor not up while the others are busy,
-    or with nothing queued, is left to come up."""
+def test_an_actor_not_up_with_calls_queued_is_killed_when_one_of_its_pool_is_up_and_idle(
+        monkeypatch):
+    """After UNSTICK_AFTER_S of that, its calls fail as ActorDied and are retried on the idle
+    actor (without counting as the shards' failures: `Runner.killed`); an actor not up while
+    the others are busy, or with nothing queued, is left to come up."""
     from pipeline.run.orchestrator import Runner, _Pool
     from pipeline.run.scheduler import ActorSpec
 
@@ -202,16 +203,27 @@ def test_an_actor_not_up_with_calls_queued_is_killed_when_one_of_its_pool_is_up_
         def kill(self, actor):
             self.killed.append(actor)
 
+    from pipeline.run import orchestrator
+
     runner = Runner.__new__(Runner)
     runner.scheduler = cluster = Cluster()
     pool = _Pool(cluster, ActorSpec(object, (), replicas=3))
     up, waiting, empty = pool.actors
-    runner.pools, runner.killed = {("execute", None): pool}, set()
+    runner.pools, runner.killed, runner.stuck_since = {("execute", None): pool}, set(), {}
     cluster.up = {id(up)}
     runner.queues = {id(up): ["busy"], id(waiting): ["queued"], id(empty): []}
+    clock = [1000.0]
+    monkeypatch.setattr(orchestrator.time, "monotonic", lambda: clock[0])
+    runner._unstick()
+    clock[0] += 60
     runner._unstick()
     assert cluster.killed == []  # the actor that is up has work: wait
     runner.queues[id(up)] = []
+    runner._unstick()
+    clock[0] += orchestrator.UNSTICK_AFTER_S - 1
+    runner._unstick()
+    assert cluster.killed == []  # not for long enough yet: it may be about to come up
+    clock[0] += 2
     runner._unstick()
     runner._unstick()
     assert cluster.killed == [waiting] and runner.killed == {id(waiting)}
