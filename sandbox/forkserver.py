@@ -229,7 +229,7 @@ class ForkServer:
     def ping(self, timeout_s: float = 10.0) -> dict:
         """The server's state: `procs` (sample and judge processes alive between jobs: 0),
         `numpy` (loaded in the server itself: never, see the server's `Zygote`) and
-        `zygotes` (the names of those started: a program that mentions their modules ran)."""
+        `zygotes` (those started, each with the modules it imported for the programs it ran)."""
         self._send(frame({"kind": "ping"}))
         return self._recv(time.monotonic() + timeout_s)
 

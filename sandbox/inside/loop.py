@@ -81,7 +81,8 @@ def main():
         if job.get("kind") == "ping":
             write_msg(1, {"pong": True, "procs": len(procs_of({CFG["uid"], CFG["uid"] + 1}))
                           if CFG.get("isolate") else 0, "numpy": "numpy" in sys.modules,
-                          "zygotes": [z.name for z in ZYGOTES if z.pid is not None]})
+                          "zygotes": {z.name: sorted(z.asked) for z in ZYGOTES
+                                      if z.pid is not None}})
             continue
         tests_fd = take_tests()
         try:
@@ -103,33 +104,43 @@ def run_job(job, tests_fd):
 
 
 class Zygote:
-    """A fork of this server with `modules` loaded, started on the first program that
-    mentions one of `words`, which runs those jobs.
+    """A fork of this server, started on the first program that names one of its `words`,
+    which runs every such program. Before each job it imports the modules of `imports`
+    ((word, module) pairs) whose word the program names and that it has not imported yet, so
+    that it pays each import once, and only for modules some sample uses.
 
     Forks cost in proportion to what the forking process has mapped: with numpy loaded a
     sample process costs about 3 ms more to fork and end (measured here: fork + exit 1.3 ms
     without it, 3.6-4.6 ms with it), which every later sample would pay if this server
     loaded it itself; importing pandas or matplotlib.pyplot costs a sample 0.5-0.9 s, far
-    more than a fork from a process that has them. The zygote is this process (same limits, same uids, one job at a
-    time: this server waits for its answer), so it runs the same code on the same job; the
-    tests go to it by splice, never through this process's memory."""
+    more than a fork from a process that has them. The zygote is this process (same limits,
+    same uids, one job at a time: this server waits for its answer), so it runs the same
+    code on the same job; the tests go to it by splice, never through this process's memory.
+    Its imports are its own (trusted) code: a sample's own imports die with the sample."""
 
-    def __init__(self, name, modules, words):
-        self.name, self.modules, self.words = name, modules, words
+    def __init__(self, name, words, imports):
+        self.name, self.words, self.imports = name, words, imports
+        self.loaded = set()  # in the zygote: the modules imported
+        self.asked = set()  # in this server: the modules the zygote was sent programs naming
         self.pid = None
 
-    def _load(self):
-        """Import the modules (those not installed are left out, as a sample would find).
-        They import with HOME set to a directory of the zygote's own (read-only to samples),
-        then the samples' HOME comes back: what they write on import (matplotlib's config
-        and font cache, fontconfig's cache) is written once, there, and never into the
-        sample's work directory, which would then be root's and refuse the sample's uid."""
+    def _load(self, program):
+        """Import the modules `program` names that are not loaded yet (one not installed is
+        left out, as the sample would find), then freeze the heap again. They import with
+        HOME set to a directory of the zygote's own (read-only to samples), then the
+        samples' HOME comes back: what they write on import (matplotlib's config and font
+        cache) is written once, there, and never into the sample's work directory, which
+        would then be root's and refuse the sample's uid."""
+        todo = [m for word, m in self.imports if word in program and m not in self.loaded]
+        if not todo:
+            return
         home = os.path.join(CFG.get("tmp", "/tmp"), f"zygote-{self.name}")
         os.makedirs(home, mode=0o755, exist_ok=True)
         samples_home = os.environ.get("HOME")
         os.environ["HOME"] = home
         try:
-            for name in self.modules:
+            for name in todo:
+                self.loaded.add(name)
                 try:
                     __import__(name)
                 except ImportError:
@@ -139,6 +150,8 @@ class Zygote:
                 os.environ.pop("HOME", None)
             else:
                 os.environ["HOME"] = samples_home
+        gc.collect()
+        gc.freeze()
 
     def _start(self):
         job_r, job_w = os.pipe()
@@ -153,14 +166,12 @@ class Zygote:
                 os.dup2(null, 0)  # the host's pipes stay this server's alone
                 os.dup2(null, 1)
                 os.close(null)
-                self._load()
-                gc.collect()
-                gc.freeze()
                 while True:
                     try:
                         job = read_msg(job_r)
                     except Gone:
                         break
+                    self._load(job.get("program", ""))
                     tests_fd = take_tests(job_r)
                     try:
                         out = run_job(job, tests_fd)
@@ -178,6 +189,7 @@ class Zygote:
     def run(self, job, tests_fd):
         if self.pid is None:
             self._start()
+        self.asked.update(m for word, m in self.imports if word in job.get("program", ""))
         write_msg(self.job_w, job)
         (n,) = HEADER.unpack(os.pread(tests_fd, 4, 0))
         offset, left = 0, 4 + n
@@ -190,14 +202,14 @@ class Zygote:
         return read_msg(self.out_r)  # Gone if the zygote died: this server ends, the host restarts it
 
 
-#: the zygotes, the first whose words a program mentions runs it: the scientific stack for
-#: programs that name pandas or matplotlib (a fork of it is dearer than one of the numpy
-#: zygote, but far cheaper than importing them), numpy alone for the rest that name numpy
-#: (every APPS job does, through the reference header)
+#: the zygotes, the first whose words a program names runs it: one for the scientific stack
+#: (pandas, matplotlib; each imported the first time a program names it), one with numpy
+#: alone for the rest that name numpy (every APPS job does, through the reference header):
+#: a fork of a process with pandas or matplotlib mapped is dearer than one of numpy alone
 ZYGOTES = (
-    Zygote("scientific", ("numpy", "pandas", "matplotlib", "matplotlib.pyplot"),
-           ("pandas", "matplotlib")),
-    Zygote("numpy", ("numpy",), ("numpy",)),
+    Zygote("scientific", ("pandas", "matplotlib"),
+           (("numpy", "numpy"), ("pandas", "pandas"), ("matplotlib", "matplotlib.pyplot"))),
+    Zygote("numpy", ("numpy",), (("numpy", "numpy"),)),
 )
 
 

@@ -231,8 +231,8 @@ def test_programs_that_mention_numpy_run_in_a_numpy_zygote_and_the_server_stays_
         verdicts = ex.execute(PROBLEMS, samples_for([PROBLEM] * 5, completions))
         after = ex.workers[0].ping()
     assert verdicts.column("status").to_pylist() == ["pass", "pass", "fail", "fail", "pass"]
-    assert (before["numpy"], before["zygotes"]) == (False, [])
-    assert (after["numpy"], after["zygotes"], after["procs"]) == (False, ["numpy"], 0)
+    assert (before["numpy"], before["zygotes"]) == (False, {})
+    assert (after["numpy"], after["zygotes"], after["procs"]) == (False, {"numpy": ["numpy"]}, 0)
 
 
 def _jobs(completions, problem=PROBLEM):
