@@ -141,9 +141,8 @@ class RunDir:
         missing file. Reads the two status columns only."""
         if stages.get(stage).output != "verdicts":
             return 0
-        path = self.shard_path(stage, shard)
-        return (storage.count_equal(path, "status", "error")
-                + storage.count_equal(path, "plus_status", "error"))
+        return storage.count_equal(self.shard_path(stage, shard), ("status", "plus_status"),
+                                   "error")
 
     def reconcile(self, shards: list[Shard], stages: tuple[str, ...]) -> dict[tuple[str, str], Entry]:
         """Manifest entries for every (stage, shard), with state taken from the files.

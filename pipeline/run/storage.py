@@ -251,20 +251,29 @@ def probe(uri: str | os.PathLike, name: str) -> int | None:
     return meta.num_rows
 
 
-def count_equal(uri: str | os.PathLike, column: str, value: str) -> int:
-    """Rows of a Parquet file whose `column` equals `value`, reading that column only; 0 if the
-    file is missing or unreadable (the caller's probe decides what that means)."""
+def count_equal(uri: str | os.PathLike, columns: str | tuple[str, ...], value: str) -> int:
+    """Rows of a Parquet file whose column equals `value`, summed over `columns` (one name or
+    several; those the file lacks count 0), reading the footer and those columns only, in one
+    open of the file; 0 if the file is missing or unreadable (the caller's probe decides what
+    that means)."""
     import pyarrow.compute as pc
 
+    names = (columns,) if isinstance(columns, str) else tuple(columns)
     fs, path = resolve(uri)
+
+    def read():
+        with fs.open_input_file(path) as handle:
+            f = pq.ParquetFile(handle)
+            return f.read(columns=[c for c in names if c in f.schema_arrow.names])
+
     try:
-        col = _io("read", uri, lambda: pq.read_table(path, filesystem=fs, columns=[column])
-                  ).column(column)
+        table = _io("read", uri, read)
     except StorageError:
         raise
     except (FileNotFoundError, pa.ArrowInvalid, OSError, KeyError):
         return 0
-    return int(pc.sum(pc.equal(col, value)).as_py() or 0)
+    return sum(int(pc.sum(pc.equal(table.column(c), value)).as_py() or 0)
+               for c in table.column_names)
 
 
 def list_files(uri: str | os.PathLike, suffix: str = ".parquet") -> list[str]:
