@@ -173,6 +173,7 @@ def advise(
     from pipeline.reduce.joined import SandboxErrorsExcluded
     from pipeline.reduce.cost import CostError
     from pipeline.reduce.paper import PaperError
+    from pipeline.reduce.verifiers import output_root
     from pipeline.report import advice as advice_mod
     from pipeline.run import storage
 
@@ -194,7 +195,7 @@ def advise(
             for w in caught:
                 if issubclass(w.category, SandboxErrorsExcluded):
                     typer.echo(str(w.message))
-            target = run_dir if verifier == "base" else storage.join(run_dir, "plus")
+            target = output_root(run_dir, verifier)
         if result.table.empty:
             _fail("nothing to advise on: " + "; ".join(result.notes or ["no strategy is defined"]))
         typer.echo(advice_mod.markdown(result))

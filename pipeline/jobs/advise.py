@@ -18,13 +18,12 @@ from pipeline.report.advice import write
 def advise(run_dir: str, *, prices: Optional[Path] = None, write_outputs: bool = True,
            **options) -> tuple[Advice, list[str]]:
     """The advice on `run_dir` (options: `advise_run`'s; `prices`: a prices file; `verifier`
-    "plus": on base + extended tests, written to RUN_DIR/plus/) and the files written into it (none when `write_outputs` is off or there is nothing to advise on)."""
+    "plus": on base + extended tests, written to RUN_DIR/plus/) and the files written into it
+    (none when `write_outputs` is off or there is nothing to advise on)."""
     result = advise_run(run_dir, prices=load_prices(prices), **options)
-    target = run_dir
-    if options.get("verifier", "base") == "plus":  # base + extended tests: RUN_DIR/plus/
-        from pipeline.run import storage
+    from pipeline.reduce.verifiers import output_root
 
-        target = storage.join(run_dir, "plus")
+    target = output_root(run_dir, options.get("verifier", "base"))
     files = write(result, target) if write_outputs and not result.table.empty else []
     return result, files
 

@@ -313,8 +313,8 @@ def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int 
     working directory and machine. `verifier` "plus": every pass is a pass of base + extended
     tests (`pipeline.reduce.verifiers`), and `Reduced.root` is RUN_DIR/plus.
     """
-    from pipeline.run import storage
     from pipeline.reduce.run_data import RunData, RunDataError
+    from pipeline.reduce.verifiers import output_root
 
     try:
         data = RunData.load(run_dir, verifier=verifier)
@@ -327,6 +327,5 @@ def reduce_run(run_dir: str, *, ci: float = 0.95, n_boot: int = 1000, seed: int 
                            exclude_errors=exclude_errors,
                            probes=data.probes if data.probes.num_rows else None,
                            test_pools=data.test_pools, rank_subsets=rank_subsets)
-    root = data.root if verifier == "base" else storage.join(data.root, "plus")
-    return Reduced(root, curves, status_counts(data.verdicts),
+    return Reduced(output_root(data.root, verifier), curves, status_counts(data.verdicts),
                    priced_costs(data.samples, costs))

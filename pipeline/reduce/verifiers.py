@@ -33,6 +33,13 @@ def has_plus(verdicts: pa.Table) -> bool:
             and verdicts.column("plus_status").null_count < verdicts.num_rows)
 
 
+def output_root(run_dir: str, verifier: str) -> str:
+    """Where a reading's outputs go: RUN_DIR for base, RUN_DIR/plus for plus."""
+    from pipeline.run import storage
+
+    return run_dir if verifier == "base" else storage.join(run_dir, "plus")
+
+
 def as_verifier(verdicts: pa.Table, verifier: str) -> pa.Table:
     """`verdicts` whose `status`/`detail` are the verdict of `verifier`: unchanged for base;
     for plus, `plus_status`/`plus_detail` where set (problems with extended tests; others keep
