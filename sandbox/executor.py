@@ -320,8 +320,10 @@ class Executor:
             return {}
         self.start()
         q: queue.Queue = queue.Queue()
-        # Longest jobs first so that the tail is short.
-        for key, job in sorted(jobs.items(), key=lambda kv: -kv[1].budget_s):
+        # Longest jobs first, and of equal budgets those that may run long (`Job.may_run_long`),
+        # so that the tail is short.
+        for key, job in sorted(jobs.items(), key=lambda kv: (-kv[1].budget_s,
+                                                             not kv[1].may_run_long)):
             q.put((key, job))
         results: dict[str, dict] = {}
         lock = threading.Lock()

@@ -50,6 +50,10 @@ class Job:
     tests: dict
     #: longest time the whole job may take (limits plus slack), for the host-side watchdog
     budget_s: float
+    #: a scheduling hint, never a verdict: the program has a loop that no iterable bounds
+    #: (`harness.may_run_long`), so it may run to its limit. Such jobs are taken first and
+    #: nothing waits behind them in a worker's pipe (`ForkServer.run_all`).
+    may_run_long: bool = False
 
 
 class ForkServer:
@@ -159,13 +163,15 @@ class ForkServer:
         """Run `take()`'s (token, job) pairs until it gives None, handing each answer to
         `give(token, result)` in order. The next job waits in the server's input pipe while
         the current one runs (where both fit in the pipe buffer, so no write can block), so
-        the server never waits for the host between jobs. If the worker dies, the jobs sent
-        and not answered go through `run` one by one (restart, one retry each)."""
+        the server never waits for the host between jobs; but none waits behind a job that
+        may run long (`Job.may_run_long`): another worker takes it instead. If the worker
+        dies, the jobs sent and not answered go through `run` one by one (restart, one retry
+        each)."""
         sent: deque = deque()  # (token, job, bytes on the wire), answered in this order
         held = None  # taken, not sent yet: (token, job, wire bytes)
         started = time.monotonic()  # when the oldest job in `sent` began to run
         while True:
-            if held is None:
+            if held is None and not (sent and sent[-1][1].may_run_long):
                 nxt = take()
                 held = None if nxt is None else (nxt[0], nxt[1], _wire(nxt[1]))
             if held is not None and len(held[2]) > PIPE_SAFE:  # too big to wait in the pipe

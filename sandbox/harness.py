@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 
 from sandbox.config import SandboxConfig
@@ -51,6 +52,21 @@ class HarnessError(ValueError):
 class Prepared:
     key: str  # dedup key: benchmark, task and a hash of the normalised program
     job: Job
+
+
+_WHILE = re.compile(r"^[ \t]*while\b", re.MULTILINE)
+#: packages that take a good part of a second to import, in any harness
+_SLOW_IMPORTS = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:pandas|matplotlib|scipy|sklearn)\b",
+                           re.MULTILINE)
+
+
+def may_run_long(code: str) -> bool:
+    """Whether a completion may take far longer than most: it has a `while` loop (the loop
+    no iterable bounds: both samples of the 656 in bench/sandbox_throughput.py that run to
+    their limit have one, as do 21 others) or imports pandas, matplotlib, scipy or sklearn.
+    Only a scheduling hint: such jobs start first, so that a batch does not end waiting for
+    one that started last."""
+    return bool(_WHILE.search(code) or _SLOW_IMPORTS.search(code))
 
 
 def normalise(code: str) -> str:
@@ -154,7 +170,8 @@ def prepare(problem: dict, completion: str, config: SandboxConfig,
         budget = per * config.wall_timeout_factor * len(io["inputs"]) + max(10.0, timeout)
     if kind == "function" and not problem.get("entry_point"):
         raise HarnessError(f"{problem['task_id']}: a function problem needs entry_point")
-    return Prepared(key=key, job=Job(head=head, tests=tests, budget_s=budget + 5))
+    return Prepared(key=key, job=Job(head=head, tests=tests, budget_s=budget + 5,
+                                     may_run_long=may_run_long(code)))
 
 
 def prepare_probes(problem: dict, completion: str, probe_set: str, probes: list[dict],
@@ -190,8 +207,8 @@ def prepare_probes(problem: dict, completion: str, probe_set: str, probes: list[
             "probe_wall_s": probe_timeout_s * config.wall_timeout_factor,
             "probe_blocked_s": probe_timeout_s * config.blocked_timeout_factor}
     budget = head["wall_s"] + len(probes) * (head["probe_wall_s"] + head["wall_s"])
-    return Prepared(key=f"{base.key}\x00{probe_set}", job=Job(head=head, tests={},
-                                                              budget_s=budget + 5))
+    return Prepared(key=f"{base.key}\x00{probe_set}", job=Job(
+        head=head, tests={}, budget_s=budget + 5, may_run_long=base.job.may_run_long))
 
 
 def _prepare_stdin_probes(problem, completion, probe_set, probes, config, probe_timeout_s):
@@ -210,5 +227,5 @@ def _prepare_stdin_probes(problem, completion, probe_set, probes, config, probe_
             "probe_wall_s": probe_timeout_s * config.wall_timeout_factor,
             "probe_blocked_s": probe_timeout_s * config.blocked_timeout_factor}
     budget = len(probes) * head["probe_wall_s"] + 5.0
-    return Prepared(key=f"{base.key}\x00{probe_set}", job=Job(head=head, tests={},
-                                                              budget_s=budget + 5))
+    return Prepared(key=f"{base.key}\x00{probe_set}", job=Job(
+        head=head, tests={}, budget_s=budget + 5, may_run_long=base.job.may_run_long))

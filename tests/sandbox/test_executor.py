@@ -268,6 +268,53 @@ def test_a_worker_answers_a_stream_of_jobs_in_order_with_the_next_one_waiting_in
     assert max(in_flight) == 2  # the next job was already sent while one ran
 
 
+def test_nothing_waits_in_a_workers_pipe_behind_a_job_that_may_run_long(monkeypatch):
+    from sandbox.forkserver import ForkServer
+
+    writes = []
+    real_send = ForkServer._send
+    monkeypatch.setattr(ForkServer, "_send", lambda self, data: writes.append(len(data))
+                        or real_send(self, data))
+    loop = "    while x > 0:\n        x -= 1\n    return 9 if x == 0 else 4\n"
+    jobs = _jobs([RIGHT, loop, WRONG, RIGHT])
+    assert [j.may_run_long for j in jobs] == [False, True, False, False]
+    answers, in_flight = [], {}
+    with Executor(SandboxConfig(workers=1)) as ex:
+        writes.clear()
+        todo = list(enumerate(jobs))
+
+        def give(token, out):
+            in_flight[token] = len(writes) - len(answers)  # sent, not answered, before this one
+            answers.append(token)
+
+        ex.workers[0].run_all(lambda: todo.pop(0) if todo else None, give)
+    assert answers == [0, 1, 2, 3]
+    assert in_flight[0] == 2  # the looping job was sent while the first one ran ...
+    assert in_flight[1] == 1  # ... but nothing was sent behind it
+    assert in_flight[2] == 2
+
+
+def test_jobs_that_may_run_long_are_taken_first(monkeypatch):
+    from sandbox.forkserver import ForkServer
+
+    order = []
+    real_run_all = ForkServer.run_all
+
+    def spy(self, take, give):
+        def taking():
+            got = take()
+            if got is not None:
+                order.append(got[1].may_run_long)
+            return got
+        return real_run_all(self, taking, give)
+
+    monkeypatch.setattr(ForkServer, "run_all", spy)
+    loops = [f"    while x > {i}:\n        x -= 1\n    return x * x\n" for i in range(2)]
+    with Executor(SandboxConfig(workers=1, dedup=False)) as ex:
+        ex.execute(PROBLEMS, samples_for([PROBLEM] * 5, [RIGHT, WRONG, loops[0], RIGHT, loops[1]]))
+    assert order == [True, True, False, False, False]
+
+
 def test_a_worker_that_dies_with_jobs_in_its_pipe_is_restarted_and_every_job_answered():
     jobs = list(enumerate(_jobs([RIGHT, WRONG, RIGHT, WRONG, RIGHT, WRONG])))
     answers, pids = [], []

@@ -122,3 +122,18 @@ def test_call_based_outputs_compare_like_the_apps_reference(output, expected, sa
 def test_truncation_at_stop_sequences(raw, stop, expected):
     assert truncate(raw, stop) == expected
     assert truncate(truncate(raw, stop), stop) == expected  # idempotent
+
+
+@pytest.mark.parametrize("code, long", [
+    ("    while n > 1:\n        n //= 2\n    return n\n", True),
+    ("    import pandas as pd\n    return pd.Series([n]).sum()\n", True),
+    ("    from matplotlib import pyplot\n    return n\n", True),
+    ("    for i in range(n):\n        pass\n    return n\n", False),
+    ("    # while we are here\n    return 'while'\n", False),
+    ("    import math\n    return math.floor(n)\n", False),
+])
+def test_a_job_says_whether_it_may_run_long_from_its_loops_and_imports(code, long):
+    problem = {"benchmark": "humaneval", "task_id": "HumanEval/x", "prompt": "def f(n):\n",
+               "tests": "def check(c):\n    assert c(1) == 1\n", "entry_point": "f",
+               "io_kind": "function", "stop": []}
+    assert prepare(problem, code, SandboxConfig()).job.may_run_long is long
