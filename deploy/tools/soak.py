@@ -37,6 +37,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+from bench import proctree  # noqa: E402
+
 DATA = Path(os.environ.get("BUDGET_REALLOC_SHARED_DATA", REPO.parent / "shared" / "data"))
 GENERATIONS = DATA / "generations" / (
     "codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl")
@@ -44,27 +46,11 @@ GENERATIONS = DATA / "generations" / (
 
 def proc_tree() -> dict[int, tuple[int, str]]:
     """pid -> (ppid, command line) for every process."""
-    out = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{name}/stat").read_text()
-            cmd = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        out[int(name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmd.strip())
-    return out
+    return {pid: (ppid, proctree.cmdline(pid)) for pid, ppid in proctree.ppids().items()}
 
 
 def under(root: int, tree) -> list[int]:
-    found, frontier = [], [root]
-    while frontier:
-        parent = frontier.pop()
-        kids = [p for p, (pp, _) in tree.items() if pp == parent]
-        found += kids
-        frontier += kids
-    return found
+    return proctree.descendants(root, {pid: ppid for pid, (ppid, _) in tree.items()})
 
 
 def rss_mib(pid: int) -> float | None:

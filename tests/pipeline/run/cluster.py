@@ -14,42 +14,12 @@ import os
 import shutil
 import signal
 import tempfile
-from pathlib import Path
+
+from bench.proctree import cmdline, descendants, ppids
 
 #: the GCS marks a node dead after 4 missed health checks 500 ms apart (defaults: 5 x 3 s)
 HEALTH_CHECK = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500,
                 "health_check_timeout_ms": 500, "health_check_failure_threshold": 4}
-
-
-def _ppids() -> dict[int, int]:
-    out = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                stat = Path(f"/proc/{name}/stat").read_text()
-            except OSError:
-                continue
-            out[int(name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    return out
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process under `pid` (children, their children, ...)."""
-    ppids = _ppids()
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        kids = [p for p, pp in ppids.items() if pp == parent]
-        found += kids
-        frontier += kids
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
 
 
 class LocalCluster:
@@ -82,10 +52,10 @@ class LocalCluster:
 
     def node_of(self, pid: int):
         """The worker node whose raylet `pid` runs under."""
-        ppids = _ppids()
+        parents = ppids()
         raylets = {self.raylet_pid(n): n for n in self.workers}
-        while pid in ppids and pid not in raylets:
-            pid = ppids[pid]
+        while pid in parents and pid not in raylets:
+            pid = parents[pid]
         if pid not in raylets:
             raise LookupError("the process is under no worker node of this cluster")
         return raylets[pid]
