@@ -28,7 +28,12 @@ class LocalCluster:
     def __init__(self, workers: int = 2, *, cpus: int = 2, sandbox: int = 2):
         from ray.cluster_utils import Cluster
 
+        from ray._common.utils import get_default_ray_temp_dir
+
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        # Cluster writes the head's address to <Ray's temp dir>/ray_current_cluster without
+        # making the directory: on a machine where Ray has never run, the first cluster failed
+        os.makedirs(get_default_ray_temp_dir(), exist_ok=True)
         self.cpus, self.sandbox = cpus, sandbox
         # a short path: Ray's unix sockets live under it (108-byte limit)
         self.temp = tempfile.mkdtemp(prefix="rayc-", dir="/tmp")
