@@ -78,17 +78,16 @@ def run_one_case(job, index):
     wall = float(job.get("test_wall_s") or limit)
     out_r, out_w = os.pipe()
     in_fd = None
-    if job["kind"] == "stdin":
+    stdin = job["kind"] == "stdin"  # it prints on out_w as its stdout; call-based write there
+    if stdin:
         data = job["inputs"][index]
         if isinstance(data, list):
             data = "\n".join(data)
         in_fd = os.memfd_create("stdin")
         os.write(in_fd, data.encode())
         os.lseek(in_fd, 0, os.SEEK_SET)
-    if job["kind"] == "stdin":
-        pid = fork_sample([], limit, run_case, job, index, out_w, stdin_fd=in_fd, stdout_fd=out_w)
-    else:
-        pid = fork_sample([out_w], limit, run_case, job, index, out_w)
+    pid = fork_sample([] if stdin else [out_w], limit, run_case, job, index, out_w,
+                      stdin_fd=in_fd, stdout_fd=out_w if stdin else None)
     os.close(out_w)
     if in_fd is not None:
         os.close(in_fd)
@@ -136,7 +135,7 @@ def run_one_case(job, index):
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
         return ("timeout", "time limit exceeded")
     data = b"".join(chunks)
-    if job["kind"] == "stdin":
+    if stdin:
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3:
             return ("load_error", "the program could not be loaded")
         if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
