@@ -50,8 +50,8 @@ class Job:
     tests: dict
     #: longest time the whole job may take (limits plus slack), for the host-side watchdog
     budget_s: float
-    #: a scheduling hint, never a verdict: the program has a loop that no iterable bounds
-    #: (`harness.may_run_long`), so it may run to its limit. Such jobs are taken first and
+    #: a scheduling hint, never a verdict: the program may take far longer than most (a
+    #: `while` loop, a slow import: `harness.may_run_long`). Such jobs are taken first and
     #: nothing waits behind them in a worker's pipe (`ForkServer.run_all`).
     may_run_long: bool = False
 

@@ -26,9 +26,8 @@ class LocalCluster:
     """A head and `workers` worker nodes (`cpus` CPUs and `sandbox` sandbox slots each)."""
 
     def __init__(self, workers: int = 2, *, cpus: int = 2, sandbox: int = 2):
-        from ray.cluster_utils import Cluster
-
         from ray._common.utils import get_default_ray_temp_dir
+        from ray.cluster_utils import Cluster
 
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         # Cluster writes the head's address to <Ray's temp dir>/ray_current_cluster without
