@@ -92,9 +92,10 @@ def _rebuilds(source, value, equal):
     return equal(env["_v"], value, 0.0) and type(env["_v"]) is type(value)
 
 
-def _call(fn, args, cpu_s):
+def _call(fn, args, cpu_s, counts):
     """fn(*deepcopy(args)) with a CPU-time limit (ITIMER_PROF: load on the machine does not
-    change which inputs pass)."""
+    change which inputs pass, but its speed does). Each call past the limit adds one to
+    `counts["slow"]`: a task with such calls may keep other inputs on a faster machine."""
     def alarm(*_):
         raise _Slow()
 
@@ -102,6 +103,9 @@ def _call(fn, args, cpu_s):
     signal.setitimer(signal.ITIMER_PROF, cpu_s)
     try:
         return fn(*copy.deepcopy(args))
+    except _Slow:
+        counts["slow"] += 1
+        raise
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, old)
@@ -126,11 +130,11 @@ def run(job):
     equal = env["_plus_equal"]
     atol, cpu_s, cap = job["atol"], job["cpu_s"], job["cap"]
     counts = {"attempts": 0, "seen": 0, "contract": 0, "error": 0, "render": 0,
-              "disagree": 0, "kept": 0, "seeds_dropped": 0}
+              "disagree": 0, "kept": 0, "seeds_dropped": 0, "slow": 0}
 
     def holds(args):
         try:
-            _call(guarded, args, cpu_s)
+            _call(guarded, args, cpu_s, counts)
             return True
         except BaseException:  # noqa: BLE001 - any failure of the guarded reference: invalid
             return False
@@ -163,8 +167,8 @@ def run(job):
         gen.typed_fetch(new)
         gen.seed_pool.append(new)
         try:
-            expected = _call(reference, new, cpu_s)
-            got = _call(canonical, new, cpu_s)
+            expected = _call(reference, new, cpu_s, counts)
+            got = _call(canonical, new, cpu_s, counts)
         except BaseException:  # noqa: BLE001
             counts["error"] += 1
             continue
