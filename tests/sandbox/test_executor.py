@@ -241,14 +241,20 @@ def _jobs(completions, problem=PROBLEM):
     return [prepare(problem, c, SandboxConfig(timeout_s=3.0)).job for c in completions]
 
 
-def test_a_worker_answers_a_stream_of_jobs_in_order_with_the_next_one_waiting_in_its_pipe(
-        monkeypatch):
+@pytest.fixture
+def writes(monkeypatch) -> list[int]:
+    """The size of each write to a fork-server's input pipe, in order."""
     from sandbox.forkserver import ForkServer
 
-    writes = []
+    sizes: list[int] = []
     real_send = ForkServer._send
-    monkeypatch.setattr(ForkServer, "_send", lambda self, data: writes.append(len(data))
+    monkeypatch.setattr(ForkServer, "_send", lambda self, data: sizes.append(len(data))
                         or real_send(self, data))
+    return sizes
+
+
+def test_a_worker_answers_a_stream_of_jobs_in_order_with_the_next_one_waiting_in_its_pipe(
+        writes):
     jobs = list(enumerate(_jobs([RIGHT, WRONG, "    return 1/0\n", RIGHT, WRONG])))
     answers, in_flight = [], []
     with Executor(SandboxConfig(workers=1)) as ex:
@@ -268,13 +274,7 @@ def test_a_worker_answers_a_stream_of_jobs_in_order_with_the_next_one_waiting_in
     assert max(in_flight) == 2  # the next job was already sent while one ran
 
 
-def test_nothing_waits_in_a_workers_pipe_behind_a_job_that_may_run_long(monkeypatch):
-    from sandbox.forkserver import ForkServer
-
-    writes = []
-    real_send = ForkServer._send
-    monkeypatch.setattr(ForkServer, "_send", lambda self, data: writes.append(len(data))
-                        or real_send(self, data))
+def test_nothing_waits_in_a_workers_pipe_behind_a_job_that_may_run_long(writes):
     loop = "    while x > 0:\n        x -= 1\n    return 9 if x == 0 else 4\n"
     jobs = _jobs([RIGHT, loop, WRONG, RIGHT])
     assert [j.may_run_long for j in jobs] == [False, True, False, False]
